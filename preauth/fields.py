@@ -1,0 +1,286 @@
+"""The field catalog: the one source of truth for case columns.
+
+Every case column used anywhere — the pydantic ``Case`` model, the CSV/Parquet schema and
+ingest coercion, the criteria expression checker, the explorer's widgets and the field
+reference in ``docs/fields.md`` — is derived from :data:`FIELDS`. Nothing else lists fields.
+
+The first block implements ``shared/case-schema.md`` (the public column contract); the fields
+marked ``added=True`` were added because a modelled payer policy needs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = [
+    "CPT_CODES",
+    "FIELDS",
+    "FIELDS_BY_NAME",
+    "GROUPS",
+    "Field",
+    "Kind",
+    "cpt_for",
+    "get_field",
+]
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    DATE = "date"
+    INTEGER = "integer"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    ENUM = "enum"
+
+
+# SQL (DuckDB / Spark) storage type of each kind.
+SQL_TYPES: dict[Kind, str] = {
+    Kind.TEXT: "VARCHAR",
+    Kind.DATE: "DATE",
+    Kind.INTEGER: "INTEGER",
+    Kind.NUMBER: "DOUBLE",
+    Kind.BOOLEAN: "BOOLEAN",
+    Kind.ENUM: "VARCHAR",
+}
+
+# Display groups, in form order.
+GROUPS: dict[str, str] = {
+    "request": "Request",
+    "history": "Patient and history",
+    "neuro": "Neurologic findings",
+    "red_flags": "Red flags",
+    "treatment": "Treatment so far",
+    "outcome": "Payer outcome",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    kind: Kind
+    label: str
+    help: str
+    group: str
+    required: bool = False
+    values: tuple[str, ...] = ()  # allowed values for ENUM
+    minimum: float | None = None
+    maximum: float | None = None
+    unit: str = ""
+    derived: bool = False  # derived from another column when absent (region, contrast)
+    outcome: bool = False  # payer outcome; not a clinical input to criteria
+    added: str = ""  # why the field was added beyond the case-schema contract
+    synonyms: tuple[str, ...] = ()  # extra header names accepted on ingest
+
+    @property
+    def sql_type(self) -> str:
+        return SQL_TYPES[self.kind]
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.kind in (Kind.INTEGER, Kind.NUMBER)
+
+    def describe_type(self) -> str:
+        """Human description of the accepted values, used in docs and error messages."""
+        if self.kind is Kind.ENUM:
+            return "one of " + ", ".join(self.values)
+        if self.kind is Kind.BOOLEAN:
+            return "true/false, yes/no, y/n or 1/0"
+        if self.kind is Kind.DATE:
+            return "an ISO date (YYYY-MM-DD)"
+        if self.is_numeric:
+            noun = "a whole number" if self.kind is Kind.INTEGER else "a number"
+            lo = "" if self.minimum is None else f"{self.minimum:g}"
+            hi = "" if self.maximum is None else f"{self.maximum:g}"
+            if lo and hi:
+                return f"{noun} from {lo} to {hi}"
+            if lo:
+                return f"{noun} ≥ {lo}"
+            return noun
+        return "text"
+
+
+def _b(name: str, label: str, help: str, group: str, **kw: object) -> Field:
+    return Field(name, Kind.BOOLEAN, label, help, group, **kw)  # type: ignore[arg-type]
+
+
+REGIONS = ("cervical", "thoracic", "lumbar")
+CONTRASTS = ("without", "with", "without_and_with")
+
+# CPT code -> (region, contrast). AMA descriptors; see shared/sources.md.
+CPT_CODES: dict[str, tuple[str, str]] = {
+    "72141": ("cervical", "without"),
+    "72142": ("cervical", "with"),
+    "72156": ("cervical", "without_and_with"),
+    "72146": ("thoracic", "without"),
+    "72147": ("thoracic", "with"),
+    "72157": ("thoracic", "without_and_with"),
+    "72148": ("lumbar", "without"),
+    "72149": ("lumbar", "with"),
+    "72158": ("lumbar", "without_and_with"),
+}
+
+CONTRAST_LABELS = {
+    "without": "without contrast",
+    "with": "with contrast",
+    "without_and_with": "without and with contrast",
+}
+
+
+def cpt_for(region: str, contrast: str) -> str:
+    """The CPT code of an MRI of ``region`` with ``contrast``."""
+    for code, pair in CPT_CODES.items():
+        if pair == (region, contrast):
+            return code
+    raise KeyError(f"no spine MRI CPT code for region={region!r}, contrast={contrast!r}")
+
+
+def cpt_label(code: str) -> str:
+    region, contrast = CPT_CODES[code]
+    return f"{code} — MRI {region} spine {CONTRAST_LABELS[contrast]}"
+
+
+FIELDS: tuple[Field, ...] = (
+    # --- Request -------------------------------------------------------------------------
+    Field("case_id", Kind.TEXT, "Case ID", "Request identifier; unique within a file.",
+          "request", required=True, synonyms=("id", "request_id", "case", "caseid")),
+    Field("request_date", Kind.DATE, "Request date", "Date the MRI was requested (ISO date).",
+          "request", synonyms=("date", "order_date", "requested_on")),
+    Field("carrier", Kind.TEXT, "Carrier", "Insurance carrier / plan name as in the data.",
+          "request", synonyms=("payer", "insurer", "plan", "insurance")),
+    Field("cpt_code", Kind.ENUM, "CPT code",
+          "Requested MRI: 72141 72142 72156 (cervical), 72146 72147 72157 (thoracic), "
+          "72148 72149 72158 (lumbar); first of each triple without contrast, second with, "
+          "third without and with.",
+          "request", values=tuple(CPT_CODES), synonyms=("cpt", "procedure_code", "code")),
+    Field("region", Kind.ENUM, "Spine region",
+          "Derived from the CPT code when absent; a conflict with the CPT code is a row error.",
+          "request", values=REGIONS, derived=True, synonyms=("spine_region", "body_region")),
+    Field("contrast", Kind.ENUM, "Contrast",
+          "Derived from the CPT code when absent; a conflict with the CPT code is a row error.",
+          "request", values=CONTRASTS, derived=True),
+    # --- Patient and history -------------------------------------------------------------
+    Field("age", Kind.INTEGER, "Age", "Age in whole years.", "history",
+          minimum=0, maximum=120, unit="years", synonyms=("patient_age", "age_years")),
+    Field("sex", Kind.ENUM, "Sex", "Optional.", "history", values=("F", "M", "other"),
+          synonyms=("gender",)),
+    Field("symptom_weeks", Kind.NUMBER, "Symptom duration",
+          "Duration of the current episode in weeks.", "history", minimum=0, unit="weeks",
+          synonyms=("weeks_of_symptoms", "symptom_duration_weeks")),
+    Field("prior_spine_surgery_region", Kind.ENUM, "Prior spine surgery",
+          "Region of earlier spine surgery, or none.", "history",
+          values=("none", "cervical", "thoracic", "lumbar"), synonyms=("prior_surgery",)),
+    Field("new_or_progressive_symptoms", Kind.BOOLEAN, "New or progressive symptoms",
+          "New or worsening symptoms since the last evaluation or surgery.", "history"),
+    Field("functional_impairment", Kind.BOOLEAN, "Functional impairment",
+          "Documented limitation of daily function.", "history"),
+    Field("pain_score", Kind.INTEGER, "Pain score",
+          "Worst current pain on a 0–10 numeric rating scale.", "history",
+          minimum=0, maximum=10, unit="/10",
+          added="eviCore-style policy: severe radicular pain (≥ 9/10) bypasses the 6-week wait."),
+    Field("degenerative_spine_disease", Kind.BOOLEAN, "Spondylolisthesis / degenerative disease",
+          "Known spondylolisthesis or degenerative disc/facet disease (e.g. on radiographs).",
+          "history",
+          added="Aetna CPB 0236-style policy: spondylolisthesis or degenerative disease "
+                "after 4 weeks of conservative therapy."),
+    Field("months_since_prior_mri", Kind.NUMBER, "Months since prior MRI of this region",
+          "Months since the last MRI of the same region; leave empty when there was none.",
+          "history", minimum=0, unit="months",
+          added="BCBS-style policy: a repeat MRI of the same region within 3 months needs "
+                "documented new or progressive findings."),
+    # --- Neurologic findings -------------------------------------------------------------
+    _b("radiculopathy", "Radiculopathy", "Radicular (dermatomal) pain pattern.", "neuro"),
+    _b("neuro_deficit", "Objective neurologic deficit",
+       "Objective motor, sensory or reflex deficit on examination.", "neuro"),
+    _b("progressive_neuro_deficit", "Progressive neurologic deficit",
+       "New or worsening neurologic deficit.", "neuro"),
+    _b("myelopathy_signs", "Myelopathy signs",
+       "Gait change, hyperreflexia, Hoffmann/Babinski (cervical/thoracic cord).", "neuro"),
+    Field("motor_strength_grade", Kind.INTEGER, "Motor strength (MRC grade)",
+          "Strength of the weakest affected muscle group, MRC scale 0–5 (5 = normal).",
+          "neuro", minimum=0, maximum=5, unit="/5",
+          added="eviCore-style policy: motor weakness ≤ 3/5 bypasses the 6-week wait."),
+    _b("foot_drop", "New foot drop", "New foot drop on examination.", "neuro",
+       added="eviCore-style policy: new foot drop bypasses the 6-week wait."),
+    _b("neuro_exam_documented", "Neurologic exam documented",
+       "A detailed in-person neurologic examination (motor, sensory, reflexes) is documented.",
+       "neuro",
+       added="eviCore-style policy: requests need an in-person exam with detailed "
+             "neurologic findings."),
+    # --- Red flags -----------------------------------------------------------------------
+    _b("cauda_equina_signs", "Cauda equina signs",
+       "Bladder/bowel dysfunction, saddle anaesthesia, bilateral leg weakness.", "red_flags"),
+    _b("cancer_history", "History of cancer", "Known or prior malignancy.", "red_flags"),
+    _b("suspected_malignancy", "Suspected malignancy",
+       "E.g. unexplained weight loss, night pain with cancer risk.", "red_flags"),
+    _b("infection_signs", "Signs of infection",
+       "Fever, raised ESR/CRP, IV drug use, recent spinal procedure.", "red_flags"),
+    _b("immunosuppressed", "Immunosuppressed", "Immunosuppression of any cause.", "red_flags"),
+    Field("trauma", Kind.ENUM, "Trauma", "Trauma preceding the current episode.", "red_flags",
+          values=("none", "low_velocity", "high_velocity")),
+    _b("suspected_fracture", "Suspected fracture",
+       "Clinical or radiographic suspicion of a vertebral fracture.", "red_flags",
+       added="eviCore-style (fracture red flag) and Aetna-style (trauma with fracture) "
+             "policies."),
+    _b("osteoporosis", "Osteoporosis", "Known osteoporosis.", "red_flags"),
+    _b("chronic_steroid_use", "Chronic steroid use", "Long-term systemic corticosteroids.",
+       "red_flags"),
+    _b("unexplained_weight_loss", "Unexplained weight loss", "Unintentional weight loss.",
+       "red_flags"),
+    _b("night_pain", "Night pain",
+       "Pain that wakes the patient or is unrelieved by position.", "red_flags"),
+    _b("hospitalized_for_pain", "Severe pain needing hospitalisation",
+       "Pain severe enough to require hospital admission.", "red_flags",
+       added="Aetna CPB 0236-style policy: severe pain requiring hospitalisation."),
+    # --- Treatment so far ----------------------------------------------------------------
+    Field("conservative_therapy_weeks", Kind.NUMBER, "Conservative therapy",
+          "Weeks of provider-directed conservative care in this episode.", "treatment",
+          minimum=0, unit="weeks", synonyms=("conservative_weeks", "conservative_care_weeks")),
+    _b("physical_therapy", "Physical therapy / exercise",
+       "PT or a supervised / home exercise programme tried.", "treatment",
+       synonyms=("pt",)),
+    _b("medication_trial", "Medication trial",
+       "NSAIDs / analgesics / muscle relaxants / neuropathic agents tried.", "treatment"),
+    _b("surgical_candidate", "Surgery or intervention candidate",
+       "Being considered for surgery or an intervention (e.g. epidural injection).",
+       "treatment"),
+    _b("epidural_injection_planned", "Epidural injection planned",
+       "An epidural steroid injection is planned (a kind of intervention).", "treatment",
+       added="Aetna CPB 0236-style policy: MRI for evaluation before an epidural injection."),
+    _b("prior_radiographs", "Prior radiographs", "Plain films of the region obtained.",
+       "treatment", synonyms=("xray", "x_ray", "radiographs")),
+    _b("radiographs_inconclusive", "Radiographs inconclusive",
+       "Plain films were obtained and were inconclusive for the suspected problem.",
+       "treatment",
+       added="Aetna CPB 0236-style policy: trauma with fracture when plain films are "
+             "inconclusive."),
+    # --- Payer outcome (analytics only) --------------------------------------------------
+    _b("preauth_required", "Preauthorization required",
+       "The carrier required prior authorization.", "outcome", outcome=True),
+    Field("decision", Kind.ENUM, "Initial decision", "Initial carrier decision.", "outcome",
+          values=("approved", "denied", "cancelled", "pending"), outcome=True),
+    _b("peer_to_peer", "Peer-to-peer review", "A peer-to-peer review took place.", "outcome",
+       outcome=True),
+    Field("final_decision", Kind.ENUM, "Final decision",
+          "Decision after peer-to-peer / appeal.", "outcome",
+          values=("approved", "denied", "cancelled", "pending"), outcome=True),
+    _b("completed", "MRI completed", "The MRI was eventually performed.", "outcome",
+       outcome=True),
+)
+
+FIELDS_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+assert len(FIELDS_BY_NAME) == len(FIELDS), "duplicate field name in the catalog"
+
+CLINICAL_FIELDS: tuple[Field, ...] = tuple(f for f in FIELDS if not f.outcome)
+
+
+def get_field(name: str) -> Field:
+    try:
+        return FIELDS_BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown case field {name!r}") from None
+
+
+def fields_in(group: str, names: Iterable[Field] = FIELDS) -> list[Field]:
+    return [f for f in names if f.group == group]
