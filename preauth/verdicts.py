@@ -230,8 +230,8 @@ def explain(tables: PolicyTables, st: Statuses, dec: Decision) -> dict[str, pa.A
     for j, c in enumerate(crits):
         if c.kind == "indication":
             flip.append(open_verdict & dec.supports[j] & ~st.met[j])
-        else:
-            flip.append(meets & dec.applicable[j] & ~st.met[j])
+        else:  # a documented exclusion would turn meets / insufficient into does-not-meet
+            flip.append((meets | insufficient) & dec.applicable[j] & ~st.met[j])
     # Undocumented fields deciding an insufficient verdict: NULL fields (in Kleene terms) of
     # the undocumented indications that would support imaging.
     field_masks: dict[str, np.ndarray] = {}

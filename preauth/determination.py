@@ -1,0 +1,171 @@
+"""Determinations for one case: verdict, reasons, missing documentation, what would flip it.
+
+Built from the engine's output for a one-row table (the same path as batch) plus the clause
+trace, joined with the library's metadata (titles, categories, rationale, citations,
+documentation). Pure data — the pages and the CLI only lay it out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from preauth.engine import Engine
+from preauth.fields import CONTRAST_LABELS, CPT_CODES, FIELDS_BY_NAME
+from preauth.library import Category, Criterion, Policy
+from preauth.verdicts import Verdict
+from preauth.wording import Clause, blocking_clauses, missing_clauses
+
+__all__ = ["VERDICT_LABELS", "CriterionResult", "Determination", "determine"]
+
+VERDICT_LABELS = {
+    Verdict.MEETS: "Meets criteria",
+    Verdict.DOES_NOT_MEET: "Does not meet criteria",
+    Verdict.INSUFFICIENT: "Insufficient documentation",
+}
+VERDICT_ICONS = {Verdict.MEETS: "✅", Verdict.DOES_NOT_MEET: "⛔", Verdict.INSUFFICIENT: "❔"}
+STATUS_LABELS = {"met": "Met", "not_met": "Not met", "undocumented": "Undocumented"}
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    criterion: Criterion
+    status: str  # met | not_met | undocumented
+    category: Category | None  # for the requested procedure
+    rating: int | None
+    rating_note: str
+    blocking: tuple[Clause, ...] = ()  # documented clauses that make it not met
+    missing: tuple[Clause, ...] = ()  # undocumented clauses that leave it open
+
+    @property
+    def id(self) -> str:
+        return self.criterion.id
+
+    @property
+    def title(self) -> str:
+        return self.criterion.title
+
+    @property
+    def category_label(self) -> str:
+        if self.category is None:
+            return "not rated"
+        text = self.category.label
+        if self.rating is not None:
+            text += f" ({self.rating}/9{', ' + self.rating_note if self.rating_note else ''})"
+        return text
+
+
+@dataclass(frozen=True)
+class Determination:
+    policy: Policy
+    case_id: str | None
+    cpt_code: str | None
+    region: str | None
+    contrast: str | None
+    verdict: str | None
+    needs_review: bool
+    category: Category | None
+    fired: tuple[CriterionResult, ...]
+    results: tuple[CriterionResult, ...]  # every applicable criterion, library order
+    would_flip: tuple[CriterionResult, ...]
+    undocumented_fields: tuple[str, ...]
+    missing_documentation: tuple[str, ...] = field(default=())
+
+    @property
+    def verdict_label(self) -> str:
+        return VERDICT_LABELS.get(self.verdict or "", "No requested procedure")
+
+    @property
+    def icon(self) -> str:
+        return VERDICT_ICONS.get(self.verdict or "", "⚠️")
+
+    @property
+    def procedure_label(self) -> str:
+        if self.region is None or self.contrast is None:
+            return "no requested procedure"
+        code = self.cpt_code or next((c for c, pair in CPT_CODES.items()
+                                      if pair == (self.region, self.contrast)), "")
+        return f"{code} MRI {self.region} spine {CONTRAST_LABELS[self.contrast]}".strip()
+
+    @property
+    def undocumented_field_labels(self) -> list[str]:
+        return [FIELDS_BY_NAME[f].label for f in self.undocumented_fields]
+
+    def summary(self) -> str:
+        """One sentence: the verdict and its main reason."""
+        if self.verdict is None:
+            return "No verdict: the request names no procedure (CPT code, or region and contrast)."
+        if self.verdict == Verdict.MEETS:
+            best = [r for r in self.fired if r.category and r.category.supports_imaging]
+            why = "; ".join(f"{r.title} ({r.category_label})" for r in best[:3])
+            review = " Flagged for review: the best category is 'may be appropriate'." \
+                if self.needs_review else ""
+            return f"{self.verdict_label} under {self.policy.name}: {why}.{review}"
+        if self.verdict == Verdict.INSUFFICIENT:
+            fields = ", ".join(self.undocumented_field_labels[:6])
+            return (f"{self.verdict_label} under {self.policy.name}: the record does not say "
+                    f"whether an indication holds; document {fields}.")
+        excluded = [r for r in self.results
+                    if r.criterion.kind == "exclusion" and r.status == "met"]
+        if excluded:
+            return (f"{self.verdict_label} under {self.policy.name}: "
+                    f"{excluded[0].title}.")
+        against = [r for r in self.fired if r.category and not r.category.supports_imaging]
+        if against:
+            return (f"{self.verdict_label} under {self.policy.name}: {against[0].title} — "
+                    f"{against[0].category_label} for {self.procedure_label}.")
+        return (f"{self.verdict_label} under {self.policy.name}: no indication of the policy "
+                f"is met for {self.procedure_label}.")
+
+
+def _result(c: Criterion, status: str, contrast: str | None, trace: list[bool | None] | None,
+            case: Mapping[str, Any]) -> CriterionResult:
+    rating = c.appropriateness.get(contrast) if contrast else None  # type: ignore[call-overload]
+    blocking: tuple[Clause, ...] = ()
+    missing: tuple[Clause, ...] = ()
+    if trace is not None:
+        blocking = tuple(blocking_clauses(c.expression.root, trace, case))
+        missing = tuple(missing_clauses(c.expression.root, trace, case))
+    return CriterionResult(c, status, rating.category if rating else None,
+                           rating.rating if rating else None,
+                           rating.rating_note if rating else "", blocking, missing)
+
+
+def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def determine(engine: Engine, case: Mapping[str, Any],
+              policies: Iterable[str] | str | None = None) -> list[Determination]:
+    """Determinations of one case under each chosen policy (default: all)."""
+    rows, traces = engine.evaluate_case_traced(case, policies)
+    out = []
+    for row in rows:
+        policy = engine.library[row["policy"]]
+        trace = traces[policy.id]
+        case = {**case, **{k: row[k] for k in ("cpt_code", "region", "contrast")
+                           if case.get(k) is None}}
+        status = {cid: "met" for cid in row["fired"]}
+        status.update({cid: "not_met" for cid in row["not_met"]})
+        status.update({cid: "undocumented" for cid in row["undocumented"]})
+        results = tuple(_result(c, status[c.id], row["contrast"], trace[c.id], case)
+                        for c in policy.criteria if c.id in status)
+        by_id = {r.id: r for r in results}
+        fired = tuple(by_id[cid] for cid in row["fired"])
+        flip = tuple(by_id[cid] for cid in row["would_flip"])
+        if row["verdict"] == Verdict.MEETS:
+            docs = [d for r in fired if r.category and r.category.supports_imaging
+                    for d in r.criterion.documentation]
+        else:
+            docs = [d for r in flip for d in r.criterion.documentation]
+        out.append(Determination(
+            policy=policy, case_id=row["case_id"], cpt_code=row["cpt_code"],
+            region=row["region"], contrast=row["contrast"], verdict=row["verdict"],
+            needs_review=bool(row["needs_review"]),
+            category=Category(row["category"]) if row["category"] else None,
+            fired=fired, results=results, would_flip=flip,
+            undocumented_fields=tuple(row["undocumented_fields"]),
+            missing_documentation=_dedupe(docs),
+        ))
+    return out

@@ -1,0 +1,214 @@
+"""Plain-words reading of criterion clauses, generated from the expression and the case.
+
+E.g. ``conservative_therapy_weeks >= 6`` with 2 documented weeks reads
+"Conservative therapy ≥ 6 weeks — documented: 2 weeks". Labels and units come from the field
+catalog; nothing here is specific to one criterion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp
+
+from preauth.expressions import Node, _literal_value, _unparen
+from preauth.fields import FIELDS_BY_NAME, Field, Kind
+
+__all__ = ["Clause", "blocking_clauses", "describe", "format_value", "missing_clauses",
+           "read_expression"]
+
+_OPS = {exp.EQ: "=", exp.NEQ: "≠", exp.GT: ">", exp.GTE: "≥", exp.LT: "<", exp.LTE: "≤"}
+_NEGATED = {"=": "≠", "≠": "=", ">": "≤", "≥": "<", "<": "≥", "≤": ">"}
+
+
+def format_value(f: Field, value: Any) -> str:
+    """A case value as a reader would write it ("2 weeks", "Yes", "low velocity")."""
+    if value is None:
+        return "not documented"
+    if f.kind is Kind.BOOLEAN:
+        return "Yes" if value else "No"
+    if f.is_numeric:
+        num = f"{value:g}" if isinstance(value, float) else str(value)
+        if f.unit.startswith("/"):
+            return f"{num}{f.unit}"
+        return f"{num} {f.unit}".strip()
+    return str(value).replace("_", " ")
+
+
+def _literal_text(f: Field | None, node: exp.Expression) -> str:
+    value = _literal_value(node)
+    if f is not None and f.is_numeric and isinstance(value, int | float):
+        unit = f.unit
+        num = f"{value:g}"
+        return f"{num}{unit}" if unit.startswith("/") else f"{num} {unit}".strip()
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return str(value).replace("_", " ")
+
+
+def _label(name: str) -> str:
+    return FIELDS_BY_NAME[name].label
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[:1].isupper() and not text[1:2].isupper() \
+        else text
+
+
+def describe(e: exp.Expression, negate: bool = False) -> str:
+    """Plain words for a leaf predicate (``negate``: words for its opposite)."""
+    e = _unparen(e)
+    if isinstance(e, exp.Not):
+        return describe(e.this, not negate)
+    if isinstance(e, exp.Column):
+        label = _label(e.name)
+        return f"No {_lower_first(label)}" if negate else label
+    if isinstance(e, exp.Boolean):
+        return "false" if bool(e.this) != negate else "true"
+    if isinstance(e, exp.Is):
+        label = _label(_unparen(e.this).name) if isinstance(_unparen(e.this), exp.Column) \
+            else describe(e.this)
+        return f"{label} documented" if negate else f"{label} not documented"
+    if isinstance(e, exp.Coalesce):
+        inner = e.this
+        default = e.expressions[0] if e.expressions else None
+        text = describe(inner, negate)
+        if isinstance(default, exp.Boolean):
+            return f"{text} (undocumented counts as {'Yes' if default.this else 'No'})"
+        return text
+    if type(e) in _OPS:
+        left, right = _unparen(e.left), _unparen(e.right)
+        op = _OPS[type(e)]
+        if not isinstance(left, exp.Column) and isinstance(right, exp.Column):
+            left, right = right, left
+            op = {">": "<", "<": ">", "≥": "≤", "≤": "≥"}.get(op, op)
+        if negate:
+            op = _NEGATED[op]
+        if isinstance(left, exp.Column) and isinstance(right, exp.Column):
+            if op in ("=", "≠"):
+                verb = "matches" if op == "=" else "differs from"
+                return f"{_label(left.name)} {verb} the {_lower_first(_label(right.name))}"
+            return f"{_label(left.name)} {op} {_lower_first(_label(right.name))}"
+        if isinstance(left, exp.Column):
+            f = FIELDS_BY_NAME[left.name]
+            value = _literal_value(right)
+            if f.kind is Kind.BOOLEAN and isinstance(value, bool):
+                positive = value if op == "=" else not value
+                return describe(left, negate=not positive)
+            if f.kind is Kind.ENUM and op in ("=", "≠"):
+                verb = "is" if op == "=" else "is not"
+                return f"{f.label} {verb} {_literal_text(f, right)}"
+            return f"{f.label} {op} {_literal_text(f, right)}"
+        return e.sql()
+    if isinstance(e, exp.In):
+        subject = _unparen(e.this)
+        f = FIELDS_BY_NAME.get(subject.name) if isinstance(subject, exp.Column) else None
+        items = " or ".join(_literal_text(f, i) for i in e.expressions)
+        label = f.label if f else describe(subject)
+        return f"{label} {'is not' if negate else 'is'} {items}"
+    if isinstance(e, exp.Between):
+        subject = _unparen(e.this)
+        f = FIELDS_BY_NAME.get(subject.name) if isinstance(subject, exp.Column) else None
+        low = _literal_text(f, e.args["low"])
+        high = _literal_text(f, e.args["high"])
+        label = f.label if f else describe(subject)
+        return f"{label} {'not ' if negate else ''}between {low} and {high}"
+    if isinstance(e, exp.And | exp.Or):
+        word = " and " if isinstance(e, exp.And) != negate else " or "
+        parts = [describe(p, negate) for p in (e.left, e.right)]
+        return "(" + word.join(parts) + ")"
+    return ("not " if negate else "") + e.sql()
+
+
+def read_expression(node: Node) -> str:
+    """The whole clause tree in plain words (for the criteria library page)."""
+    if node.kind == "leaf":
+        return describe(node.expr)
+    if node.kind == "not":
+        child = node.children[0]
+        if child.kind == "or":
+            return "none of: " + "; ".join(read_expression(c) for c in child.children)
+        if child.kind == "and":
+            return "not all of: " + "; ".join(read_expression(c) for c in child.children)
+        return "not " + read_expression(child)
+    if node.kind == "and":
+        return "all of: " + "; ".join(_nested(c) for c in node.children)
+    return "any of: " + "; ".join(_nested(c) for c in node.children)
+
+
+def _nested(node: Node) -> str:
+    text = read_expression(node)
+    return f"({text})" if node.kind in ("and", "or") else text
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One leaf clause that decides a criterion for a case."""
+
+    text: str  # what the criterion needs, in plain words
+    documented: str  # what the case documents for the clause's fields
+    fields: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.text} — documented: {self.documented}"
+
+
+def _documented(node: Node, case: Mapping[str, Any]) -> str:
+    parts = []
+    for name in node.fields:
+        f = FIELDS_BY_NAME[name]
+        value = format_value(f, case.get(name))
+        parts.append(value if len(node.fields) == 1 else f"{_lower_first(f.label)} {value}")
+    return ", ".join(parts)
+
+
+def _walk(node: Node, values: dict[int, bool | None], want: bool, case: Mapping[str, Any],
+          missing: bool) -> list[Clause]:
+    """Leaves that stop ``node`` from being ``want`` (``missing``: the undocumented ones that
+    leave it unknown, instead of the documented ones that decide it)."""
+    v = values[id(node)]
+    if v is want:
+        return []
+    if missing and v is not None:
+        return []
+    if node.kind == "leaf":
+        return [Clause(describe(node.expr, negate=not want), _documented(node, case),
+                       node.fields)]
+    if node.kind == "not":
+        return _walk(node.children[0], values, not want, case, missing)
+    is_and = node.kind == "and"
+    out: list[Clause] = []
+    for child in node.children:
+        cv = values[id(child)]
+        if missing:
+            if cv is None:
+                out.extend(_walk(child, values, want, case, True))
+        elif (is_and == want and cv is (not want)) or (is_and != want and cv is not want):
+            # AND wanted True fails on its False children; OR wanted True fails only when all
+            # children are False (each is a reason); duals for want=False.
+            out.extend(_walk(child, values, want, case, False))
+    return out
+
+
+def _values(root: Node, trace: list[bool | None]) -> dict[int, bool | None]:
+    return {id(n): v for n, v in zip(root.walk(), trace, strict=True)}
+
+
+def blocking_clauses(root: Node, trace: list[bool | None],
+                     case: Mapping[str, Any]) -> list[Clause]:
+    """The documented clauses that make a criterion *not met* (empty unless it is FALSE)."""
+    values = _values(root, trace)
+    if values[id(root)] is not False:
+        return []
+    return _walk(root, values, True, case, missing=False)
+
+
+def missing_clauses(root: Node, trace: list[bool | None],
+                    case: Mapping[str, Any]) -> list[Clause]:
+    """The undocumented clauses that leave a criterion *undocumented* (Kleene-relevant)."""
+    values = _values(root, trace)
+    if values[id(root)] is not None:
+        return []
+    return _walk(root, values, True, case, missing=True)
