@@ -52,7 +52,8 @@ class CriterionResult:
             return "not rated"
         text = self.category.label
         if self.rating is not None:
-            text += f" ({self.rating}/9{', ' + self.rating_note if self.rating_note else ''})"
+            note = f", {self.rating_note}" if self.rating_note else ""
+            text += f" (rating {self.rating}{note})"
         return text
 
 

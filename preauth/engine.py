@@ -26,17 +26,18 @@ import pandas as pd
 import pyarrow as pa
 
 from preauth.expressions import Node
-from preauth.fields import CLINICAL_FIELDS, CPT_CODES, FIELDS_BY_NAME, Kind
+from preauth.fields import CLINICAL_FIELDS, CONTRASTS, CPT_CODES, FIELDS_BY_NAME, REGIONS, Kind
 from preauth.library import Library, Policy
 from preauth.verdicts import (
+    BITS_PER_WORD,
+    UNKNOWN_PROCEDURE,
     PolicyTables,
     Statuses,
     Verdict,
     category,
-    contrast_codes,
     decide,
     explain,
-    region_codes,
+    n_words,
 )
 
 __all__ = ["OUTPUT_COLUMNS", "Engine", "Verdict", "base_select", "case_table", "sql_literal"]
@@ -83,18 +84,20 @@ def base_select(columns: set[str], source: str, quote: str = '"') -> str:
 
 
 class _Plan:
-    """Stage-1 columns of one policy.
+    """Stage-1 SQL of one policy.
 
-    Fast mode: one status column per criterion (its expression). Detailed mode, in three
-    projections so the SQL stays linear in size: (1) every leaf clause, (2) every AND/OR/NOT
-    clause over the leaf columns — the root being the criterion's status — and (3) per
-    (criterion, field) whether the criterion is NULL *because of* that field (Kleene). The
-    clause columns are also the trace the explorer shows.
+    Every criterion becomes a status code (0 not met, 1 met, 2 undocumented); the codes are
+    packed into *met* and *known* bit words (62 criteria per BIGINT) for stage 2. The detailed
+    mode evaluates clause by clause in projections so the SQL stays linear in size: (1) every
+    leaf clause, (2) every AND/OR/NOT over the leaf columns — the root being the criterion —
+    and (3) per (criterion, field) whether the criterion is NULL *because of* that field
+    (Kleene). The clause columns double as the trace the explorer shows.
     """
 
     def __init__(self, policy: Policy, index: int) -> None:
         self.policy = policy
-        self.tables = PolicyTables.build(policy)
+        self.index = index
+        self.tables = PolicyTables(policy)
         self.names = [f"p{index}_c{j}" for j in range(len(policy.criteria))]
         self.nodes: list[list[tuple[str, Node]]] = []  # per criterion: (column, node)
         self.relevance_names: list[dict[str, str]] = []
@@ -106,12 +109,30 @@ class _Plan:
                                          for k, (f, cond) in enumerate(conds.items())
                                          if cond != "TRUE"})
 
-    def fast_columns(self, dialect: str = "duckdb") -> list[tuple[str, str]]:
+    @property
+    def word_names(self) -> list[tuple[str, str]]:
+        return [(f"p{self.index}_met{w}", f"p{self.index}_known{w}")
+                for w in range(n_words(len(self.names)))]
+
+    def status_columns(self, dialect: str) -> list[tuple[str, str]]:
+        """Fast mode: status codes straight from the criteria expressions."""
         return [(self.names[j], status_code(c.expression.sql(dialect)))
                 for j, c in enumerate(self.policy.criteria)]
 
+    def bit_columns(self) -> list[tuple[str, str]]:
+        """Pack the status-code columns into met / known bit words."""
+        out = []
+        for w, (met_name, known_name) in enumerate(self.word_names):
+            names = self.names[w * BITS_PER_WORD:(w + 1) * BITS_PER_WORD]
+            met = " + ".join(f"CAST({n} = {MET} AS BIGINT) * {1 << b}"
+                             for b, n in enumerate(names))
+            known = " + ".join(f"CAST({n} <> {UNDOCUMENTED} AS BIGINT) * {1 << b}"
+                               for b, n in enumerate(names))
+            out += [(met_name, met), (known_name, known)]
+        return out
+
     def detail_layers(self, dialect: str = "duckdb") -> tuple[list[tuple[str, str]], ...]:
-        """(leaf columns, clause columns, status + relevance columns) as (name, SQL)."""
+        """(leaf columns, clause columns, status-code + relevance columns) as (name, SQL)."""
         leaves: list[tuple[str, str]] = []
         clauses: list[tuple[str, str]] = []
         final: list[tuple[str, str]] = []
@@ -121,13 +142,13 @@ class _Plan:
             def ref(node: Node, _col_of: dict[int, str] = col_of) -> str:
                 return _col_of[id(node)]
 
-            def inline(node: Node) -> str:
+            def inline(node: Node, _ref: Any = ref) -> str:
                 if node.kind == "leaf":
-                    return ref(node)
+                    return _ref(node)
                 if node.kind == "not":
-                    return f"(NOT {inline(node.children[0])})"
+                    return f"(NOT {inline(node.children[0], _ref)})"
                 op = " AND " if node.kind == "and" else " OR "
-                return "(" + op.join(inline(ch) for ch in node.children) + ")"
+                return "(" + op.join(inline(ch, _ref) for ch in node.children) + ")"
 
             for name, node in self.nodes[j]:
                 if node.kind == "leaf":
@@ -139,40 +160,46 @@ class _Plan:
             final.extend((col, conds[f]) for f, col in self.relevance_names[j].items())
         return leaves, clauses, final
 
-    def statuses(self, result: pa.Table, region: np.ndarray, contrast: np.ndarray,
-                 detail: bool) -> Statuses:
-        met, known = [], []
-        null_fields: list[dict[str, np.ndarray]] | None = [] if detail else None
-        for j, name in enumerate(self.names):
-            code = _int8(result.column(name))
-            met.append(code == MET)
-            known.append(code != UNDOCUMENTED)
-            if null_fields is not None:
-                null_fields.append({f: _bools(result.column(col))
-                                    for f, col in self.relevance_names[j].items()})
-        return Statuses(region, contrast, met, known, null_fields)
+    def statuses(self, result: pa.Table, procedure: np.ndarray, detail: bool) -> Statuses:
+        met = [_int64(result.column(m)) for m, _k in self.word_names]
+        known = [_int64(result.column(k)) for _m, k in self.word_names]
+        null_fields = None
+        if detail:
+            null_fields = [{f: _bools(result.column(col)) for f, col in rel.items()}
+                           for rel in self.relevance_names]
+        return Statuses(procedure, met, known, null_fields)
 
 
 NOT_MET, MET, UNDOCUMENTED = 0, 1, 2
 
 
 def status_code(sql: str) -> str:
-    """A criterion's three-valued result as a TINYINT code: 0 not met, 1 met, 2 undocumented
-    (no NULLs in the output, so stage 2 reads it zero-copy)."""
+    """A criterion's three-valued result as a TINYINT code: 0 not met, 1 met, 2 undocumented."""
     return f"COALESCE(CAST(({sql}) AS TINYINT), {UNDOCUMENTED})"
 
 
-def _int8(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
+def procedure_sql(quote: str = '"') -> str:
+    """Procedure code (region × contrast, 0–8; 9 when either is missing) as SQL."""
+    region = " ".join(f"WHEN {sql_literal(r)} THEN {i * len(CONTRASTS)}"
+                      for i, r in enumerate(REGIONS))
+    contrast = " ".join(f"WHEN {sql_literal(c)} THEN {i}" for i, c in enumerate(CONTRASTS))
+    return (f"CAST(COALESCE((CASE {quote}region{quote} {region} END) + "
+            f"(CASE {quote}contrast{quote} {contrast} END), {UNKNOWN_PROCEDURE}) AS TINYINT)")
+
+
+def _plain(col: pa.Array | pa.ChunkedArray, empty_type: pa.DataType) -> pa.Array:
     if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks() if col.num_chunks else pa.array([], pa.int8())
-    return col.to_numpy(zero_copy_only=False)
+        col = col.combine_chunks() if col.num_chunks else pa.array([], empty_type)
+    return col
+
+
+def _int64(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return _plain(col, pa.int64()).to_numpy(zero_copy_only=False)
 
 
 def _bools(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """A boolean column known to hold no NULLs (relevance columns) as a numpy array."""
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks() if col.num_chunks else pa.array([], pa.bool_())
-    return col.to_numpy(zero_copy_only=False)
+    return _plain(col, pa.bool_()).to_numpy(zero_copy_only=False)
 
 
 def stage1_sql(plans: Sequence[_Plan], columns: set[str], source: str, detail: bool,
@@ -181,38 +208,46 @@ def stage1_sql(plans: Sequence[_Plan], columns: set[str], source: str, detail: b
     quote = "`" if dialect == "spark" else '"'
     base = base_select(columns, source, quote=quote)
     keep = ", ".join(f"{quote}{k}{quote}" for k in _KEEP)
+    proc = f"{procedure_sql(quote)} AS procedure"
 
     def sel(cols: list[tuple[str, str]]) -> str:
         return ", ".join(f"({sql}) AS {name}" for name, sql in cols)
 
+    bits = [c for p in plans for c in p.bit_columns()]
     if not detail:
-        cols = [c for p in plans for c in p.fast_columns(dialect)]
-        return f"SELECT {keep}, {sel(cols)} FROM ({base}) AS c"
+        statuses = [c for p in plans for c in p.status_columns(dialect)]
+        inner = f"SELECT {proc}, {sel(statuses)} FROM ({base}) AS c"
+        return f"SELECT procedure, {sel(bits)} FROM ({inner}) AS s"
     layers = [p.detail_layers(dialect) for p in plans]
     leaves = [c for lay in layers for c in lay[0]]
     clauses = [c for lay in layers for c in lay[1]]
     final = [c for lay in layers for c in lay[2]]
-    traced = ""
-    if trace:
-        traced = ", " + ", ".join(name for name, _ in leaves + clauses)
+    traced = [name for name, _ in leaves + clauses] if trace else []
     l1 = f"SELECT *, {sel(leaves)} FROM ({base}) AS c"
     l2 = f"SELECT *, {sel(clauses)} FROM ({l1}) AS l1" if clauses else l1
-    return f"SELECT {keep}, {sel(final)}{traced} FROM ({l2}) AS l2"
+    extra = "".join(", " + t for t in traced)
+    l3 = f"SELECT {keep}, {proc}, {sel(final)}{extra} FROM ({l2}) AS l2"
+    relevance = [name for p in plans for rel in p.relevance_names for name in rel.values()]
+    passthrough = ", ".join([keep, "procedure", *relevance, *traced])
+    return f"SELECT {passthrough}, {sel(bits)} FROM ({l3}) AS l3"
+
+
+def _procedures(result: pa.Table) -> np.ndarray:
+    return _plain(result.column("procedure"), pa.int8()).to_numpy(zero_copy_only=False)
 
 
 def stage2(plans: Sequence[_Plan], result: pa.Table) -> pa.Table:
     """Verdicts and explanations (long: one row per case and policy) from stage-1 output."""
-    region = region_codes(result.column("region"))
-    contrast = contrast_codes(result.column("contrast"))
+    procedure = _procedures(result)
     parts = []
     for p in plans:
-        st = p.statuses(result, region, contrast, detail=True)
+        st = p.statuses(result, procedure, detail=True)
         dec = decide(p.tables, st)
         cols: dict[str, Any] = {k: result.column(k) for k in _KEEP}
         cols["policy"] = pa.array([p.policy.id] * st.n, pa.string())
         cols["verdict"] = dec.verdict_names()
         cols["needs_review"] = pa.array(dec.needs_review)
-        cols["category"] = category(p.tables, st, dec)
+        cols["category"] = category(p.tables, st)
         cols.update(explain(p.tables, st, dec))
         parts.append(pa.table(cols).select(list(OUTPUT_COLUMNS)))
     if not parts:
@@ -220,13 +255,13 @@ def stage2(plans: Sequence[_Plan], result: pa.Table) -> pa.Table:
     return pa.concat_tables(parts)
 
 
-def stage2_wide(plans: Sequence[_Plan], result: pa.Table) -> pa.Table:
+def stage2_wide(plans: Sequence[_Plan], result: pa.Table,
+                case_id: pa.ChunkedArray | pa.Array) -> pa.Table:
     """Verdicts only (wide: ``case_id`` and one ``verdict:<policy>`` column per policy)."""
-    region = region_codes(result.column("region"))
-    contrast = contrast_codes(result.column("contrast"))
-    out: dict[str, Any] = {"case_id": result.column("case_id")}
+    procedure = _procedures(result)
+    out: dict[str, Any] = {"case_id": case_id}
     for p in plans:
-        dec = decide(p.tables, p.statuses(result, region, contrast, detail=False))
+        dec = decide(p.tables, p.statuses(result, procedure, detail=False))
         out[f"verdict:{p.policy.id}"] = dec.verdict_names()
     return pa.table(out)
 
@@ -297,7 +332,13 @@ class Engine:
         """Fast path, wide: ``case_id`` and a ``verdict:<policy>`` column per policy."""
         plans = self.plans(policies)
         sql = self.stage1_sql(plans, self._columns(table), "cases_in", detail=False)
-        return stage2_wide(plans, self._run(sql, table))
+        if "case_id" not in self._columns(table):
+            ids: Any = pa.nulls(len(table), pa.string())
+        elif isinstance(table, pa.Table):
+            ids = table.column("case_id")
+        else:
+            ids = pa.array(table["case_id"], pa.string(), from_pandas=True)
+        return stage2_wide(plans, self._run(sql, table), ids)
 
     def evaluate(self, table: pa.Table | pd.DataFrame,
                  policies: Iterable[str] | str | None = None) -> pa.Table:

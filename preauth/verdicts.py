@@ -1,13 +1,15 @@
 """From criterion statuses to verdicts and explanations — vectorized (numpy / Arrow).
 
 Stage 2 of evaluation. Stage 1 (SQL on DuckDB or Spark, :mod:`preauth.engine`) computes, per
-case, each criterion's three-valued status and, for undocumented criteria, which NULL fields
-decide it. This module turns those columns into, per (case, policy): the verdict, whether it
+case, a procedure code (region × contrast) and, per policy, two bit sets over its criteria —
+*met* (TRUE) and *known* (not NULL) — packed in 62-bit words so the SQL stays portable
+(BIGINT arithmetic). In the detailed mode it also says, for undocumented criteria, which NULL
+fields decide them. This module turns those into, per (case, policy): the verdict, whether it
 needs review, the decisive category, the met / not met / undocumented criteria, ``would_flip``
 and the undocumented fields that decide the verdict. The same functions serve one case and ten
 million, so the explorer and batch cannot disagree.
 
-Verdict rules (documented in docs/criteria.md):
+Verdict rules (also in docs/criteria.md):
 
 * an applicable, documented-true **exclusion** → ``does_not_meet``;
 * else a **met** indication whose category for the requested procedure supports imaging
@@ -17,20 +19,22 @@ Verdict rules (documented in docs/criteria.md):
 * else ``does_not_meet``.
 
 A criterion is *applicable* when it lists the case's region and rates its contrast class.
+``would_flip`` lists the applicable criteria, not met, whose holding would change the verdict.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
 from preauth.fields import CLINICAL_FIELDS, CONTRASTS, REGIONS
-from preauth.library import Category, Criterion, Policy
+from preauth.library import Category, Policy
 
-__all__ = ["PolicyTables", "Statuses", "Verdict", "decide", "explain"]
+__all__ = ["BITS_PER_WORD", "UNKNOWN_PROCEDURE", "Decision", "PolicyTables", "Statuses",
+           "Verdict", "category", "decide", "explain", "procedure_code"]
 
 
 class Verdict:
@@ -40,98 +44,87 @@ class Verdict:
     ALL = (MEETS, DOES_NOT_MEET, INSUFFICIENT)
 
 
-# Verdict codes in arrays; -1 = no verdict (no requested procedure).
-_CODE = {Verdict.MEETS: 0, Verdict.DOES_NOT_MEET: 1, Verdict.INSUFFICIENT: 2}
-_NAMES = np.array([Verdict.MEETS, Verdict.DOES_NOT_MEET, Verdict.INSUFFICIENT], dtype=object)
+BITS_PER_WORD = 62  # stays positive in a signed 64-bit integer on every engine
+N_PROCEDURES = len(REGIONS) * len(CONTRASTS)
+UNKNOWN_PROCEDURE = N_PROCEDURES  # region or contrast missing
 
-_REGION_INDEX = {r: i for i, r in enumerate(REGIONS)}
-_CONTRAST_INDEX = {c: i for i, c in enumerate(CONTRASTS)}
+_CODE = {Verdict.MEETS: 0, Verdict.DOES_NOT_MEET: 1, Verdict.INSUFFICIENT: 2}
+_NAMES = [Verdict.MEETS, Verdict.DOES_NOT_MEET, Verdict.INSUFFICIENT]
 _SUPPORTING = frozenset(c for c in Category if c.supports_imaging)
 _STRONG = frozenset({Category.USUALLY_APPROPRIATE, Category.COVERED})
 _FIELD_ORDER = {f.name: i for i, f in enumerate(CLINICAL_FIELDS)}
 
 
-def _table(c: Criterion, cats: frozenset[Category] | None) -> np.ndarray:
-    """[region, contrast] → bool, with an extra all-False row/column for unknown values."""
-    t = np.zeros((len(REGIONS) + 1, len(CONTRASTS) + 1), dtype=bool)
-    for contrast, rating in c.appropriateness.items():
-        if cats is not None and rating.category not in cats:
-            continue
-        for region in c.regions:
-            t[_REGION_INDEX[region], _CONTRAST_INDEX[contrast]] = True
-    return t
+def procedure_code(region: str | None, contrast: str | None) -> int:
+    """Index of (region, contrast) in 0..8, or :data:`UNKNOWN_PROCEDURE`."""
+    if region not in REGIONS or contrast not in CONTRASTS:
+        return UNKNOWN_PROCEDURE
+    return REGIONS.index(region) * len(CONTRASTS) + CONTRASTS.index(contrast)
 
 
-@dataclass(frozen=True)
+def n_words(n_criteria: int) -> int:
+    return max(1, -(-n_criteria // BITS_PER_WORD))
+
+
 class PolicyTables:
-    """Per-criterion lookup tables of one policy, built once."""
+    """Per-procedure bit tables of one policy: ``table[word][procedure]`` is the set of
+    criteria (bits) with a property for that procedure. Built once per policy."""
 
-    policy: Policy
-    applicable: list[np.ndarray] = field(default_factory=list)
-    supports: list[np.ndarray] = field(default_factory=list)
-    strong: list[np.ndarray] = field(default_factory=list)
-    by_category: dict[Category, list[np.ndarray]] = field(default_factory=dict)
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.ids = [c.id for c in policy.criteria]
+        self.words = n_words(len(policy.criteria))
+        k = len(policy.criteria)
+        self.indication = np.zeros(k, dtype=bool)
+        # boolean [procedure, criterion] matrices (procedure UNKNOWN row stays all False)
+        shape = (N_PROCEDURES + 1, k)
+        self.applicable_m = np.zeros(shape, dtype=bool)
+        self.supports_m = np.zeros(shape, dtype=bool)
+        self.strong_m = np.zeros(shape, dtype=bool)
+        self.category_m = {cat: np.zeros(shape, dtype=bool) for cat in Category}
+        for j, c in enumerate(policy.criteria):
+            self.indication[j] = c.kind == "indication"
+            for contrast, rating in c.appropriateness.items():
+                for region in c.regions:
+                    p = procedure_code(region, contrast)
+                    self.applicable_m[p, j] = True
+                    self.supports_m[p, j] = rating.category in _SUPPORTING
+                    self.strong_m[p, j] = rating.category in _STRONG
+                    self.category_m[rating.category][p, j] = True
+        ind = self.indication
+        self.applicable = self._pack(self.applicable_m)
+        self.supports_ind = self._pack(self.supports_m & ind)
+        self.strong_ind = self._pack(self.strong_m & ind)
+        self.exclusion_app = self._pack(self.applicable_m & ~ind)
+        self.category_ind = {cat: self._pack(m & ind) for cat, m in self.category_m.items()}
 
-    @classmethod
-    def build(cls, policy: Policy) -> PolicyTables:
-        t = cls(policy)
-        for c in policy.criteria:
-            t.applicable.append(_table(c, None))
-            t.supports.append(_table(c, _SUPPORTING))
-            t.strong.append(_table(c, _STRONG))
-        for cat in Category:
-            t.by_category[cat] = [_table(c, frozenset({cat})) for c in policy.criteria]
-        return t
+    def _pack(self, m: np.ndarray) -> list[np.ndarray]:
+        """[procedure, criterion] bools → per word, an int64 bit set per procedure."""
+        out = []
+        for w in range(self.words):
+            cols = m[:, w * BITS_PER_WORD:(w + 1) * BITS_PER_WORD]
+            weights = (np.int64(1) << np.arange(cols.shape[1], dtype=np.int64))
+            out.append((cols.astype(np.int64) * weights).sum(axis=1).astype(np.int64))
+        return out
 
 
 @dataclass
 class Statuses:
     """Stage-1 output for one policy, as numpy arrays of length n.
 
-    ``met[j]`` / ``known[j]``: criterion j is TRUE / is not NULL. ``null_fields[j]`` maps a
-    field name to a bool array: the criterion is NULL *because* that field is undocumented.
+    ``met[w]`` / ``known[w]``: int64 bit sets (word w) of criteria that are TRUE / not NULL.
+    ``null_fields[j]`` maps a field to a bool array: criterion j is NULL *because* that field
+    is undocumented (only in the detailed mode; absent fields mean "whenever it is NULL").
     """
 
-    region: np.ndarray  # int8 codes, len(REGIONS) = unknown
-    contrast: np.ndarray  # int8 codes, len(CONTRASTS) = unknown
+    procedure: np.ndarray  # int8 procedure codes
     met: list[np.ndarray]
     known: list[np.ndarray]
     null_fields: list[dict[str, np.ndarray]] | None = None
 
     @property
     def n(self) -> int:
-        return len(self.region)
-
-
-def region_codes(values: pa.Array | Sequence[str | None]) -> np.ndarray:
-    return _codes(values, _REGION_INDEX)
-
-
-def contrast_codes(values: pa.Array | Sequence[str | None]) -> np.ndarray:
-    return _codes(values, _CONTRAST_INDEX)
-
-
-def _codes(values: pa.Array | pa.ChunkedArray | Sequence[str | None],
-           index: Mapping[str, int]) -> np.ndarray:
-    arr = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(values,
-                                                                                 pa.string())
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks() if arr.num_chunks else pa.array([], pa.string())
-    enc = arr.dictionary_encode()
-    dictionary = enc.dictionary.to_pylist()
-    lookup = np.array([index.get(v, len(index)) for v in dictionary] + [len(index)],
-                      dtype=np.int8)
-    idx = enc.indices.fill_null(len(dictionary)).to_numpy(zero_copy_only=False)
-    return lookup[idx]
-
-
-def bool_pair(col: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """(is TRUE, is not NULL) numpy arrays of a three-valued boolean Arrow column."""
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks() if col.num_chunks else pa.array([], pa.bool_())
-    known = col.is_valid().to_numpy(zero_copy_only=False)
-    met = col.fill_null(False).to_numpy(zero_copy_only=False)
-    return met.astype(bool, copy=False), known.astype(bool, copy=False)
+        return len(self.procedure)
 
 
 @dataclass
@@ -141,116 +134,111 @@ class Decision:
     verdict: np.ndarray  # int8 verdict codes, -1 = none
     excluded: np.ndarray
     needs_review: np.ndarray
-    applicable: list[np.ndarray]
-    supports: list[np.ndarray]
 
     def verdict_names(self) -> pa.Array:
-        names = np.empty(len(self.verdict), dtype=object)
-        ok = self.verdict >= 0
-        names[ok] = _NAMES[self.verdict[ok]]
-        names[~ok] = None
-        return pa.array(names, pa.string())
+        codes = pa.array(self.verdict.astype(np.int8), mask=self.verdict < 0)
+        return pa.DictionaryArray.from_arrays(codes, pa.array(_NAMES))
+
+
+def _any(words_a: list[np.ndarray], words_b: list[np.ndarray]) -> np.ndarray:
+    out = (words_a[0] & words_b[0]) != 0
+    for a, b in zip(words_a[1:], words_b[1:], strict=True):
+        out |= (a & b) != 0
+    return out
+
+
+def _lookup(table: list[np.ndarray], procedure: np.ndarray) -> list[np.ndarray]:
+    return [t.take(procedure) for t in table]
 
 
 def decide(tables: PolicyTables, st: Statuses) -> Decision:
     """Verdict of every case under one policy (see the module docstring for the rules)."""
-    n = st.n
-    zeros = np.zeros(n, dtype=bool)
-    met_support = zeros.copy()
-    undoc_support = zeros.copy()
-    excluded = zeros.copy()
-    strong_met = zeros.copy()
-    applicable: list[np.ndarray] = []
-    supports: list[np.ndarray] = []
-    for j, c in enumerate(tables.policy.criteria):
-        app = tables.applicable[j][st.region, st.contrast]
-        sup = tables.supports[j][st.region, st.contrast]
-        applicable.append(app)
-        supports.append(sup)
-        met, known = st.met[j], st.known[j]
-        if c.kind == "exclusion":
-            excluded |= app & met
-            continue
-        met_support |= sup & met
-        undoc_support |= sup & ~known
-        strong_met |= tables.strong[j][st.region, st.contrast] & met
-    verdict = np.full(n, _CODE[Verdict.DOES_NOT_MEET], dtype=np.int8)
-    verdict[undoc_support] = _CODE[Verdict.INSUFFICIENT]
-    verdict[met_support] = _CODE[Verdict.MEETS]
+    proc = st.procedure
+    unknown = [~k for k in st.known]
+    supports = _lookup(tables.supports_ind, proc)
+    met_support = _any(st.met, supports)
+    undoc_support = _any(unknown, supports)
+    excluded = _any(st.met, _lookup(tables.exclusion_app, proc))
+    strong_met = _any(st.met, _lookup(tables.strong_ind, proc))
+    verdict = np.where(met_support, _CODE[Verdict.MEETS],
+                       np.where(undoc_support, _CODE[Verdict.INSUFFICIENT],
+                                _CODE[Verdict.DOES_NOT_MEET])).astype(np.int8)
     verdict[excluded] = _CODE[Verdict.DOES_NOT_MEET]
-    no_procedure = (st.region >= len(REGIONS)) | (st.contrast >= len(CONTRASTS))
-    verdict[no_procedure] = -1
+    verdict[proc >= UNKNOWN_PROCEDURE] = -1
     needs_review = (verdict == _CODE[Verdict.MEETS]) & ~strong_met
-    return Decision(verdict, excluded, needs_review, applicable, supports)
+    return Decision(verdict, excluded, needs_review)
 
 
-def _id_lists(masks: Sequence[np.ndarray], ids: Sequence[str], n: int) -> pa.Array:
-    """A list<string> array: for row i, the ids whose mask is true at i, in order."""
-    if not masks:
-        return pa.array([[] for _ in range(n)], pa.list_(pa.string()))
-    m = np.stack(masks, axis=1)
-    rows, cols = np.nonzero(m)
-    del rows
+def _unpack(words: list[np.ndarray], k: int) -> np.ndarray:
+    """int64 bit-set words → an (n, k) bool matrix."""
+    parts = []
+    for w, word in enumerate(words):
+        width = min(BITS_PER_WORD, k - w * BITS_PER_WORD)
+        shifts = np.arange(width, dtype=np.int64)
+        parts.append(((word[:, None] >> shifts) & 1).astype(bool))
+    return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+
+
+def _lists(matrix: np.ndarray, ids: Sequence[str]) -> pa.Array:
+    """A list<string> array: for row i, ``ids[j]`` for each true ``matrix[i, j]``, in order."""
+    n = matrix.shape[0]
+    if matrix.shape[1] == 0:
+        empty = pa.DictionaryArray.from_arrays(pa.array([], pa.int32()),
+                                               pa.array([], pa.string()))
+        return pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, np.int32)), empty)
+    _rows, cols = np.nonzero(matrix)
     offsets = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(m.sum(axis=1, dtype=np.int32), out=offsets[1:])
+    np.cumsum(matrix.sum(axis=1, dtype=np.int32), out=offsets[1:])
     values = pa.DictionaryArray.from_arrays(pa.array(cols.astype(np.int32)),
                                             pa.array(list(ids), pa.string()))
-    return pa.ListArray.from_arrays(pa.array(offsets), values.cast(pa.string()))
+    return pa.ListArray.from_arrays(pa.array(offsets), values)
 
 
-def category(tables: PolicyTables, st: Statuses, dec: Decision) -> pa.Array:
+def category(tables: PolicyTables, st: Statuses) -> pa.Array:
     """The decisive category per case: the strongest category among met applicable
     indications (NULL when none is met)."""
-    out = np.empty(st.n, dtype=object)
-    out[:] = None
-    done = np.zeros(st.n, dtype=bool)
-    for cat in sorted(Category, key=lambda c: -c.rank):
-        hit = np.zeros(st.n, dtype=bool)
-        for j, c in enumerate(tables.policy.criteria):
-            if c.kind == "indication":
-                hit |= tables.by_category[cat][j][st.region, st.contrast] & st.met[j]
-        new = hit & ~done
-        out[new] = cat.value
-        done |= hit
-    return pa.array(out, pa.string())
+    out = np.full(st.n, -1, dtype=np.int8)
+    cats = sorted(Category, key=lambda c: -c.rank)
+    for i, cat in reversed(list(enumerate(cats))):
+        hit = _any(st.met, _lookup(tables.category_ind[cat], st.procedure))
+        out[hit] = i
+    codes = pa.array(out, mask=out < 0)
+    return pa.DictionaryArray.from_arrays(codes, pa.array([c.value for c in cats]))
 
 
 def explain(tables: PolicyTables, st: Statuses, dec: Decision) -> dict[str, pa.Array]:
     """Explanation columns: fired, not_met, undocumented, would_flip, undocumented_fields."""
-    crits = tables.policy.criteria
-    ids = [c.id for c in crits]
-    n = st.n
-    fired = [dec.applicable[j] & st.met[j] for j in range(len(crits))]
-    not_met = [dec.applicable[j] & st.known[j] & ~st.met[j] for j in range(len(crits))]
-    undoc = [dec.applicable[j] & ~st.known[j] for j in range(len(crits))]
+    k = len(tables.ids)
+    proc = st.procedure
+    met = _unpack(st.met, k)
+    known = _unpack(st.known, k)
+    applicable = tables.applicable_m[proc]  # (n, k)
+    supports = tables.supports_m[proc] & tables.indication
     meets = dec.verdict == _CODE[Verdict.MEETS]
     insufficient = dec.verdict == _CODE[Verdict.INSUFFICIENT]
     open_verdict = (dec.verdict >= 0) & ~meets & ~dec.excluded
-    flip = []
-    for j, c in enumerate(crits):
-        if c.kind == "indication":
-            flip.append(open_verdict & dec.supports[j] & ~st.met[j])
-        else:  # a documented exclusion would turn meets / insufficient into does-not-meet
-            flip.append((meets | insufficient) & dec.applicable[j] & ~st.met[j])
+    not_true = ~met
+    flip = np.where(tables.indication,
+                    open_verdict[:, None] & supports,
+                    (meets | insufficient)[:, None] & applicable) & not_true
     # Undocumented fields deciding an insufficient verdict: NULL fields (in Kleene terms) of
     # the undocumented indications that would support imaging.
+    deciding = insufficient[:, None] & supports & ~known
     field_masks: dict[str, np.ndarray] = {}
-    for j, c in enumerate(crits):
-        if c.kind != "indication":
-            continue
-        deciding = insufficient & dec.supports[j] & ~st.known[j]
-        if not deciding.any():
-            continue
+    for j in np.nonzero(deciding.any(axis=0))[0]:
+        c = tables.policy.criteria[j]
         per_field = st.null_fields[j] if st.null_fields is not None else {}
         for f in c.expression.fields:
             rel = per_field.get(f)
-            mask = deciding if rel is None else deciding & rel
+            mask = deciding[:, j] if rel is None else deciding[:, j] & rel
             field_masks[f] = field_masks[f] | mask if f in field_masks else mask
     names = sorted(field_masks, key=lambda f: _FIELD_ORDER.get(f, 10_000))
+    fields_matrix = np.stack([field_masks[f] for f in names], axis=1) if names \
+        else np.zeros((st.n, 0), dtype=bool)
     return {
-        "fired": _id_lists(fired, ids, n),
-        "not_met": _id_lists(not_met, ids, n),
-        "undocumented": _id_lists(undoc, ids, n),
-        "would_flip": _id_lists(flip, ids, n),
-        "undocumented_fields": _id_lists([field_masks[f] for f in names], names, n),
+        "fired": _lists(applicable & met, tables.ids),
+        "not_met": _lists(applicable & known & not_true, tables.ids),
+        "undocumented": _lists(applicable & ~known, tables.ids),
+        "would_flip": _lists(flip, tables.ids),
+        "undocumented_fields": _lists(fields_matrix, names),
     }

@@ -1,0 +1,167 @@
+"""The ``preauth`` command line (also ``python -m preauth``).
+
+Contract (analysts script against these names):
+
+* ``preauth evaluate FILE [--policy ID|all] [--criteria DIR] [--format json|csv|parquet]
+  [--out PATH] [--errors PATH]`` — exit 0 when the file was read (even with row errors),
+  2 with one clear line when it is unusable. Never a traceback.
+* ``preauth validate-criteria [DIR]`` — exit 0 with a summary, 1 naming file, criterion and
+  reason.
+* ``preauth synth --rows N --seed S --out FILE`` — seeded synthetic requests.
+* ``preauth bench --rows N [--format json]`` — benchmark figures (JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, no usage dump on stderr
+        self.exit(EXIT_UNUSABLE, f"preauth: {message} (see '{self.prog} --help')\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="preauth", description="Spine MRI preauthorization criteria explorer.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    ev = sub.add_parser("evaluate", help="evaluate a file of requests against criteria")
+    ev.add_argument("file", help="CSV, Parquet, JSON (lines or array) or XLSX file of requests")
+    ev.add_argument("--policy", default="all", help="policy id, comma-separated ids, or all")
+    ev.add_argument("--criteria", default=None, help="criteria directory (default: bundled)")
+    ev.add_argument("--format", choices=("json", "csv", "parquet"), default="json")
+    ev.add_argument("--out", default=None, help="output path (default: standard output)")
+    ev.add_argument("--errors", default=None, help="write rejected rows here as CSV")
+
+    vc = sub.add_parser("validate-criteria", help="check a criteria directory")
+    vc.add_argument("dir", nargs="?", default=None)
+
+    sy = sub.add_parser("synth", help="write seeded synthetic requests")
+    sy.add_argument("--rows", type=int, required=True)
+    sy.add_argument("--seed", type=int, default=7)
+    sy.add_argument("--out", required=True, help="output .csv or .parquet")
+    sy.add_argument("--no-outcomes", action="store_true", help="omit payer outcome columns")
+
+    be = sub.add_parser("bench", help="benchmark the engine; prints JSON figures")
+    be.add_argument("--rows", type=int, default=1_000_000)
+    be.add_argument("--format", choices=("json",), default="json")
+    be.add_argument("--repeat", type=int, default=3)
+    return p
+
+
+def _say(message: str) -> None:
+    print(f"preauth: {message}", file=sys.stderr)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from preauth.engine import Engine
+    from preauth.export import write_table
+    from preauth.ingest import read_raw, validate
+    from preauth.library import load_library
+
+    if args.format == "parquet" and not args.out:
+        _say("--format parquet needs --out PATH")
+        return EXIT_UNUSABLE
+    library = load_library(args.criteria)
+    try:
+        policies = library.select(args.policy)
+    except KeyError as err:
+        _say(str(err.args[0]))
+        return EXIT_UNUSABLE
+    path = Path(args.file)
+    if not path.is_file():
+        _say(f"{args.file}: no such file")
+        return EXIT_UNUSABLE
+    raw = read_raw(path, path.name)
+    result = validate(raw)
+    if args.errors:
+        write_table(result.errors, "csv", args.errors)
+    engine = Engine(library)
+    try:
+        table = engine.evaluate(result.accepted, [p.id for p in policies])
+    finally:
+        engine.close()
+    write_table(table, args.format, args.out)
+    _say(f"{path.name}: {result.summary()}; evaluated {result.rows_accepted:,} cases × "
+         f"{len(policies)} policies = {table.num_rows:,} determinations"
+         + ("" if not result.rows_rejected or args.errors else
+            " (use --errors PATH to write the rejected rows)"))
+    return EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from preauth.library import load_library
+
+    library = load_library(args.dir)
+    n = sum(len(p.criteria) for p in library.policies)
+    print(f"criteria OK: {len(library.policies)} policies, {n} criteria "
+          f"({', '.join(f'{p.id}: {len(p.criteria)}' for p in library.policies)})")
+    return EXIT_OK
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from preauth.synth import synthesize
+
+    if args.rows < 0:
+        _say("--rows must be ≥ 0")
+        return EXIT_UNUSABLE
+    table = synthesize(args.rows, seed=args.seed, outcomes=not args.no_outcomes)
+    out = Path(args.out)
+    if out.suffix.lower() in (".parquet", ".pq"):
+        pq.write_table(table, out, compression="zstd")
+    elif out.suffix.lower() == ".csv":
+        pacsv.write_csv(table, out)
+    else:
+        _say(f"{out.name}: use a .csv or .parquet file name")
+        return EXIT_UNUSABLE
+    _say(f"wrote {table.num_rows:,} synthetic requests (seed {args.seed}) to {out}")
+    return EXIT_OK
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from preauth.bench import run_benchmark
+
+    print(json.dumps(run_benchmark(args.rows, repeat=args.repeat), indent=2))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from preauth.ingest import IngestError
+    from preauth.library import CriteriaError
+
+    args = _parser().parse_args(argv)
+    handlers = {"evaluate": _cmd_evaluate, "validate-criteria": _cmd_validate,
+                "synth": _cmd_synth, "bench": _cmd_bench}
+    try:
+        return handlers[args.command](args)
+    except CriteriaError as err:
+        _say(f"invalid criteria: {err}")
+        return EXIT_INVALID if args.command == "validate-criteria" else EXIT_UNUSABLE
+    except IngestError as err:
+        _say(str(err))
+        return EXIT_UNUSABLE
+    except (OSError, ValueError) as err:
+        _say(f"{type(err).__name__}: {err}")
+        return EXIT_UNUSABLE
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return 130
+    except Exception as err:  # never a traceback for the user
+        _say(f"internal error ({type(err).__name__}): {err}")
+        return 70
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
