@@ -113,27 +113,33 @@ def _is_literal(node: exp.Expression) -> bool:
 class _Checker:
     """Walks a parsed tree, refusing anything outside the whitelist, and infers types."""
 
-    def __init__(self) -> None:
+    def __init__(self, source: str = "") -> None:
         self.fields: set[str] = set()
+        self.source = source
 
     def check(self, node: exp.Expression) -> str:
         method = getattr(self, f"_check_{type(node).__name__}", None)
         if method is None:
-            raise ExpressionError(self._refusal(node), _token(node))
+            msg, token = self._refusal(node)
+            raise ExpressionError(msg, token)
         return method(node)
 
-    @staticmethod
-    def _refusal(node: exp.Expression) -> str:
+    def _as_written(self, name: str) -> str:
+        """``name`` as the author spelled it in the source (sqlglot upper-cases some)."""
+        m = re.search(re.escape(name), self.source, flags=re.IGNORECASE)
+        return m.group(0) if m else name
+
+    def _refusal(self, node: exp.Expression) -> tuple[str, str]:
         tok = _token(node)
         if isinstance(node, exp.Func | exp.Anonymous):
-            name = node.sql_name() if hasattr(node, "sql_name") else type(node).__name__
-            if isinstance(node, exp.Anonymous):
-                name = str(node.this)
+            name = str(node.this) if isinstance(node, exp.Anonymous) else (
+                node.sql_name() if hasattr(node, "sql_name") else type(node).__name__)
+            name = self._as_written(name)
             return (f"function call {name}(...) is not allowed in a criterion "
-                    f"(only COALESCE is); offending token: {tok!r}")
+                    f"(only COALESCE is); offending token: {name!r}", name)
         if isinstance(node, exp.Query | exp.Subquery):
-            return f"subqueries are not allowed in a criterion; offending token: {tok!r}"
-        return f"{type(node).__name__.lower()} is not allowed in a criterion: {tok!r}"
+            return f"subqueries are not allowed in a criterion; offending token: {tok!r}", tok
+        return f"{type(node).__name__.lower()} is not allowed in a criterion: {tok!r}", tok
 
     # -- structure -----------------------------------------------------------------------
     def _check_Paren(self, node: exp.Paren) -> str:
@@ -209,8 +215,11 @@ class _Checker:
         op = _COMPARISONS[type(node)]
         self._compare(node.left, node.right, op, node)
         if op not in ("=", "≠"):
+            types = {self.check(node.left), self.check(node.right)}
             for side in (node.left, node.right):
                 t = self.check(side)
+                if t == "string" and "date" in types:
+                    continue  # an ISO date literal compared with a date field
                 if t.startswith("enum:") or t in ("boolean", "string"):
                     raise ExpressionError(
                         f"ordering comparison {op} is not meaningful for "
@@ -466,7 +475,7 @@ def compile_expression(source: str) -> CompiledExpression:
     if len(statements) != 1:
         raise ExpressionError("an expression is a single condition", None)
     tree = statements[0]
-    checker = _Checker()
+    checker = _Checker(source)
     result_type = checker.check(tree)
     if result_type != "boolean":
         raise ExpressionError(
