@@ -1,0 +1,82 @@
+"""Generated reference documents: the field reference (docs/fields.md) and the CSV upload
+template (data/template.csv), both from the field catalog. Regenerate with
+``python -m preauth.docs``; a test fails when the committed files are stale."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from preauth.fields import FIELDS, GROUPS, Kind
+
+__all__ = ["fields_markdown", "template_csv", "write_all"]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fields_markdown() -> str:
+    lines = [
+        "# Case fields",
+        "",
+        "<!-- Generated from preauth/fields.py by `python -m preauth.docs`; do not edit. -->",
+        "",
+        "One row = one spine MRI prior-authorization request. Column names are the public",
+        "contract for uploads, the CLI, the case model and criteria expressions. Header",
+        "matching is case- and whitespace-insensitive; the synonyms listed are also",
+        "recognised. **An empty cell means *not documented*** (SQL NULL): a criterion that",
+        "needs it is *undocumented*, not false. Booleans accept true/false, yes/no, y/n, 1/0",
+        "in any case.",
+        "",
+        "Fields marked *added* are not in the shared case-schema contract; they were added",
+        "because a modelled payer policy needs them (the reason is given).",
+        "",
+    ]
+    for group, title in GROUPS.items():
+        members = [f for f in FIELDS if f.group == group]
+        if not members:
+            continue
+        lines += [f"## {title}", "", "| column | type / values | meaning |", "|---|---|---|"]
+        for f in members:
+            notes = [f.help]
+            if f.required:
+                notes.append("**Required.**")
+            if f.derived:
+                notes.append("Derived when absent.")
+            if f.unit and f.kind in (Kind.INTEGER, Kind.NUMBER):
+                unit = f"out of {f.unit[1:]}" if f.unit.startswith("/") else f.unit
+                notes.append(f"Unit: {unit}.")
+            if f.synonyms:
+                notes.append("Also read from: " + ", ".join(f"`{s}`" for s in f.synonyms) + ".")
+            if f.added:
+                notes.append(f"*Added:* {f.added}")
+            meaning = " ".join(notes).replace("|", "\\|")
+            lines.append(f"| `{f.name}` | {f.describe_type()} | {meaning} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def template_csv() -> str:
+    header = ",".join(f.name for f in FIELDS)
+    example = {
+        "case_id": "REQ-0001", "request_date": "2026-01-15", "carrier": "Example Health",
+        "cpt_code": "72148", "region": "", "contrast": "", "age": "47", "sex": "F",
+        "symptom_weeks": "9", "conservative_therapy_weeks": "7", "physical_therapy": "yes",
+        "medication_trial": "yes", "radiculopathy": "yes", "neuro_deficit": "no",
+        "surgical_candidate": "yes", "trauma": "none", "prior_spine_surgery_region": "none",
+    }
+    row = ",".join(example.get(f.name, "") for f in FIELDS)
+    return header + "\n" + row + "\n"
+
+
+def write_all(root: Path = ROOT) -> list[Path]:
+    out = [(root / "docs" / "fields.md", fields_markdown()),
+           (root / "data" / "template.csv", template_csv())]
+    for path, text in out:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return [p for p, _ in out]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    for p in write_all():
+        print(f"wrote {p}", file=sys.stderr)

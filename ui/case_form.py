@@ -1,0 +1,96 @@
+"""The case form, generated from the field catalog (labels, help, groups, allowed values)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from preauth.fields import CLINICAL_FIELDS, CONTRAST_LABELS, CPT_CODES, GROUPS, Field, Kind
+
+NOT_DOCUMENTED = "Not documented"
+_BOOL_OPTIONS = ("Yes", "No", NOT_DOCUMENTED)
+_SKIP = {"case_id", "carrier", "request_date", "region", "contrast"}
+
+
+def cpt_label(code: str) -> str:
+    region, contrast = CPT_CODES[code]
+    return f"{code} · {region} · {CONTRAST_LABELS[contrast]}"
+
+
+def widget_key(name: str) -> str:
+    return f"f_{name}"
+
+
+def to_widget(f: Field, value: Any) -> Any:
+    """A case value as the widget's state."""
+    if f.kind is Kind.BOOLEAN:
+        return NOT_DOCUMENTED if value is None else ("Yes" if value else "No")
+    if f.kind is Kind.ENUM:
+        return NOT_DOCUMENTED if value is None else value
+    if value is not None and f.kind is Kind.NUMBER:
+        return float(value)
+    if value is not None and f.kind is Kind.INTEGER:
+        return int(value)
+    return value
+
+
+def from_widget(f: Field, value: Any) -> Any:
+    """A widget's state as a case value (None = not documented)."""
+    if value is None or value == NOT_DOCUMENTED:
+        return None
+    if f.kind is Kind.BOOLEAN:
+        return value == "Yes"
+    if f.kind is Kind.INTEGER:
+        return int(value)
+    if f.kind is Kind.NUMBER:
+        return float(value)
+    return value
+
+
+def seed_state(case: dict[str, Any]) -> None:
+    """Put ``case`` into the widgets' session state (e.g. a scenario or a shared URL)."""
+    for f in CLINICAL_FIELDS:
+        if f.name in _SKIP:
+            continue
+        st.session_state[widget_key(f.name)] = to_widget(f, case.get(f.name))
+
+
+def _widget(f: Field) -> None:
+    key = widget_key(f.name)
+    if f.name == "cpt_code":
+        st.selectbox(f.label, list(CPT_CODES), key=key, format_func=cpt_label, help=f.help)
+    elif f.kind is Kind.BOOLEAN:
+        st.radio(f.label, _BOOL_OPTIONS, key=key, horizontal=True, help=f.help)
+    elif f.kind is Kind.ENUM:
+        st.selectbox(f.label, [NOT_DOCUMENTED, *f.values], key=key, help=f.help,
+                     format_func=lambda v: v.replace("_", " "))
+    elif f.is_numeric:
+        num = int if f.kind is Kind.INTEGER else float
+        unit = ("of " + f.unit[1:]) if f.unit.startswith("/") else f.unit
+        st.number_input(
+            f"{f.label} ({unit})" if unit else f.label,
+            min_value=None if f.minimum is None else num(f.minimum),
+            max_value=None if f.maximum is None else num(f.maximum),
+            step=num(1) if num is int else 0.5, key=key,
+            help=f"{f.help} Leave empty when not documented.", placeholder=NOT_DOCUMENTED)
+
+
+def case_form(expanded: tuple[str, ...] = ("request", "red_flags")) -> dict[str, Any]:
+    """Render the grouped form; return the case it describes."""
+    case: dict[str, Any] = {"case_id": st.session_state.get("case_id", "explorer-case")}
+    for group, title in GROUPS.items():
+        members = [f for f in CLINICAL_FIELDS if f.group == group and f.name not in _SKIP]
+        if not members:
+            continue
+        with st.expander(title, expanded=group in expanded):
+            for f in members:
+                if widget_key(f.name) not in st.session_state:
+                    st.session_state[widget_key(f.name)] = to_widget(f, None) \
+                        if f.name != "cpt_code" else "72148"
+                _widget(f)
+    for f in CLINICAL_FIELDS:
+        if f.name in _SKIP:
+            continue
+        case[f.name] = from_widget(f, st.session_state.get(widget_key(f.name)))
+    return case
