@@ -69,7 +69,7 @@ def test_negated_red_flag_wording(engine: Engine) -> None:
 
 def test_missing_clauses_are_the_kleene_relevant_ones(engine: Engine) -> None:
     case = acute_lbp(cpt_code="72148", radiculopathy=True, neuro_deficit=None,
-                     conservative_therapy_weeks=8)
+                     symptom_weeks=10, conservative_therapy_weeks=8)
     d = determine(engine, case, ["aetna_style"])[0]
     r = next(r for r in d.results if r.id == "ae-radiculopathy-6wk")
     assert r.status == "undocumented"

@@ -1,0 +1,130 @@
+"""The `preauth` command-line contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from preauth.cli import main
+
+HEADER = ("case_id,cpt_code,age,symptom_weeks,cauda_equina_signs,cancer_history,"
+          "infection_signs,trauma\n")
+
+
+def _csv(tmp_path: Path, body: str, name: str = "requests.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(HEADER + body, encoding="utf-8")
+    return path
+
+
+def test_evaluate_json_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _csv(tmp_path, "a,72148,40,2,yes,no,no,none\nb,72141,50,3,,,,\n")
+    assert main(["evaluate", str(path), "--policy", "acr"]) == 0
+    out, err = capsys.readouterr()
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["case_id"] for r in rows] == ["a", "b"]
+    for key in ("case_id", "policy", "cpt_code", "verdict", "fired", "undocumented_fields",
+                "would_flip"):
+        assert key in rows[0]
+    assert rows[0]["verdict"] == "meets_criteria" and rows[0]["fired"] == ["acr-lbp-v4"]
+    assert "2 accepted, 0 rejected" in err
+    assert "× 1 policies = 2 determinations" in err
+
+
+def test_all_policies_and_output_file(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "a,72148,40,2,yes,no,no,none\n")
+    out = tmp_path / "out.jsonl"
+    assert main(["evaluate", str(path), "--out", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {r["policy"] for r in rows} == {"acr", "evicore_style", "aetna_style", "bcbs_style"}
+
+
+def test_row_errors_go_to_errors_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _csv(tmp_path, "a,72148,40,2,yes,no,no,none\n"
+                          "b,72148,abc,2,maybe,no,no,none\n"
+                          "a,72148,40,2,no,no,no,none\n")
+    errors = tmp_path / "errors.csv"
+    assert main(["evaluate", str(path), "--policy", "acr", "--errors", str(errors)]) == 0
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 1
+    assert "1 accepted, 2 rejected" in err
+    table = pacsv.read_csv(errors).to_pylist()
+    assert set(table[0]) == {"row", "case_id", "column", "value", "message"}
+    assert {(e["row"], e["column"]) for e in table} >= {(2, "age"), (2, "cauda_equina_signs"),
+                                                      (3, "case_id")}
+
+
+def test_csv_output_escapes_formulas(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _csv(tmp_path, "=HYPERLINK(1),72148,40,2,yes,no,no,none\n")
+    assert main(["evaluate", str(path), "--policy", "acr", "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    assert "'=HYPERLINK(1)" in out
+    assert "acr-lbp-v4" in out
+
+
+def test_parquet_output(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "a,72148,40,2,yes,no,no,none\n")
+    out = tmp_path / "out.parquet"
+    assert main(["evaluate", str(path), "--format", "parquet", "--out", str(out)]) == 0
+    table = pq.read_table(out)
+    assert table.num_rows == 4
+    assert table.column("fired").to_pylist()[0] == ["acr-lbp-v4"]
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["evaluate", "{tmp}/missing.csv"], "no such file"),
+    (["evaluate", "{tmp}/empty.csv"], "empty.csv"),
+    (["evaluate", "{tmp}/garbage.csv"], "garbage.csv"),
+    (["evaluate", "{tmp}/ok.csv", "--format", "parquet"], "--out"),
+    (["evaluate", "{tmp}/ok.csv", "--policy", "nope"], "unknown policy 'nope'"),
+    (["evaluate"], "required"),
+])
+def test_unusable_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                             args: list[str], needle: str) -> None:
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "garbage.csv").write_bytes(bytes(range(256)) * 40)
+    _csv(tmp_path, "a,72148,40,2,yes,no,no,none\n", "ok.csv")
+    code = main([a.format(tmp=tmp_path) for a in args]) if args != ["evaluate"] else None
+    if code is None:
+        with pytest.raises(SystemExit) as info:
+            main(args)
+        code = info.value.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert needle in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_validate_criteria(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate-criteria"]) == 0
+    assert "criteria OK" in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    src = (Path(__file__).resolve().parents[1] / "criteria" / "acr.yaml").read_text()
+    bad.write_text(src.replace("when: cauda_equina_signs\n",
+                               "when: read_csv('/etc/passwd') IS NULL\n", 1))
+    assert main(["validate-criteria", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err and "acr-lbp-v4" in err and "read_csv" in err
+
+
+def test_synth_is_reproducible(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    assert main(["synth", "--rows", "300", "--seed", "5", "--out", str(a)]) == 0
+    assert main(["synth", "--rows", "300", "--seed", "5", "--out", str(b)]) == 0
+    assert pq.read_table(a).equals(pq.read_table(b))
+    assert pq.read_table(a).num_rows == 300
+
+
+def test_python_dash_m_entry_point(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "a,72148,40,2,yes,no,no,none\n")
+    proc = subprocess.run([sys.executable, "-m", "preauth", "evaluate", str(path), "--policy",
+                           "acr"], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[0])["verdict"] == "meets_criteria"
