@@ -1,0 +1,1147 @@
+"""Reading and validating uploaded case files (CSV / TSV / Parquet / JSON / XLSX).
+
+Two steps, both free of any UI code:
+
+1. :func:`read_raw` turns a file (path, bytes or binary file-like) into a :class:`RawTable`: an
+   Arrow table whose columns are all *text*, under the file's own header names. Encoding and
+   delimiter are detected; typed Parquet / JSON / Excel values are rendered as text, so one
+   validation path serves every format and error messages can quote what the file said.
+   A file that cannot be used at all raises :class:`IngestError` with one clear line.
+
+2. :func:`validate` maps the headers to catalog fields (:func:`propose_mapping`, optionally
+   overridden by the user) and coerces every column by its :class:`~preauth.fields.Kind`,
+   vectorized (Arrow compute kernels over each column's distinct values, numpy masks; columns
+   in parallel threads - no per-row Python). Bad rows are rejected with one error line per
+   problem (row number, column, raw value, message); good rows come back as a typed table
+   with exactly :func:`preauth.engine.arrow_schema` plus a 1-based ``row`` column.
+
+Empty cells are NULL ("undocumented"), never false or zero.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import datetime as dt
+import io
+import json
+import math
+import os
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from preauth.engine import arrow_schema
+from preauth.fields import CPT_CODES, FIELDS, FIELDS_BY_NAME, Field, Kind, cpt_for
+
+__all__ = [
+    "MAX_CELL_CHARS",
+    "MAX_COLUMNS",
+    "IngestError",
+    "IngestResult",
+    "RawTable",
+    "normalise_header",
+    "propose_mapping",
+    "read_raw",
+    "resolve_mapping",
+    "validate",
+]
+
+MAX_COLUMNS = 2_000
+MAX_CELL_CHARS = 100_000
+VALUE_CHARS = 200  # raw values in the error table are cut to this many characters
+_MESSAGE_VALUE_CHARS = 60  # ... and to this many inside a message
+_SAMPLE_BYTES = 1 << 20
+_TRIM = " \t\r\n\x0b\x0c\u00a0\ufeff"
+_ROW_COLUMN = "(row)"  # error "column" for problems with a whole row
+
+_FORMATS: dict[str, str] = {
+    ".csv": "csv", ".tsv": "csv", ".txt": "csv",
+    ".parquet": "parquet", ".pq": "parquet",
+    ".json": "json", ".jsonl": "json", ".ndjson": "json",
+    ".xlsx": "xlsx",
+}
+_EXPECTED_TYPES = ".csv, .tsv, .txt, .parquet, .json, .jsonl or .xlsx"
+_DELIMITERS = (",", ";", "\t", "|")
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+# Leading bytes of common non-text files, for a helpful message when one is uploaded as text.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook?)"),
+    (b"PAR1", "a Parquet file"),
+    (b"\xd0\xcf\x11\xe0", "an old binary Excel/Office file (.xls)"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+)
+
+_BOOL_TRUE = ("true", "t", "yes", "y", "1")
+_BOOL_FALSE = ("false", "f", "no", "n", "0")
+_NUM_RE = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
+_DATE_RE = (r"([0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{4}/[0-9]{1,2}/[0-9]{1,2})"
+            r"([T ]00:00(:00(\.0+)?)?)?")
+_DATA_LIKE = re.compile(
+    r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)|[0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}.*"
+    r"|true|false|yes|no", re.IGNORECASE)
+
+
+class IngestError(ValueError):
+    """A whole file cannot be used. The message is one line naming the file."""
+
+
+# --------------------------------------------------------------------------------------------
+# Raw reading
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RawTable:
+    """A file's table as text: every column ``string``, under the file's own header names.
+
+    ``read_errors`` holds problems found while reading that belong to one row (a CSV row with
+    the wrong number of cells): ``(row, column, value, message)`` with 1-based data rows.
+    """
+
+    table: pa.Table
+    filename: str
+    format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    read_errors: tuple[tuple[int, str, str, str], ...] = ()
+
+    @property
+    def headers(self) -> list[str]:
+        return self.table.column_names
+
+    @property
+    def num_rows(self) -> int:
+        return self.table.num_rows
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table, filename: str = "table",
+                   format: str = "arrow") -> RawTable:
+        """Wrap an in-memory (possibly typed) Arrow table; typed columns become text."""
+        table = _text_table(table)
+        _check_headers(table.column_names, filename)
+        return cls(table, filename, format)
+
+
+def read_raw(source: str | os.PathLike[str] | bytes | bytearray | memoryview | IO[Any],
+             filename: str | None = None) -> RawTable:
+    """Read ``source`` as a table of text columns; the format comes from ``filename``'s
+    extension (``filename`` defaults to the name of a path ``source``).
+
+    Raises :class:`IngestError` (one line naming the file) when the file cannot be used.
+    """
+    if filename is None:
+        if not isinstance(source, (str, os.PathLike)):
+            raise TypeError("read_raw needs a filename when source is not a path")
+        filename = Path(source).name
+    name = Path(str(filename)).name or str(filename)
+    ext = Path(name).suffix.lower()
+    fmt = _FORMATS.get(ext)
+    if fmt is None:
+        if ext == ".xls":
+            raise IngestError(f"{name}: old binary Excel files (.xls) are not supported; "
+                              "save it as .xlsx or CSV")
+        raise IngestError(f"{name}: unsupported file type {ext or '(no extension)'!r}; "
+                          f"expected {_EXPECTED_TYPES}")
+    data = _read_bytes(source, name)
+    if _blank(data):
+        raise IngestError(f"{name}: the file is empty; expected a header row with column "
+                          "names such as case_id, cpt_code")
+    try:
+        if fmt == "csv":
+            raw = _read_csv(data, name, tab=ext == ".tsv")
+        elif fmt == "parquet":
+            raw = _read_parquet(data, name)
+        elif fmt == "json":
+            raw = _read_json(data, name)
+        else:
+            raw = _read_xlsx(data, name)
+    except IngestError:
+        raise
+    except (pa.ArrowException, UnicodeError, ValueError, csv.Error, OSError, KeyError,
+            IndexError, TypeError, EOFError, RecursionError) as exc:
+        # Anything a parser library says about bad input becomes one line about the file.
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise IngestError(f"{name}: could not be read as {fmt.upper()} ({detail[:200]})") from exc
+    _check_headers(raw.table.column_names, name)
+    return raw
+
+
+def _blank(data: bytes) -> bool:
+    """Only whitespace, NULs and byte-order marks (checked without copying a big file)."""
+    junk = b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"
+    return all(not data[i:i + 65536].strip(junk) for i in range(0, len(data), 65536))
+
+
+def _read_bytes(source: Any, name: str) -> bytes:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            return Path(source).read_bytes()
+        except FileNotFoundError as exc:
+            raise IngestError(f"{name}: file not found ({source})") from exc
+        except OSError as exc:
+            raise IngestError(f"{name}: could not be opened ({exc.strerror or exc})") from exc
+    if hasattr(source, "getvalue"):
+        data = source.getvalue()
+    elif hasattr(source, "read"):
+        data = source.read()
+    else:
+        raise TypeError(f"cannot read {type(source).__name__}; give a path, bytes or a file")
+    return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+
+
+def _check_headers(headers: Sequence[str], name: str) -> None:
+    if len(headers) > MAX_COLUMNS:
+        raise IngestError(f"{name}: has {len(headers):,} columns; at most {MAX_COLUMNS:,} "
+                          "columns are supported")
+    seen: dict[str, str] = {}
+    for header in headers:
+        key = normalise_header(header)
+        if not key:
+            continue
+        if key in seen:
+            raise IngestError(f"{name}: duplicate column names {seen[key]!r} and {header!r} "
+                              f"(both read as {key!r}); expected each column once")
+        seen[key] = header
+
+
+def _check_header_row(headers: Sequence[str], name: str) -> None:
+    """Refuse a table whose first row is blank or looks like data rather than column names."""
+    cells = [h.strip(_TRIM) for h in headers]
+    if not any(cells):
+        raise IngestError(f"{name}: no header row (the first row is blank); expected column "
+                          "names such as case_id, cpt_code")
+    if propose_mapping(headers):
+        return
+    data_like = [c for c in cells if c and _DATA_LIKE.fullmatch(c)]
+    if data_like:
+        shown = ", ".join(repr(c[:30]) for c in cells[:4])
+        raise IngestError(f"{name}: no header row (the first row looks like data: {shown}); "
+                          "expected column names such as case_id, cpt_code")
+
+
+def _blank_names(names: Sequence[str]) -> list[str]:
+    """Name blank header cells by their position so they stay distinct."""
+    return [n if n.strip(_TRIM) else f"column_{i + 1}" for i, n in enumerate(names)]
+
+
+# --- CSV ------------------------------------------------------------------------------------
+
+def _decode(data: bytes, name: str, verify: bool = True) -> tuple[bytes, str]:
+    """(UTF-8 bytes without BOM, detected encoding name).
+
+    With ``verify=False`` UTF-8 is only checked on the first megabyte (the CSV parser checks
+    the rest and the caller falls back to :func:`_legacy` when it fails), which spares a
+    decoded copy of a big file.
+    """
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            raise IngestError(f"{name}: looks like {what}, not delimited text; expected a "
+                              "CSV/TSV text file")
+    boms = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+            (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+            (codecs.BOM_UTF16_BE, "utf-16-be"))
+    for bom, encoding in boms:
+        if data.startswith(bom):
+            body = data[len(bom):]
+            if encoding == "utf-8-sig":
+                if not _is_utf8(body, verify):
+                    raise _undecodable(name, "UTF-8")
+                return body, encoding
+            try:
+                text = body.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise _undecodable(name, encoding.upper()) from exc
+            return text.encode("utf-8"), encoding
+    utf16 = _bomless_utf16(data[:4096])
+    if utf16:
+        try:
+            return data.decode(utf16).encode("utf-8"), utf16
+        except UnicodeDecodeError as exc:
+            raise _undecodable(name, utf16.upper()) from exc
+    if b"\x00" in data[:_SAMPLE_BYTES]:
+        raise _binary(name)
+    if _is_utf8(data, verify):
+        return data, "utf-8"
+    return _legacy(data)
+
+
+def _is_utf8(data: bytes, whole: bool) -> bool:
+    try:
+        if whole:
+            data.decode("utf-8")
+        else:
+            codecs.getincrementaldecoder("utf-8")().decode(data[:_SAMPLE_BYTES], final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _legacy(data: bytes) -> tuple[bytes, str]:
+    """Windows-1252 (what "Latin-1" exports usually are), else ISO-8859-1, as UTF-8."""
+    try:
+        return data.decode("cp1252").encode("utf-8"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1").encode("utf-8"), "latin-1"
+
+
+def _bomless_utf16(head: bytes) -> str | None:
+    if len(head) < 8:
+        return None
+    even, odd = head[0::2], head[1::2]
+    even_nul, odd_nul = even.count(0) / len(even), odd.count(0) / len(odd)
+    if odd_nul > 0.3 and even_nul < 0.05:
+        return "utf-16-le"
+    if even_nul > 0.3 and odd_nul < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def _undecodable(name: str, encoding: str) -> IngestError:
+    return IngestError(f"{name}: the text could not be decoded as {encoding}; expected a "
+                       "UTF-8, UTF-16 or Latin-1 CSV file")
+
+
+def _binary(name: str) -> IngestError:
+    return IngestError(f"{name}: looks like binary data, not delimited text; expected a "
+                       "CSV/TSV text file")
+
+
+def _sample_text(data: bytes) -> str:
+    """The first ~1 MB of UTF-8 ``data``, cut at the last line break."""
+    head = data[:_SAMPLE_BYTES]
+    text = codecs.getincrementaldecoder("utf-8")("replace").decode(head, final=False)
+    if len(data) > _SAMPLE_BYTES:
+        cut = max(text.rfind("\n"), text.rfind("\r"))
+        if cut > 0:
+            text = text[:cut]
+    return text
+
+
+def _looks_binary(sample: str) -> bool:
+    if not sample:
+        return False
+    controls = sum(1 for ch in sample[:65536]
+                   if (ord(ch) < 32 and ch not in "\t\r\n\x0b\x0c") or 0x7F <= ord(ch) < 0xA0)
+    return controls > max(3, len(sample[:65536]) // 100)
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _sniff_delimiter(sample: str) -> str:
+    """The delimiter among , ; tab | : csv.Sniffer, checked against a consistent cell count."""
+    lines = [ln for ln in _LINE_BREAK.split(sample) if ln.strip()][:50]
+    if not lines:
+        return ","
+    snippet = "\n".join(lines)
+
+    def widths(delim: str) -> list[int]:
+        try:
+            return [len(r) for r in csv.reader(io.StringIO(snippet), delimiter=delim) if r]
+        except csv.Error:
+            return [1]
+
+    def consistent(delim: str) -> int:
+        w = widths(delim)
+        return w[0] if w and w[0] > 1 and all(x == w[0] for x in w) else 0
+
+    try:
+        sniffed: str | None = csv.Sniffer().sniff(snippet, delimiters="".join(_DELIMITERS)) \
+            .delimiter
+    except csv.Error:
+        sniffed = None
+    if sniffed in _DELIMITERS and consistent(sniffed):
+        return sniffed
+    scores = {d: consistent(d) for d in _DELIMITERS}
+    best = max(_DELIMITERS, key=lambda d: scores[d])
+    if scores[best]:
+        return best
+    # Nothing consistent: the delimiter giving the most header cells (comma by default).
+    header_widths = {d: len(next(csv.reader([lines[0]], delimiter=d), [])) for d in _DELIMITERS}
+    best = max(_DELIMITERS, key=lambda d: header_widths[d])
+    return best if header_widths[best] > 1 else (sniffed or ",")
+
+
+class _NotUtf8(Exception):
+    """The text turned out not to be UTF-8 after the sampled first megabyte."""
+
+
+def _read_csv(data: bytes, name: str, tab: bool) -> RawTable:
+    body, encoding = _decode(data, name, verify=False)
+    if body[:1] in (b"\r", b"\n"):
+        body = body.lstrip(b"\r\n")
+    if _blank(body):
+        raise IngestError(f"{name}: the file is empty; expected a header row with column "
+                          "names such as case_id, cpt_code")
+    sample = _sample_text(body)
+    if _looks_binary(sample):
+        raise _binary(name)
+    delimiter = "\t" if tab else _sniff_delimiter(sample)
+    header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+    if len(header) > MAX_COLUMNS:
+        raise IngestError(f"{name}: has {len(header):,} columns; at most {MAX_COLUMNS:,} "
+                          "columns are supported")
+    _check_header_row(header, name)
+    if not body.endswith((b"\n", b"\r")):
+        body += b"\n"
+    try:
+        table, read_errors = _parse_csv(body, delimiter, len(header), name)
+    except _NotUtf8:
+        if encoding != "utf-8":
+            raise _undecodable(name, "UTF-8") from None
+        body, encoding = _legacy(body)
+        table, read_errors = _parse_csv(body, delimiter, len(header), name)
+    return RawTable(table, name, "csv", encoding, delimiter, tuple(read_errors))
+
+
+def _parse_csv(body: bytes, delimiter: str, width: int, name: str
+               ) -> tuple[pa.Table, list[tuple[int, str, str, str]]]:
+    """All columns as text under the header names; pyarrow, else the csv module."""
+    import pyarrow.csv as pcsv
+
+    positional = [f"c{i}" for i in range(width)]
+    convert = pcsv.ConvertOptions(column_types=dict.fromkeys(positional, pa.string()),
+                                  null_values=[], strings_can_be_null=False,
+                                  quoted_strings_can_be_null=False)
+    # Quoted line breaks parse fine inside one block; across the blocks of a big file the
+    # (slower) newline-aware chunker is needed to be safe.
+    block = 8 << 20
+    try:
+        table = pcsv.read_csv(
+            io.BytesIO(body),
+            read_options=pcsv.ReadOptions(column_names=positional, block_size=block),
+            parse_options=pcsv.ParseOptions(delimiter=delimiter,
+                                            newlines_in_values=len(body) > block // 2),
+            convert_options=convert)
+    except pa.ArrowInvalid as exc:
+        if "utf8" in str(exc).lower().replace("-", ""):
+            raise _NotUtf8 from exc
+        table = None
+    if table is not None and table.num_rows:
+        header = [str(v) for v in table.slice(0, 1).to_pylist()[0].values()]
+        table = _drop_blank_rows(table.slice(1))
+        return table.rename_columns(_blank_names(header)), []
+    # Ragged rows or odd quoting: the (slower) standard-library parser, which keeps going and
+    # reports a row with the wrong number of cells as a row error.
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _NotUtf8 from exc
+    header, columns, read_errors = _csv_fallback(text, delimiter, name)
+    table = pa.table([pa.array(c, pa.string()) for c in columns],
+                     names=_blank_names(header))
+    return table, read_errors
+
+
+def _drop_blank_rows(table: pa.Table) -> pa.Table:
+    """Without rows whose every cell is empty or whitespace (spreadsheet exports add them)."""
+    if table.num_rows == 0 or table.num_columns == 0:
+        return table
+    first = pc.utf8_trim(table.column(0), characters=_TRIM)
+    candidates = np.flatnonzero(_np_bool(pc.equal(first, "")))
+    if len(candidates) == 0:
+        return table
+    blank = np.ones(len(candidates), dtype=bool)
+    take = pa.array(candidates)
+    for col in table.columns[1:]:
+        cells = pc.utf8_trim(col.take(take), characters=_TRIM)
+        blank &= _np_bool(pc.equal(cells, ""))
+    if not blank.any():
+        return table
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[candidates[blank]] = False
+    return table.filter(pa.array(keep))
+
+
+def _csv_fallback(text: str, delimiter: str, name: str
+                  ) -> tuple[list[str], list[list[str]], list[tuple[int, str, str, str]]]:
+    old_limit = csv.field_size_limit()
+    csv.field_size_limit(1 << 30)
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+                if any(cell.strip(_TRIM) for cell in r)]
+    except csv.Error as exc:
+        raise IngestError(f"{name}: could not be parsed as delimited text ({exc}); expected "
+                          f"{_DELIMITER_NAMES[delimiter]}-separated values") from exc
+    finally:
+        csv.field_size_limit(old_limit)
+    if not rows:
+        raise IngestError(f"{name}: the file is empty; expected a header row")
+    header, data = rows[0], rows[1:]
+    width = len(header)
+    errors: list[tuple[int, str, str, str]] = []
+    for i, row in enumerate(data, start=1):
+        if len(row) != width:
+            shown = delimiter.join(row)
+            errors.append((i, _ROW_COLUMN, shown,
+                           f"row has {len(row)} cells but the header has {width}"))
+            data[i - 1] = (row + [""] * width)[:width]
+    columns = [[r[j] for r in data] for j in range(width)]
+    return header, columns, errors
+
+
+# --- Parquet / JSON / Excel -----------------------------------------------------------------
+
+def _read_parquet(data: bytes, name: str) -> RawTable:
+    import pyarrow.parquet as pq
+
+    if not data.startswith(b"PAR1"):
+        raise IngestError(f"{name}: is not a Parquet file (no PAR1 signature); expected a "
+                          "Parquet table")
+    table = pq.read_table(pa.BufferReader(data))
+    if table.num_columns == 0:
+        raise IngestError(f"{name}: the Parquet file has no columns; expected columns such "
+                          "as case_id, cpt_code")
+    return RawTable(_text_table(table), name, "parquet")
+
+
+def _text_table(table: pa.Table) -> pa.Table:
+    names = _blank_names([str(n) for n in table.column_names])
+    return pa.table([_text_column(col) for col in table.columns], names=names)
+
+
+def _text_column(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
+    """Render a typed column as text: bool -> 'true'/'false', numbers -> str, dates -> ISO."""
+    if isinstance(col, pa.Array):
+        col = pa.chunked_array([col], type=col.type)
+    t = col.type
+    if pa.types.is_dictionary(t):
+        return _text_column(col.cast(t.value_type))
+    if pa.types.is_string(t):
+        return col
+    if pa.types.is_large_string(t) or pa.types.is_string_view(t) or pa.types.is_null(t):
+        return col.cast(pa.string())
+    if pa.types.is_floating(t):
+        col = pc.if_else(pc.is_nan(col), pa.scalar(None, t), col)
+        return col.cast(pa.string())
+    if pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_decimal(t) \
+            or pa.types.is_date(t):
+        return col.cast(pa.string())
+    if pa.types.is_timestamp(t):
+        if t.tz is None:
+            as_date = col.cast(pa.date32())
+            if pc.all(pc.equal(as_date.cast(t), col)).as_py() in (True, None):
+                return as_date.cast(pa.string())
+        with contextlib.suppress(pa.ArrowInvalid):  # whole seconds: no fraction shown
+            col = col.cast(pa.timestamp("s", t.tz))
+        return pc.strftime(col, "%Y-%m-%d %H:%M:%S")
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return col.cast(pa.string())
+    return pa.chunked_array([pa.array([None if v is None else _cell_text(v)
+                                       for v in col.to_pylist()], pa.string())])
+
+
+def _cell_text(value: Any) -> str | None:
+    """Text of one typed value (JSON / Excel / nested Parquet)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0) and value.tzinfo is None:
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _records_table(records: list[dict[str, Any]]) -> pa.Table:
+    keys = list(dict.fromkeys(k for r in records for k in r))
+    columns = []
+    for key in keys:
+        values = [r.get(key) for r in records]
+        if not all(v is None or type(v) is str for v in values):
+            values = [_cell_text(v) for v in values]
+        columns.append(pa.array(values, pa.string()))
+    return pa.table(columns, names=[str(k) for k in keys])
+
+
+def _read_json(data: bytes, name: str) -> RawTable:
+    body, encoding = _decode(data, name)
+    text = body.decode("utf-8")
+    hooks: dict[str, Any] = {"parse_float": str, "parse_int": str, "parse_constant": str}
+    stripped = text.lstrip()
+    expected = "an array of objects or JSON Lines (one object per line)"
+    records: list[Any]
+    try:
+        doc = json.loads(stripped, **hooks)
+    except json.JSONDecodeError as exc:
+        if stripped.startswith("[") or "Extra data" not in exc.msg:
+            raise IngestError(f"{name}: is not valid JSON ({exc.msg} at line {exc.lineno}); "
+                              f"expected {expected}") from exc
+        records = []
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line, **hooks))
+            except json.JSONDecodeError as err:
+                raise IngestError(f"{name}: line {lineno} is not valid JSON ({err.msg}); "
+                                  f"expected {expected}") from err
+            if not isinstance(records[-1], dict):
+                raise IngestError(f"{name}: line {lineno} is not a JSON object; expected "
+                                  f"{expected}") from None
+    else:
+        if isinstance(doc, dict):
+            lists = [v for v in doc.values() if isinstance(v, list)]
+            # {"cases": [...]} is a wrapped array; any other object is one record
+            doc = lists[0] if len(doc) == 1 and len(lists) == 1 else [doc]
+        if not isinstance(doc, list):
+            raise IngestError(f"{name}: holds a JSON {type(doc).__name__}, not records; "
+                              f"expected {expected}")
+        bad = next((i for i, r in enumerate(doc, start=1) if not isinstance(r, dict)), None)
+        if bad is not None:
+            raise IngestError(f"{name}: item {bad} of the JSON array is not an object; "
+                              f"expected {expected}")
+        records = doc
+    if not records:
+        raise IngestError(f"{name}: contains no records; expected {expected}")
+    return RawTable(_records_table(records), name, "json", encoding)
+
+
+def _read_xlsx(data: bytes, name: str) -> RawTable:
+    try:
+        import openpyxl
+    except ImportError as exc:
+        raise IngestError(f"{name}: reading .xlsx needs the openpyxl package (pip install "
+                          "openpyxl); or save the sheet as CSV") from exc
+    if not data.startswith(b"PK\x03\x04"):
+        raise IngestError(f"{name}: is not an .xlsx workbook (not a ZIP container); expected "
+                          "an Excel .xlsx file")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl / zipfile raise many kinds of error
+            raise IngestError(f"{name}: could not be opened as an .xlsx workbook "
+                              f"({str(exc).splitlines()[0][:200] if str(exc) else exc!r})"
+                              ) from exc
+    try:
+        rows: list[tuple[Any, ...]] = []
+        for sheet in book.worksheets:
+            rows = [r for r in sheet.iter_rows(values_only=True)
+                    if any(v is not None and str(v).strip() for v in r)]
+            if rows:
+                break
+    finally:
+        book.close()
+    if not rows:
+        raise IngestError(f"{name}: the workbook has no data; expected a header row with "
+                          "column names such as case_id, cpt_code")
+    header_cells = [_cell_text(v) or "" for v in rows[0]]
+    while header_cells and not header_cells[-1].strip():
+        header_cells.pop()
+    width = len(header_cells)
+    if width > MAX_COLUMNS:
+        raise IngestError(f"{name}: has {width:,} columns; at most {MAX_COLUMNS:,} columns "
+                          "are supported")
+    _check_header_row(header_cells, name)
+    errors: list[tuple[int, str, str, str]] = []
+    cells: list[list[str | None]] = []
+    for i, row in enumerate(rows[1:], start=1):
+        texts = [_cell_text(v) for v in row]
+        extra = [t for t in texts[width:] if t is not None and t.strip()]
+        if extra:
+            errors.append((i, _ROW_COLUMN, " | ".join(extra),
+                           f"row has cells beyond the {width} header columns"))
+        cells.append((texts + [None] * width)[:width])
+    columns = [pa.array([r[j] for r in cells], pa.string()) for j in range(width)]
+    table = pa.table(columns, names=_blank_names(header_cells))
+    return RawTable(table, name, "xlsx", None, None, tuple(errors))
+
+
+# --------------------------------------------------------------------------------------------
+# Column mapping
+# --------------------------------------------------------------------------------------------
+
+_SEPARATORS = re.compile(r"[\s\-.]+")
+_UNDERSCORES = re.compile(r"_+")
+
+
+def normalise_header(name: str) -> str:
+    """``' Case-ID. '`` -> ``'case_id'``: strip, lower, spaces/hyphens/dots -> ``_``."""
+    text = str(name).strip(_TRIM).lower()
+    text = _SEPARATORS.sub("_", text)
+    return _UNDERSCORES.sub("_", text).strip("_")
+
+
+def _lookup() -> dict[str, tuple[int, str]]:
+    table: dict[str, tuple[int, str]] = {}
+    for f in FIELDS:
+        table[normalise_header(f.name)] = (0, f.name)
+    for f in FIELDS:
+        for syn in f.synonyms:
+            table.setdefault(normalise_header(syn), (1, f.name))
+    return table
+
+
+_LOOKUP = _lookup()
+
+
+def propose_mapping(headers: Sequence[str]) -> dict[str, str]:
+    """Source header -> field name, by normalised field name or :attr:`Field.synonyms`.
+
+    When two headers claim one field, an exact field name beats a synonym, then the first
+    column wins; the other stays unmapped.
+    """
+    best: dict[str, tuple[int, int, str]] = {}
+    for position, header in enumerate(headers):
+        hit = _LOOKUP.get(normalise_header(header))
+        if hit is None:
+            continue
+        rank, field_name = hit
+        if field_name not in best or (rank, position) < best[field_name][:2]:
+            best[field_name] = (rank, position, header)
+    chosen = {header: field_name for field_name, (_, _, header) in best.items()}
+    return {h: chosen[h] for h in headers if h in chosen}
+
+
+def resolve_mapping(headers: Sequence[str], mapping: Mapping[str, str | None] | None = None,
+                    filename: str = "file") -> dict[str, str]:
+    """The proposed mapping with the user's entries applied on top.
+
+    A user entry ``header -> field`` wins over the proposal (a column auto-mapped to the same
+    field is unmapped); ``header -> None`` (or ``""``) leaves that column unmapped.
+    """
+    result = propose_mapping(headers)
+    if mapping is None:
+        return result
+    known = set(headers)
+    for header, target in mapping.items():
+        if header not in known:
+            raise IngestError(f"{filename}: the mapping names a column {header!r} that the "
+                              f"file does not have; expected one of its headers")
+        if target is None or not str(target).strip():
+            result.pop(header, None)
+            continue
+        target = str(target).strip()
+        if target not in FIELDS_BY_NAME:
+            raise IngestError(f"{filename}: column {header!r} is mapped to {target!r}, which is "
+                              "not a case field; expected a name from the field catalog")
+        for other, f in list(result.items()):
+            if f == target and other != header and other not in mapping:
+                del result[other]
+        result[header] = target
+    claimed: dict[str, str] = {}
+    for header, target in result.items():
+        if target in claimed:
+            raise IngestError(f"{filename}: columns {claimed[target]!r} and {header!r} are both "
+                              f"mapped to {target}; expected one column per field")
+        claimed[target] = header
+    return {h: result[h] for h in headers if h in result}
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
+#
+# Column-wise and vectorized (Arrow compute + numpy, threads across columns). A column with
+# few distinct values - booleans, enums, ages, dates, as case data mostly is - is dictionary-
+# encoded first and only its distinct values are trimmed and parsed; the typed column and the
+# "invalid" mask are then gathered back through the dictionary indices. Row-level checks that
+# span fields (duplicates, CPT / region / contrast) work on the typed arrays.
+
+_ERROR_SCHEMA = pa.schema([("row", pa.int64()), ("case_id", pa.string()),
+                           ("column", pa.string()), ("value", pa.string()),
+                           ("message", pa.string())])
+
+
+@dataclass
+class IngestResult:
+    """Typed accepted rows, one line per problem in the rejected ones, and the mapping used.
+
+    ``accepted`` has exactly :func:`preauth.engine.arrow_schema` plus ``row`` (int64, the
+    1-based data row of the file); ``errors`` has ``row, case_id, column, value, message``.
+    ``rows_in == rows_accepted + rows_rejected`` always; a rejected row may have several errors.
+    """
+
+    accepted: pa.Table
+    errors: pa.Table
+    rows_in: int
+    rows_accepted: int
+    rows_rejected: int
+    mapping: dict[str, str]
+    unmapped_columns: list[str]
+    filename: str = ""
+
+    @property
+    def error_count(self) -> int:
+        return self.errors.num_rows
+
+    def summary(self) -> str:
+        """``'read 1,000 rows: 990 accepted, 10 rejected (14 errors)'``."""
+        rows = "row" if self.rows_in == 1 else "rows"
+        errs = "error" if self.error_count == 1 else "errors"
+        return (f"read {self.rows_in:,} {rows}: {self.rows_accepted:,} accepted, "
+                f"{self.rows_rejected:,} rejected ({self.error_count:,} {errs})")
+
+
+_NUM_PATTERN = f"^(?:{_NUM_RE})$"
+_DATE_PATTERN = f"^(?:{_DATE_RE})$"
+_DATE_PARTS = r"^(?P<y>[0-9]{4})[-/](?P<m>[0-9]{1,2})[-/](?P<d>[0-9]{1,2})"
+_INT32_MAX = 2**31 - 1
+_CODES = pa.array(list(CPT_CODES), pa.string())
+_REGION_BY_CODE = pa.array([pair[0] for pair in CPT_CODES.values()], pa.string())
+_CONTRAST_BY_CODE = pa.array([pair[1] for pair in CPT_CODES.values()], pa.string())
+_REGIONS = FIELDS_BY_NAME["region"].values
+_CONTRASTS = FIELDS_BY_NAME["contrast"].values
+# CPT code by region index * len(contrasts) + contrast index
+_CODE_BY_PAIR = pa.array([cpt_for(r, c) for r in _REGIONS for c in _CONTRASTS], pa.string())
+_ARROW_TYPES = {f.name: f.type for f in arrow_schema()}
+
+
+@dataclass
+class _Coerced:
+    typed: pa.Array | pa.ChunkedArray  # the field's type; NULL where empty or invalid
+    invalid: np.ndarray | None  # per row: a non-empty value that is not acceptable (None: none)
+    given: np.ndarray | None  # per row: the cell is not empty (only when asked for)
+
+
+def _np_bool(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _null_of(arr: pa.Array) -> pa.Scalar:
+    return pa.scalar(None, arr.type)
+
+
+def _flat(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(arr, pa.Array):
+        return arr
+    return arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+
+
+def _few_distinct(col: pa.ChunkedArray) -> bool:
+    """Whether dictionary-encoding ``col`` pays off (judged on a sample)."""
+    n = len(col)
+    if n < 64:
+        return False
+    # Parsing (regex, dates) costs far more per value than hashing, so encode unless the
+    # values look nearly all distinct.
+    sample = col.take(pa.array(np.linspace(0, n - 1, min(n, 2048)).astype(np.int64)))
+    return len(pc.unique(sample)) <= len(sample) * 3 // 4
+
+
+def _parse(f: Field, v: pa.Array) -> pa.Array:
+    """Typed values of trimmed text ``v`` for field ``f`` (NULL where empty or not valid)."""
+    text_null = _null_of(v)
+    if f.kind is Kind.TEXT:
+        return pc.if_else(pc.equal(v, ""), text_null, v)
+    if f.kind is Kind.BOOLEAN:
+        low = pc.utf8_lower(v)
+        no = pc.if_else(pc.is_in(low, value_set=pa.array(_BOOL_FALSE)), False,
+                        pa.scalar(None, pa.bool_()))
+        return pc.if_else(pc.is_in(low, value_set=pa.array(_BOOL_TRUE)), True, no)
+    if f.kind is Kind.ENUM:
+        if f.name == "cpt_code":
+            key = pc.replace_substring_regex(v, r"\.0$", "")
+            keys = list(f.values)
+        else:
+            key = pc.utf8_lower(v)
+            keys = [val.lower() for val in f.values]
+            if any("_" in val for val in f.values):
+                key = pc.replace_substring(pc.replace_substring(key, " ", "_"), "-", "_")
+        return pa.array(f.values, pa.string()).take(
+            pc.index_in(key, value_set=pa.array(keys, pa.string())))
+    if f.kind is Kind.DATE:
+        ok = pc.match_substring_regex(v, _DATE_PATTERN)
+        parts = pc.extract_regex(pc.if_else(ok, v, text_null), _DATE_PARTS)
+        iso = pc.binary_join_element_wise(
+            pc.struct_field(parts, "y"),
+            pc.utf8_lpad(pc.struct_field(parts, "m"), 2, "0"),
+            pc.utf8_lpad(pc.struct_field(parts, "d"), 2, "0"), "-")
+        stamp = pc.strptime(iso, "%Y-%m-%d", unit="s", error_is_null=True)
+        real = pc.equal(pc.strftime(stamp, "%Y-%m-%d"), iso)  # rejects 2024-02-30
+        return pc.if_else(real, stamp.cast(pa.date32()), pa.scalar(None, pa.date32()))
+    # INTEGER / NUMBER: a plain decimal number - no NaN, inf or thousands separators
+    ok = pc.match_substring_regex(v, _NUM_PATTERN)
+    number = pc.if_else(ok, v, text_null).cast(pa.float64())
+    conds = pc.is_finite(number)
+    if f.minimum is not None:
+        conds = pc.and_(conds, pc.greater_equal(number, f.minimum))
+    if f.maximum is not None:
+        conds = pc.and_(conds, pc.less_equal(number, f.maximum))
+    if f.kind is Kind.INTEGER:
+        conds = pc.and_(pc.and_(conds, pc.equal(number, pc.floor(number))),
+                        pc.less_equal(pc.abs(number), _INT32_MAX))
+        return pc.if_else(conds, number, pa.scalar(None, pa.float64())).cast(pa.int32())
+    return pc.if_else(conds, number, pa.scalar(None, pa.float64()))
+
+
+def _coerce(f: Field, col: pa.ChunkedArray, want_given: bool = False) -> _Coerced:
+    """Parse one raw text column for field ``f``."""
+    if _few_distinct(col):
+        encoded = pc.dictionary_encode(col)
+        if len({len(c.dictionary) for c in encoded.chunks}) > 1:
+            encoded = encoded.unify_dictionaries()
+        values = encoded.chunk(0).dictionary
+
+        def expand(arr: pa.Array) -> pa.Array | pa.ChunkedArray:
+            return pa.chunked_array([arr.take(c.indices) for c in encoded.chunks], arr.type)
+    else:
+        values = _flat(col)
+
+        def expand(arr: pa.Array) -> pa.Array | pa.ChunkedArray:
+            return arr
+
+    trimmed = pc.utf8_trim(values, characters=_TRIM)
+    filled = pc.fill_null(pc.not_equal(trimmed, ""), False)
+    typed_values = _parse(f, trimmed).cast(_ARROW_TYPES[f.name])
+    invalid_values = pc.and_(filled, pc.is_null(typed_values))
+    invalid = _np_bool(expand(invalid_values)) if pc.any(invalid_values).as_py() else None
+    given = _np_bool(expand(filled)) if want_given else None
+    return _Coerced(expand(typed_values), invalid, given)
+
+
+def _clean_ids(col: pa.ChunkedArray) -> pa.Array:
+    """case_id as validation sees it: trimmed, empty -> NULL."""
+    trimmed = pc.utf8_trim(_flat(col), characters=_TRIM)
+    return pc.if_else(pc.equal(trimmed, ""), _null_of(trimmed), trimmed)
+
+
+def _duplicate_of(ids: pa.Array) -> np.ndarray:
+    """Per row, the 1-based row of the first occurrence of its case_id when that is an
+    earlier row, else 0."""
+    n = len(ids)
+    out = np.zeros(n, dtype=np.int64)
+    if n == 0:
+        return out
+    encoded = pc.dictionary_encode(ids)
+    idx = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    valid = idx >= 0
+    first = np.full(len(encoded.dictionary), n, dtype=np.int64)
+    positions = np.arange(n, dtype=np.int64)
+    np.minimum.at(first, idx[valid], positions[valid])
+    if len(first) == 0:  # every case_id empty
+        return out
+    first_of_row = np.where(valid, first[np.maximum(idx, 0)], positions)
+    dup = first_of_row != positions
+    out[dup] = first_of_row[dup] + 1
+    return out
+
+
+def _long_mask(col: pa.ChunkedArray) -> np.ndarray | None:
+    """Per row: the cell is longer than MAX_CELL_CHARS (None: no such cell)."""
+    if len(col) == 0:
+        return None
+    longest = pc.max(pc.binary_length(col)).as_py()
+    if longest is None or longest <= MAX_CELL_CHARS:  # bytes >= characters
+        return None
+    mask = _np_bool(pc.greater(pc.utf8_length(col), MAX_CELL_CHARS))
+    return mask if mask.any() else None
+
+
+def _short(arr: pa.Array, limit: int) -> pa.Array:
+    """Strings cut to ``limit`` characters, the last an ellipsis when cut (NULL -> '')."""
+    arr = pc.fill_null(arr, "")
+    cut = pc.binary_join_element_wise(pc.utf8_slice_codeunits(arr, 0, limit - 1), "…", "")
+    return pc.if_else(pc.greater(pc.utf8_length(arr), limit), cut, arr)
+
+
+def _quoted(arr: pa.Array) -> pa.Array:
+    """``'value'`` for a message: cut short, line breaks and controls shown as a space."""
+    flat = pc.replace_substring_regex(arr, r"[\x00-\x1f\x7f\x{2028}\x{2029}]+", " ")
+    return pc.binary_join_element_wise("'", _short(flat, _MESSAGE_VALUE_CHARS), "'", "")
+
+
+def _workers() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+class _Errors:
+    """Error lines collected check by check, as columns (vectorized per check)."""
+
+    def __init__(self, ids: pa.Array) -> None:
+        self.ids = ids
+        self.parts: list[tuple[np.ndarray, int, pa.Table]] = []
+        self.bad = np.zeros(len(ids), dtype=bool)
+
+    def add(self, order: int, mask: np.ndarray | None, column: str,
+            values: pa.Array | None, message: Any) -> None:
+        """Rows where ``mask``; ``message``: a string, or a function of the row indices
+        returning one message per row."""
+        if mask is None or not mask.any():
+            return
+        rows = np.flatnonzero(mask)
+        self.add_rows(order, rows, column, values, message)
+
+    def add_rows(self, order: int, rows: np.ndarray, column: str | list[str],
+                 values: pa.Array | None, message: Any, aligned: bool = False) -> None:
+        """Lines for the row indices ``rows``; ``values`` is indexed by row (or, when
+        ``aligned``, holds one value per line)."""
+        take = pa.array(rows, pa.int64())
+        count = len(rows)
+        text = pa.array([message] * count, pa.string()) if isinstance(message, str) \
+            else message(take)
+        if values is None:
+            value = pa.array([""] * count, pa.string())
+        else:
+            value = _short(values if aligned else values.take(take), VALUE_CHARS)
+        ids = self.ids.take(take)
+        self.parts.append((rows, order, pa.table({
+            "row": pa.array(rows + 1, pa.int64()),
+            "case_id": pc.if_else(pc.is_null(ids), _null_of(ids), _short(ids, VALUE_CHARS)),
+            "column": pa.array([column] * count if isinstance(column, str) else column,
+                               pa.string()),
+            "value": value,
+            "message": text,
+        }, schema=_ERROR_SCHEMA)))
+        self.bad[rows] = True
+
+    def table(self) -> pa.Table:
+        if not self.parts:
+            return _ERROR_SCHEMA.empty_table()
+        rows = np.concatenate([p[0] for p in self.parts])
+        order = np.concatenate([np.full(len(p[0]), p[1]) for p in self.parts])
+        table = pa.concat_tables([p[2] for p in self.parts]).combine_chunks()
+        return table.take(pa.array(np.lexsort((order, rows))))
+
+
+def validate(raw: RawTable, mapping: Mapping[str, str | None] | None = None) -> IngestResult:
+    """Map, coerce and check every row of ``raw`` (vectorized, column-wise).
+
+    ``mapping`` (source header -> field name, or ``None`` to drop a column) overrides the
+    proposed mapping. Raises :class:`IngestError` only for whole-file problems (no case_id
+    column, a bad mapping); row problems go to ``errors`` and reject just that row.
+    """
+    name = raw.filename
+    headers = raw.table.column_names
+    _check_headers(headers, name)
+    final = resolve_mapping(headers, mapping, name)
+    if "case_id" not in final.values():
+        looked = ", ".join(("case_id", *FIELDS_BY_NAME["case_id"].synonyms))
+        raise IngestError(f"{name}: no case_id column (looked for {looked}); map one of the "
+                          "columns to case_id")
+    n = raw.table.num_rows
+    source: dict[str, pa.ChunkedArray] = {
+        header: col if pa.types.is_string(col.type) else _text_column(col)
+        for header, col in zip(headers, raw.table.columns, strict=True)}
+    raw_of = {f: source[h] for h, f in final.items()}  # field -> raw text column
+
+    with ThreadPoolExecutor(max_workers=_workers()) as pool:
+        futures = {f: pool.submit(_coerce, FIELDS_BY_NAME[f], col,
+                                  f in ("cpt_code", "region", "contrast"))
+                   for f, col in raw_of.items() if f != "case_id"}
+        long_futures = {h: pool.submit(_long_mask, col) for h, col in source.items()}
+        ids = _clean_ids(raw_of["case_id"])
+        dup_future = pool.submit(_duplicate_of, ids)
+        dup_of = dup_future.result()
+        coerced = {f: fut.result() for f, fut in futures.items()}
+        long_cells = {h: m for h, fut in long_futures.items() if (m := fut.result()) is not None}
+
+    errors = _Errors(ids)
+    long_by_field = {final[h]: m for h, m in long_cells.items() if h in final}
+    case_raw = raw_of["case_id"]
+    errors.add(0, _np_bool(pc.is_null(ids)), "case_id", case_raw,
+               "case_id is required but the cell is empty")
+    dup_rows = np.flatnonzero(dup_of)
+    if len(dup_rows):
+        errors.add_rows(1, dup_rows, "case_id", case_raw, lambda take: pc.binary_join_element_wise(
+            "case_id ", _quoted(ids.take(take)), " duplicates row ",
+            pa.array(dup_of[take.to_numpy()]).cast(pa.string()), ""))
+
+    order = 2
+    for f in FIELDS:
+        order += 1
+        c = coerced.get(f.name)
+        if c is None or c.invalid is None:
+            continue
+        invalid = c.invalid
+        if f.name in long_by_field:
+            invalid = invalid & ~long_by_field[f.name]  # reported once, as a long cell
+        prefix = f"{f.name} must be {f.describe_type()}, got "
+        errors.add(order, invalid, f.name, raw_of[f.name],
+                   lambda take, col=raw_of[f.name], p=prefix: pc.binary_join_element_wise(
+                       p, _quoted(pc.utf8_trim(col.take(take), characters=_TRIM)), ""))
+
+    # CPT code, region and contrast: derive what is missing, reject contradictions.
+    def typed(field_name: str) -> pa.Array | pa.ChunkedArray:
+        c = coerced.get(field_name)
+        return c.typed if c is not None else pa.nulls(n, _ARROW_TYPES[field_name])
+
+    def mask(field_name: str, attr: str) -> np.ndarray:
+        c = coerced.get(field_name)
+        m = getattr(c, attr) if c is not None else None
+        return m if m is not None else np.zeros(n, dtype=bool)
+
+    cpt, region, contrast = (_flat(typed(f)) for f in ("cpt_code", "region", "contrast"))
+    code_index = pc.index_in(cpt, value_set=_CODES)
+    derived = {"region": _REGION_BY_CODE.take(code_index),
+               "contrast": _CONTRAST_BY_CODE.take(code_index)}
+    for name_, given in (("region", region), ("contrast", contrast)):
+        order += 1
+        conflict = _np_bool(pc.not_equal(given, derived[name_]))
+        errors.add(order, conflict, name_, raw_of.get(name_),
+                   lambda take, g=given, d=derived[name_], label=name_:
+                   pc.binary_join_element_wise(
+                       f"{label} '", g.take(take), "' contradicts cpt_code ", cpt.take(take),
+                       " (", d.take(take), ")", ""))
+    pair = pc.add(pc.multiply(pc.index_in(region, value_set=pa.array(_REGIONS)),
+                              len(_CONTRASTS)),
+                  pc.index_in(contrast, value_set=pa.array(_CONTRASTS)))
+    cpt_given = mask("cpt_code", "given")
+    derived_cpt = _CODE_BY_PAIR.take(pair)
+    no_procedure = (~cpt_given & _np_bool(pc.or_(pc.is_null(region), pc.is_null(contrast)))
+                    & ~mask("region", "invalid") & ~mask("contrast", "invalid"))
+    order += 1
+    errors.add(order, no_procedure, "cpt_code", raw_of.get("cpt_code"),
+               "no requested procedure: give cpt_code (or region and contrast)")
+
+    # Over-long cells (any column) and rows the parser could not read cleanly.
+    order += 1
+    for header, m in long_cells.items():
+        errors.add(order, m, final.get(header, header), source[header],
+                   f"cell longer than {MAX_CELL_CHARS:,} characters")
+    order += 1
+    read_errors = [e for e in raw.read_errors if 0 < e[0] <= n]
+    if read_errors:
+        errors.add_rows(order, np.array([e[0] - 1 for e in read_errors], dtype=np.int64),
+                        [e[1] for e in read_errors], pa.array([e[2] for e in read_errors]),
+                        lambda take: pa.array([e[3] for e in read_errors], pa.string()),
+                        aligned=True)
+
+    finals = {
+        "case_id": ids,
+        "cpt_code": pc.if_else(pa.array(cpt_given), cpt, pc.coalesce(cpt, derived_cpt)),
+        "region": pc.coalesce(region, derived["region"]),
+        "contrast": pc.coalesce(contrast, derived["contrast"]),
+    }
+    schema = arrow_schema().append(pa.field("row", pa.int64()))
+    arrays = [finals[f.name] if f.name in finals else typed(f.name) for f in FIELDS]
+    arrays.append(pa.array(np.arange(1, n + 1, dtype=np.int64)))
+    keep = pa.array(~errors.bad)
+    accepted = pa.Table.from_arrays(arrays, schema=schema).filter(keep)
+    error_table = errors.table()
+    return IngestResult(
+        accepted=accepted, errors=error_table, rows_in=n, rows_accepted=accepted.num_rows,
+        rows_rejected=int(errors.bad.sum()), mapping=final,
+        unmapped_columns=[h for h in headers if h not in final], filename=name)
