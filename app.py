@@ -2,11 +2,13 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="Preauth Explorer", page_icon="🩻", layout="wide")
+st.set_page_config(page_title="Preauth Explorer", page_icon=":material/radiology:",
+                   layout="wide")
 
 pages = {
     "Explore": [
-        st.Page("pages/explorer.py", title="Case explorer", icon="🔎", default=True),
+        st.Page("pages/explorer.py", title="Case explorer", icon=":material/search:",
+                default=True),
     ],
 }
 st.navigation(pages).run()

@@ -10,7 +10,7 @@ from preauth.scenarios import DEFAULT_CASE
 from ui.case_form import case_form, seed_state
 from ui.resources import current_engine
 
-st.title("🔎 Case explorer")
+st.title("Case explorer")
 st.caption("Change any field: the verdicts below update at once. Empty = not documented. "
            "Educational tool — not medical advice; payer policies change.")
 
@@ -44,14 +44,14 @@ with right:
     d = next(x for x in results if x.policy.id == chosen)
     banner = {"meets_criteria": st.success, "does_not_meet": st.error,
               "insufficient_documentation": st.warning}.get(d.verdict or "", st.info)
-    banner(f"**{d.verdict_label}** — {d.procedure_label}", icon=d.icon)
+    banner(f"**{d.verdict_label}** — {d.procedure_label}", icon=d.material_icon)
     st.write(d.summary())
 
     if d.fired:
         st.markdown("#### Criteria that fired")
         for r in d.fired:
             st.markdown(f"- **{r.title}** — {r.category_label}  \n"
-                        f"  <small>{r.criterion.source}</small>", unsafe_allow_html=False)
+                        f"  *{r.criterion.source}*")
     if d.would_flip:
         st.markdown("#### What would change this decision")
         for r in d.would_flip:

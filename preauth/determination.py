@@ -24,7 +24,11 @@ VERDICT_LABELS = {
     Verdict.DOES_NOT_MEET: "Does not meet criteria",
     Verdict.INSUFFICIENT: "Insufficient documentation",
 }
-VERDICT_ICONS = {Verdict.MEETS: "✅", Verdict.DOES_NOT_MEET: "⛔", Verdict.INSUFFICIENT: "❔"}
+# Text symbols present in common fonts (no emoji font needed) and Material icon names.
+VERDICT_ICONS = {Verdict.MEETS: "✓", Verdict.DOES_NOT_MEET: "✗", Verdict.INSUFFICIENT: "?"}
+VERDICT_MATERIAL_ICONS = {Verdict.MEETS: ":material/check_circle:",
+                          Verdict.DOES_NOT_MEET: ":material/cancel:",
+                          Verdict.INSUFFICIENT: ":material/help:"}
 STATUS_LABELS = {"met": "Met", "not_met": "Not met", "undocumented": "Undocumented"}
 
 
@@ -52,8 +56,8 @@ class CriterionResult:
             return "not rated"
         text = self.category.label
         if self.rating is not None:
-            note = f", {self.rating_note}" if self.rating_note else ""
-            text += f" (rating {self.rating}{note})"
+            note = f"; {self.rating_note}" if self.rating_note else ""
+            text += f" — rating {self.rating}{note}"
         return text
 
 
@@ -79,7 +83,11 @@ class Determination:
 
     @property
     def icon(self) -> str:
-        return VERDICT_ICONS.get(self.verdict or "", "⚠️")
+        return VERDICT_ICONS.get(self.verdict or "", "!")
+
+    @property
+    def material_icon(self) -> str:
+        return VERDICT_MATERIAL_ICONS.get(self.verdict or "", ":material/warning:")
 
     @property
     def procedure_label(self) -> str:
