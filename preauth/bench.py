@@ -57,17 +57,16 @@ def run_benchmark(rows: int = 1_000_000, repeat: int = 3, latency_runs: int = 20
     ref_rate = len(sample) * n_policies / ref_s if ref_s else float("nan")
 
     cases = table.slice(0, min(latency_runs, rows)).to_pylist()
-    engine.evaluate_case_traced(cases[0])  # prepare once, as the explorer does
-    lat_all, lat_one = [], []
-    first = library.policies[0].id
-    engine.evaluate_case_traced(cases[0], [first])
+    selections: dict[str, list[str] | None] = {"all_policies": None}
+    selections.update({p.id: [p.id] for p in library.policies})
+    latency: dict[str, list[float]] = {k: [] for k in selections}
+    for sel in selections.values():
+        engine.evaluate_case_traced(cases[0], sel)  # prepared once, as the explorer does
     for case in cases:
-        t = time.perf_counter()
-        engine.evaluate_case_traced(case)
-        lat_all.append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
-        engine.evaluate_case_traced(case, [first])
-        lat_one.append((time.perf_counter() - t) * 1000)
+        for key, sel in selections.items():
+            t = time.perf_counter()
+            engine.evaluate_case_traced(case, sel)
+            latency[key].append((time.perf_counter() - t) * 1000)
 
     def pct(xs: list[float], q: float) -> float:
         xs = sorted(xs)
@@ -88,11 +87,9 @@ def run_benchmark(rows: int = 1_000_000, repeat: int = 3, latency_runs: int = 20
         "evaluations_per_s_detailed": round(evals / detail_s),
         "reference_evaluations_per_s": round(ref_rate),
         "speedup_vs_reference_fast": round(fast_rate / ref_rate, 1),
-        "single_case_all_policies_traced_ms": {"median": round(statistics.median(lat_all), 2),
-                                               "p99": pct(lat_all, 0.99)},
-        f"single_case_{first}_traced_ms": {"median": round(statistics.median(lat_one), 2),
-                                           "p99": pct(lat_one, 0.99)},
+        "single_case_traced_ms": {key: {"median": round(statistics.median(v), 2),
+                                        "p99": pct(v, 0.99)} for key, v in latency.items()},
         "peak_rss_mb": round(_peak_rss_mb(), 1),
         "targets": {"evaluations_per_s_fast": ">= 5,000,000 (1M rows, every policy)",
-                    "single_case_traced_median_ms": "<= 10"},
+                    "single_case_traced_median_ms": "<= 10 (one policy)"},
     }

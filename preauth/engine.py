@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -57,9 +58,10 @@ def _qi(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def base_select(columns: set[str], source: str, quote: str = '"') -> str:
+def base_select(columns: set[str], source: str, quote: str = '"', typed: bool = False) -> str:
     """Typed view of the input: every clinical field present (NULL when absent); region and
-    contrast derived from the CPT code when missing."""
+    contrast derived from the CPT code when missing. ``typed``: the source already has the
+    catalog types (the single-case table), so no casts are needed."""
 
     def q(name: str) -> str:
         return f"{quote}{name}{quote}"
@@ -69,8 +71,12 @@ def base_select(columns: set[str], source: str, quote: str = '"') -> str:
         if f.name in ("region", "contrast"):
             continue
         sql_type = "STRING" if quote == "`" and f.sql_type == "VARCHAR" else f.sql_type
-        expr = f"CAST({q(f.name)} AS {sql_type})" if f.name in columns \
-            else f"CAST(NULL AS {sql_type})"
+        if typed and f.name in columns:
+            expr = q(f.name)
+        elif f.name in columns:
+            expr = f"CAST({q(f.name)} AS {sql_type})"
+        else:
+            expr = f"CAST(NULL AS {sql_type})"
         parts.append(f"{expr} AS {q(f.name)}")
     str_type = "STRING" if quote == "`" else "VARCHAR"
     cpt = f"CAST({q('cpt_code')} AS {str_type})" if "cpt_code" in columns else "NULL"
@@ -84,30 +90,14 @@ def base_select(columns: set[str], source: str, quote: str = '"') -> str:
 
 
 class _Plan:
-    """Stage-1 SQL of one policy.
-
-    Every criterion becomes a status code (0 not met, 1 met, 2 undocumented); the codes are
-    packed into *met* and *known* bit words (62 criteria per BIGINT) for stage 2. The detailed
-    mode evaluates clause by clause in projections so the SQL stays linear in size: (1) every
-    leaf clause, (2) every AND/OR/NOT over the leaf columns — the root being the criterion —
-    and (3) per (criterion, field) whether the criterion is NULL *because of* that field
-    (Kleene). The clause columns double as the trace the explorer shows.
-    """
+    """One policy's part of stage 1: its criteria and lookup tables for stage 2."""
 
     def __init__(self, policy: Policy, index: int) -> None:
         self.policy = policy
         self.index = index
         self.tables = PolicyTables(policy)
         self.names = [f"p{index}_c{j}" for j in range(len(policy.criteria))]
-        self.nodes: list[list[tuple[str, Node]]] = []  # per criterion: (column, node)
-        self.relevance_names: list[dict[str, str]] = []
-        for j, c in enumerate(policy.criteria):
-            nodes = list(c.expression.root.walk())
-            self.nodes.append([(f"{self.names[j]}_t{k}", n) for k, n in enumerate(nodes)])
-            conds = c.expression.null_conditions()
-            self.relevance_names.append({f: f"{self.names[j]}_n{k}"
-                                         for k, (f, cond) in enumerate(conds.items())
-                                         if cond != "TRUE"})
+        self.nodes = [list(c.expression.root.walk()) for c in policy.criteria]
 
     @property
     def word_names(self) -> list[tuple[str, str]]:
@@ -119,55 +109,94 @@ class _Plan:
         return [(self.names[j], status_code(c.expression.sql(dialect)))
                 for j, c in enumerate(self.policy.criteria)]
 
-    def bit_columns(self) -> list[tuple[str, str]]:
-        """Pack the status-code columns into met / known bit words."""
+    def bit_columns(self, roots: list[str] | None = None) -> list[tuple[str, str]]:
+        """Pack the criteria into met / known bit words — from the status-code columns, or
+        (``roots``) straight from the columns holding each criterion's three-valued result."""
         out = []
         for w, (met_name, known_name) in enumerate(self.word_names):
-            names = self.names[w * BITS_PER_WORD:(w + 1) * BITS_PER_WORD]
-            met = " + ".join(f"CAST({n} = {MET} AS BIGINT) * {1 << b}"
-                             for b, n in enumerate(names))
-            known = " + ".join(f"CAST({n} <> {UNDOCUMENTED} AS BIGINT) * {1 << b}"
-                               for b, n in enumerate(names))
-            out += [(met_name, met), (known_name, known)]
+            part = slice(w * BITS_PER_WORD, (w + 1) * BITS_PER_WORD)
+            if roots is None:
+                names = self.names[part]
+                met_terms = [f"CAST({n} = {MET} AS BIGINT)" for n in names]
+                known_terms = [f"CAST({n} <> {UNDOCUMENTED} AS BIGINT)" for n in names]
+            else:
+                names = roots[part]
+                met_terms = [f"CAST({n} IS TRUE AS BIGINT)" for n in names]
+                known_terms = [f"CAST({n} IS NOT NULL AS BIGINT)" for n in names]
+            out += [(met_name, " + ".join(f"{t} * {1 << b}" for b, t in enumerate(met_terms))),
+                    (known_name,
+                     " + ".join(f"{t} * {1 << b}" for b, t in enumerate(known_terms)))]
         return out
 
-    def detail_layers(self, dialect: str = "duckdb") -> tuple[list[tuple[str, str]], ...]:
-        """(leaf columns, clause columns, status-code + relevance columns) as (name, SQL)."""
-        leaves: list[tuple[str, str]] = []
-        clauses: list[tuple[str, str]] = []
-        final: list[tuple[str, str]] = []
-        for j, c in enumerate(self.policy.criteria):
-            col_of = {id(n): name for name, n in self.nodes[j]}
-
-            def ref(node: Node, _col_of: dict[int, str] = col_of) -> str:
-                return _col_of[id(node)]
-
-            def inline(node: Node, _ref: Any = ref) -> str:
-                if node.kind == "leaf":
-                    return _ref(node)
-                if node.kind == "not":
-                    return f"(NOT {inline(node.children[0], _ref)})"
-                op = " AND " if node.kind == "and" else " OR "
-                return "(" + op.join(inline(ch, _ref) for ch in node.children) + ")"
-
-            for name, node in self.nodes[j]:
-                if node.kind == "leaf":
-                    leaves.append((name, node.sql(dialect)))
-                else:
-                    clauses.append((name, inline(node)))
-            final.append((self.names[j], status_code(ref(c.expression.root))))
-            conds = c.expression.null_conditions(dialect, ref=ref)
-            final.extend((col, conds[f]) for f, col in self.relevance_names[j].items())
-        return leaves, clauses, final
-
-    def statuses(self, result: pa.Table, procedure: np.ndarray, detail: bool) -> Statuses:
+    def statuses(self, result: pa.Table, procedure: np.ndarray,
+                 layout: Stage1 | None) -> Statuses:
         met = [_int64(result.column(m)) for m, _k in self.word_names]
         known = [_int64(result.column(k)) for _m, k in self.word_names]
         null_fields = None
-        if detail:
-            null_fields = [{f: _bools(result.column(col)) for f, col in rel.items()}
-                           for rel in self.relevance_names]
+        if layout is not None:
+            trace = layout.trace[self.policy.id]
+            nulls = _NullMasks(result)
+
+            def null_fields(j: int) -> dict[str, np.ndarray]:
+                cols = {id(n): col for n, col in zip(self.nodes[j], trace[j], strict=True)}
+                return _relevant_nulls(self.nodes[j][0], cols, nulls, layout.null_tests)
+
         return Statuses(procedure, met, known, null_fields)
+
+
+@dataclass
+class Stage1:
+    """Stage-1 SQL and where each policy's results are in its output.
+
+    In the detailed mode every distinct clause (leaf, or AND/OR/NOT over leaves) is computed
+    once — criteria and policies share many (the red flags) — so the SQL stays small.
+    ``trace[policy][j]`` lists the column of each clause of criterion j, in pre-order;
+    ``null_tests`` maps a field to a column "field IS NULL" (for leaves over several fields).
+    """
+
+    sql: str
+    detail: bool
+    trace: dict[str, list[list[str]]] = field(default_factory=dict)
+    null_tests: dict[str, str] = field(default_factory=dict)
+
+
+class _NullMasks:
+    """Lazily converted "is NULL" masks of result columns."""
+
+    def __init__(self, result: pa.Table) -> None:
+        self.result = result
+        self._cache: dict[str, np.ndarray] = {}
+
+    def __call__(self, col: str) -> np.ndarray:
+        mask = self._cache.get(col)
+        if mask is None:
+            column = _plain(self.result.column(col), pa.bool_())
+            if col.startswith("isnull_"):  # a stage-1 "field IS NULL" test (never NULL)
+                mask = column.to_numpy(zero_copy_only=False).astype(bool)
+            else:
+                mask = column.is_null().to_numpy(zero_copy_only=False)
+            self._cache[col] = mask
+        return mask
+
+
+def _relevant_nulls(node: Node, cols: dict[int, str], nulls: _NullMasks,
+                    null_tests: dict[str, str]) -> dict[str, np.ndarray]:
+    """Per field, where the clause is NULL *because of* that field being undocumented
+    (Kleene: the NULL operands of a NULL AND / OR decide it; NOT passes it through).
+    Meaningful only where the clause itself is NULL."""
+    if node.kind == "leaf":
+        if len(node.fields) == 1:
+            return {node.fields[0]: np.ones(1, dtype=bool)}
+        return {f: nulls(null_tests[f]) for f in node.fields}
+    if node.kind == "not":
+        return _relevant_nulls(node.children[0], cols, nulls, null_tests)
+    acc: dict[str, np.ndarray] = {}
+    for child in node.children:
+        child_null = nulls(cols[id(child)])
+        for f, mask in _relevant_nulls(child, cols, nulls, null_tests).items():
+            part = child_null & mask
+            acc[f] = acc[f] | part if f in acc else part
+    return acc
 
 
 NOT_MET, MET, UNDOCUMENTED = 0, 1, 2
@@ -203,45 +232,81 @@ def _bools(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 
 def stage1_sql(plans: Sequence[_Plan], columns: set[str], source: str, detail: bool,
-               trace: bool = False, dialect: str = "duckdb") -> str:
-    """Stage-1 SQL over ``source`` for the given policies (fast or detailed)."""
+               trace: bool = False, dialect: str = "duckdb", typed: bool = False) -> Stage1:
+    """Stage-1 SQL over ``source`` for the given policies: fast (bit words only) or detailed
+    (also every distinct clause's value — the trace — from which stage 2 explains).
+    ``trace`` is accepted for symmetry; the detailed mode always includes the clauses."""
     quote = "`" if dialect == "spark" else '"'
-    base = base_select(columns, source, quote=quote)
+    base = base_select(columns, source, quote=quote, typed=typed)
     keep = ", ".join(f"{quote}{k}{quote}" for k in _KEEP)
     proc = f"{procedure_sql(quote)} AS procedure"
 
-    def sel(cols: list[tuple[str, str]]) -> str:
+    def sel(cols: Iterable[tuple[str, str]]) -> str:
         return ", ".join(f"({sql}) AS {name}" for name, sql in cols)
 
-    bits = [c for p in plans for c in p.bit_columns()]
     if not detail:
+        bits = [c for p in plans for c in p.bit_columns()]
         statuses = [c for p in plans for c in p.status_columns(dialect)]
         inner = f"SELECT {proc}, {sel(statuses)} FROM ({base}) AS c"
-        return f"SELECT procedure, {sel(bits)} FROM ({inner}) AS s"
-    layers = [p.detail_layers(dialect) for p in plans]
-    leaves = [c for lay in layers for c in lay[0]]
-    clauses = [c for lay in layers for c in lay[1]]
-    final = [c for lay in layers for c in lay[2]]
-    traced = [name for name, _ in leaves + clauses] if trace else []
-    l1 = f"SELECT *, {sel(leaves)} FROM ({base}) AS c"
-    l2 = f"SELECT *, {sel(clauses)} FROM ({l1}) AS l1" if clauses else l1
-    extra = "".join(", " + t for t in traced)
-    l3 = f"SELECT {keep}, {proc}, {sel(final)}{extra} FROM ({l2}) AS l2"
-    relevance = [name for p in plans for rel in p.relevance_names for name in rel.values()]
-    passthrough = ", ".join([keep, "procedure", *relevance, *traced])
-    return f"SELECT {passthrough}, {sel(bits)} FROM ({l3}) AS l3"
+        return Stage1(f"SELECT procedure, {sel(bits)} FROM ({inner}) AS s", detail=False)
+
+    leaves: dict[str, str] = {}  # SQL → column (distinct leaf clauses)
+    clauses: dict[str, str] = {}  # SQL over leaf columns → column
+    out = Stage1("", detail=True)
+    bits: list[tuple[str, str]] = []
+    for p in plans:
+        trace_list: list[list[str]] = []
+        roots: list[str] = []
+        for j in range(len(p.policy.criteria)):
+            col_of: dict[int, str] = {}
+
+            def inline(node: Node, _col_of: dict[int, str] = col_of) -> str:
+                if node.kind == "leaf":
+                    return _col_of[id(node)]
+                if node.kind == "not":
+                    return f"(NOT {inline(node.children[0], _col_of)})"
+                op = " AND " if node.kind == "and" else " OR "
+                return "(" + op.join(inline(ch, _col_of) for ch in node.children) + ")"
+
+            for node in reversed(p.nodes[j]):  # children before parents
+                if node.kind == "leaf":
+                    sql = node.sql(dialect)
+                    col_of[id(node)] = leaves.setdefault(sql, f"l{len(leaves)}")
+                    if len(node.fields) > 1:
+                        for f in node.fields:
+                            out.null_tests.setdefault(f, f"isnull_{f}")
+                else:
+                    sql = inline(node)
+                    col_of[id(node)] = clauses.setdefault(sql, f"k{len(clauses)}")
+            trace_list.append([col_of[id(n)] for n in p.nodes[j]])
+            roots.append(col_of[id(p.nodes[j][0])])
+        out.trace[p.policy.id] = trace_list
+        bits += p.bit_columns(roots=roots)
+    null_cols = [(name, f"{quote}{f}{quote} IS NULL") for f, name in out.null_tests.items()]
+    leaf_cols = [(name, sql) for sql, name in leaves.items()]
+    clause_cols = [(name, sql) for sql, name in clauses.items()]
+    # 1: distinct leaves (and NULL tests) over the typed base
+    l1 = f"SELECT {keep}, {proc}, {sel(leaf_cols + null_cols)} FROM ({base}) AS c"
+    # 2: distinct AND / OR / NOT clauses over the leaf columns
+    carry = ", ".join([keep, "procedure", *leaves.values(), *out.null_tests.values()])
+    l2 = f"SELECT {carry}, {sel(clause_cols)} FROM ({l1}) AS l1" if clause_cols else l1
+    # 3: every clause value (the trace; stage 2 derives Kleene relevance from it) and the
+    #    met / known bit words from each criterion's root clause
+    passthrough = ", ".join([*leaves.values(), *clauses.values(), *out.null_tests.values()])
+    out.sql = f"SELECT {keep}, procedure, {passthrough}, {sel(bits)} FROM ({l2}) AS l2"
+    return out
 
 
 def _procedures(result: pa.Table) -> np.ndarray:
     return _plain(result.column("procedure"), pa.int8()).to_numpy(zero_copy_only=False)
 
 
-def stage2(plans: Sequence[_Plan], result: pa.Table) -> pa.Table:
+def stage2(plans: Sequence[_Plan], result: pa.Table, layout: Stage1) -> pa.Table:
     """Verdicts and explanations (long: one row per case and policy) from stage-1 output."""
     procedure = _procedures(result)
     parts = []
     for p in plans:
-        st = p.statuses(result, procedure, detail=True)
+        st = p.statuses(result, procedure, layout)
         dec = decide(p.tables, st)
         cols: dict[str, Any] = {k: result.column(k) for k in _KEEP}
         cols["policy"] = pa.array([p.policy.id] * st.n, pa.string())
@@ -261,7 +326,7 @@ def stage2_wide(plans: Sequence[_Plan], result: pa.Table,
     procedure = _procedures(result)
     out: dict[str, Any] = {"case_id": case_id}
     for p in plans:
-        dec = decide(p.tables, p.statuses(result, procedure, detail=False))
+        dec = decide(p.tables, p.statuses(result, procedure, None))
         out[f"verdict:{p.policy.id}"] = dec.verdict_names()
     return pa.table(out)
 
@@ -278,11 +343,12 @@ class Engine:
         if threads:
             self._con.execute(f"SET threads = {int(threads)}")
         self._con.execute(f"CREATE TEMP TABLE single_case ({_typed_columns()})")
+        self._con.execute("INSERT INTO single_case DEFAULT VALUES")  # always exactly one row
         self._con.execute("SET enable_external_access = false")
         self._con.execute("SET lock_configuration = true")
         self._lock = threading.Lock()
         self._plans = {p.id: _Plan(p, i) for i, p in enumerate(library.policies)}
-        self._prepared: dict[tuple[str, ...], str] = {}
+        self._prepared: dict[tuple[str, ...], tuple[str, Stage1]] = {}
 
     def close(self) -> None:
         self._con.close()
@@ -291,10 +357,6 @@ class Engine:
         return [self._plans[p.id] for p in self.library.select(policies)]
 
     # -- stage 1 ----------------------------------------------------------------------------
-    def stage1_sql(self, plans: Sequence[_Plan], columns: set[str], source: str,
-                   detail: bool, trace: bool = False) -> str:
-        """The one stage-1 SELECT (``trace`` also returns every clause's value)."""
-        return stage1_sql(plans, columns, source, detail, trace)
 
     def _run(self, sql: str, table: pa.Table | pd.DataFrame) -> pa.Table:
         with self._lock:
@@ -304,22 +366,21 @@ class Engine:
             finally:
                 self._con.unregister("cases_in")
 
-    def _run_single(self, plans: Sequence[_Plan], table: pa.Table) -> pa.Table:
+    def _run_single(self, plans: Sequence[_Plan], table: pa.Table) -> tuple[pa.Table, Stage1]:
         """One case: a prepared statement over a one-row temp table, planned once per policy
-        selection. Same stage-1 SQL as batch."""
+        selection. Same stage-1 SQL as batch (plus the trace columns)."""
         key = tuple(p.policy.id for p in plans)
         with self._lock:
-            name = self._prepared.get(key)
-            if name is None:
+            if key not in self._prepared:
                 name = f"single_{len(self._prepared)}"
-                sql = self.stage1_sql(plans, set(FIELDS_BY_NAME), "single_case", True,
-                                      trace=True)
-                self._con.execute(f"PREPARE {name} AS {sql}")
-                self._prepared[key] = name
-            self._con.execute("DELETE FROM single_case")
-            self._con.execute(_INSERT_SINGLE, [table.column(f).to_pylist()[0]
+                layout = stage1_sql(plans, set(FIELDS_BY_NAME), "single_case", True,
+                                    trace=True, typed=True)
+                self._con.execute(f"PREPARE {name} AS {layout.sql}")
+                self._prepared[key] = (name, layout)
+            name, layout = self._prepared[key]
+            self._con.execute(_UPDATE_SINGLE, [table.column(f)[0].as_py()
                                                for f in FIELDS_BY_NAME])
-            return _arrow(self._con.execute(f"EXECUTE {name}"))
+            return _arrow(self._con.execute(f"EXECUTE {name}")), layout
 
     @staticmethod
     def _columns(table: pa.Table | pd.DataFrame) -> set[str]:
@@ -331,7 +392,7 @@ class Engine:
                  policies: Iterable[str] | str | None = None) -> pa.Table:
         """Fast path, wide: ``case_id`` and a ``verdict:<policy>`` column per policy."""
         plans = self.plans(policies)
-        sql = self.stage1_sql(plans, self._columns(table), "cases_in", detail=False)
+        sql = stage1_sql(plans, self._columns(table), "cases_in", detail=False).sql
         if "case_id" not in self._columns(table):
             ids: Any = pa.nulls(len(table), pa.string())
         elif isinstance(table, pa.Table):
@@ -345,14 +406,15 @@ class Engine:
         """Long: one row per (case, policy) — policy-major, case order kept — with
         :data:`OUTPUT_COLUMNS`."""
         plans = self.plans(policies)
-        sql = self.stage1_sql(plans, self._columns(table), "cases_in", detail=True)
-        return stage2(plans, self._run(sql, table))
+        layout = stage1_sql(plans, self._columns(table), "cases_in", detail=True)
+        return stage2(plans, self._run(layout.sql, table), layout)
 
     def evaluate_case(self, case: Mapping[str, Any],
                       policies: Iterable[str] | str | None = None) -> list[dict[str, Any]]:
         """One case as a one-row table through the same SQL and stage-2 code as batch."""
         plans = self.plans(policies)
-        return stage2(plans, self._run_single(plans, case_table([dict(case)]))).to_pylist()
+        result, layout = self._run_single(plans, case_table([dict(case)]))
+        return stage2(plans, result, layout).to_pylist()
 
     def evaluate_case_traced(self, case: Mapping[str, Any],
                              policies: Iterable[str] | str | None = None,
@@ -360,10 +422,10 @@ class Engine:
         """Like :meth:`evaluate_case`, plus the trace: for each policy and criterion, the
         truth value of every clause (pre-order of the clause tree). One SQL execution."""
         plans = self.plans(policies)
-        result = self._run_single(plans, case_table([dict(case)]))
-        rows = stage2(plans, result).to_pylist()
+        result, layout = self._run_single(plans, case_table([dict(case)]))
+        rows = stage2(plans, result, layout).to_pylist()
         row = result.slice(0, 1).to_pylist()[0]
-        traces = {p.policy.id: {c.id: [row[name] for name, _ in p.nodes[j]]
+        traces = {p.policy.id: {c.id: [row[col] for col in layout.trace[p.policy.id][j]]
                                 for j, c in enumerate(p.policy.criteria)} for p in plans}
         return rows, traces
 
@@ -372,8 +434,8 @@ class Engine:
         return self.evaluate_case_traced(case, [policy])[1][policy]
 
 
-_INSERT_SINGLE = ("INSERT INTO single_case VALUES ("
-                  + ", ".join("?" for _ in FIELDS_BY_NAME) + ")")
+_UPDATE_SINGLE = ("UPDATE single_case SET "
+                  + ", ".join(f"{_qi(f)} = ?" for f in FIELDS_BY_NAME))
 
 
 def _typed_columns() -> str:

@@ -24,7 +24,7 @@ A criterion is *applicable* when it lists the case's region and rates its contra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -113,14 +113,14 @@ class Statuses:
     """Stage-1 output for one policy, as numpy arrays of length n.
 
     ``met[w]`` / ``known[w]``: int64 bit sets (word w) of criteria that are TRUE / not NULL.
-    ``null_fields[j]`` maps a field to a bool array: criterion j is NULL *because* that field
-    is undocumented (only in the detailed mode; absent fields mean "whenever it is NULL").
+    ``null_fields(j)`` maps each field of criterion j to a bool array: the criterion is NULL
+    *because* that field is undocumented (detailed mode only; meaningful where it is NULL).
     """
 
     procedure: np.ndarray  # int8 procedure codes
     met: list[np.ndarray]
     known: list[np.ndarray]
-    null_fields: list[dict[str, np.ndarray]] | None = None
+    null_fields: Callable[[int], dict[str, np.ndarray]] | None = None
 
     @property
     def n(self) -> int:
@@ -227,7 +227,7 @@ def explain(tables: PolicyTables, st: Statuses, dec: Decision) -> dict[str, pa.A
     field_masks: dict[str, np.ndarray] = {}
     for j in np.nonzero(deciding.any(axis=0))[0]:
         c = tables.policy.criteria[j]
-        per_field = st.null_fields[j] if st.null_fields is not None else {}
+        per_field = st.null_fields(j) if st.null_fields is not None else {}
         for f in c.expression.fields:
             rel = per_field.get(f)
             mask = deciding[:, j] if rel is None else deciding[:, j] & rel
