@@ -12,10 +12,17 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from preauth.expressions import CompiledExpression, ExpressionError, compile_expression
 from preauth.fields import CONTRASTS, REGIONS
@@ -92,6 +99,15 @@ CATEGORY_LABELS = {
 }
 
 
+def _id_shape(v: str) -> str:
+    if not _ID.match(v):
+        raise ValueError("ids are lower-case letters, digits, '_', '.', '-' (≤ 64)")
+    return v
+
+
+Identifier = Annotated[str, AfterValidator(_id_shape)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -115,7 +131,7 @@ class Reference(_Strict):
 
 
 class Criterion(_Strict):
-    id: str
+    id: Identifier
     title: str = Field(min_length=3)
     kind: Literal["indication", "exclusion"] = "indication"
     regions: tuple[Literal["cervical", "thoracic", "lumbar"], ...] = Field(min_length=1)
@@ -133,12 +149,6 @@ class Criterion(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True,
                               arbitrary_types_allowed=True)
 
-    @field_validator("id")
-    @classmethod
-    def _id_shape(cls, v: str) -> str:
-        if not _ID.match(v):
-            raise ValueError("ids are lower-case letters, digits, '_', '.', '-' (≤ 64)")
-        return v
 
     @field_validator("appropriateness", mode="before")
     @classmethod
@@ -168,7 +178,7 @@ class Criterion(_Strict):
 
 
 class Policy(_Strict):
-    id: str
+    id: Identifier
     name: str = Field(min_length=3)
     kind: Literal["guideline", "payer"]
     publisher: str
@@ -181,12 +191,6 @@ class Policy(_Strict):
     criteria: tuple[Criterion, ...] = Field(min_length=1)
     file: str = ""
 
-    @field_validator("id")
-    @classmethod
-    def _id_shape(cls, v: str) -> str:
-        if not _ID.match(v):
-            raise ValueError("ids are lower-case letters, digits, '_', '.', '-' (≤ 64)")
-        return v
 
     def criterion(self, cid: str) -> Criterion:
         for c in self.criteria:

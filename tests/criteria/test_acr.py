@@ -15,22 +15,24 @@ from typing import Any
 import pytest
 
 from preauth.fields import cpt_for
+from tests.criteria.helpers import (
+    C_W,
+    C_WO,
+    C_WW,
+    L_W,
+    L_WO,
+    L_WW,
+    MET,
+    NA,
+    NOT_MET,
+    T_WO,
+    T_WW,
+    UNDOC,
+    c,
+)
 
 POLICY = "acr"
-MET, NOT_MET, UNDOC, NA = "met", "not_met", "undocumented", "n/a"
-C_WO, C_W, C_WW = "72141", "72142", "72156"  # cervical without / with / without and with
-T_WO, T_W, T_WW = "72146", "72147", "72157"  # thoracic
-L_WO, L_W, L_WW = "72148", "72149", "72158"  # lumbar
 
-
-def c(name: str, expected: str, *bases: dict[str, Any], cpt: str = L_WO,
-      **fields: Any) -> Any:
-    """One parameter: request ``cpt`` with the merged ``bases`` and ``fields`` (None = NULL)."""
-    case: dict[str, Any] = {}
-    for base in bases:
-        case.update(base)
-    case.update(fields)
-    return pytest.param(cpt, case, expected, id=f"{name} -> {expected}")
 
 
 def flags_true_and_null(flags: tuple[str, ...], base: dict[str, Any], true: str,

@@ -12,26 +12,11 @@ from typing import Any
 import pytest
 
 from preauth.fields import cpt_for
+from tests.criteria.helpers import C_WO, L_W, L_WO, L_WW, MET, NA, NOT_MET, T_WO, UNDOC, c, regions
 
 POLICY = "evicore_style"
-MET, NOT_MET, UNDOC, NA = "met", "not_met", "undocumented", "n/a"
-C_WO, C_W, C_WW = "72141", "72142", "72156"
-T_WO, T_W, T_WW = "72146", "72147", "72157"
-L_WO, L_W, L_WW = "72148", "72149", "72158"
 
 
-def c(name: str, expected: str, *bases: dict[str, Any], cpt: str = L_WO,
-      marks: Any = (), **fields: Any) -> Any:
-    """One parameter: request ``cpt`` with the merged ``bases`` and ``fields`` (None = NULL)."""
-    case: dict[str, Any] = {}
-    for base in bases:
-        case.update(base)
-    case.update(fields)
-    return pytest.param(cpt, case, expected, id=f"{name} -> {expected}", marks=marks)
-
-
-def regions(expected_by_cpt: dict[str, str], base: dict[str, Any]) -> list[Any]:
-    return [c(f"request {cpt}", want, base, cpt=cpt) for cpt, want in expected_by_cpt.items()]
 
 
 ALL_REGIONS = {C_WO: MET, T_WO: MET, L_WO: MET, L_W: MET, L_WW: MET}
