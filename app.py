@@ -1,14 +1,26 @@
 """Preauth Explorer — Streamlit entry point: page config and navigation only."""
 
+from pathlib import Path
+
 import streamlit as st
 
 st.set_page_config(page_title="Preauth Explorer", page_icon=":material/radiology:",
                    layout="wide")
 
-pages = {
-    "Explore": [
-        st.Page("pages/explorer.py", title="Case explorer", icon=":material/search:",
-                default=True),
-    ],
+PAGES = Path(__file__).resolve().parent / "pages"
+SECTIONS = {
+    "Cases": [("explorer.py", "Case explorer", ":material/search:"),
+              ("scenarios.py", "Teaching scenarios", ":material/school:"),
+              ("criteria.py", "Criteria library", ":material/menu_book:")],
+    "Evidence": [("evidence.py", "Evidence", ":material/insights:"),
+                 ("upload.py", "Upload & batch", ":material/upload_file:")],
+    "About": [("about.py", "About", ":material/info:")],
 }
-st.navigation(pages).run()
+
+navigation = {
+    section: [st.Page(str(PAGES / file), title=title, icon=icon, url_path=file[:-3],
+                      default=file == "explorer.py")
+              for file, title, icon in entries if (PAGES / file).exists()]
+    for section, entries in SECTIONS.items()
+}
+st.navigation({k: v for k, v in navigation.items() if v}).run()
