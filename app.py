@@ -4,6 +4,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.bootstrap import mark_navigation_ran
+
 st.set_page_config(page_title="Preauth Explorer", page_icon=":material/radiology:",
                    layout="wide")
 
@@ -23,4 +25,6 @@ navigation = {
               for file, title, icon in entries if (PAGES / file).exists()]
     for section, entries in SECTIONS.items()
 }
-st.navigation({k: v for k, v in navigation.items() if v}).run()
+selected = st.navigation({k: v for k, v in navigation.items() if v})
+mark_navigation_ran()
+selected.run()

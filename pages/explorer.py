@@ -6,22 +6,47 @@ import pandas as pd
 import streamlit as st
 
 from preauth.determination import STATUS_LABELS, determine
+from preauth.letter import letter_html, letter_markdown
 from preauth.scenarios import DEFAULT_CASE
+from preauth.share import case_from_params, case_to_params
+from ui.bootstrap import ensure_navigation
 from ui.case_form import case_form, seed_state
 from ui.resources import current_engine
+from ui.state import take_pending_case
+
+ensure_navigation()
 
 st.title("Case explorer")
-st.caption("Change any field: the verdicts below update at once. Empty = not documented. "
-           "Educational tool — not medical advice; payer policies change.")
+st.caption("Change any field and the verdicts update at once. *Not documented* is not the same "
+           "as *No*. Educational tool — not medical advice; payer policies change.")
 
-if "explorer_seeded" not in st.session_state:
-    seed_state(DEFAULT_CASE)
-    st.session_state["explorer_seeded"] = True
+# Where the case comes from: a scenario / drill-down, a shared link, or the default case.
+if take_pending_case() is None and "explorer_seeded" not in st.session_state:
+    params = {k: st.query_params.get_all(k) for k in st.query_params}
+    if params:
+        shared, problems = case_from_params(params)
+        seed_state(shared)
+        st.session_state["case_id"] = shared.get("case_id") or "shared-case"
+        if problems:
+            st.warning("Some values in the link were not usable and were left out: "
+                       + "; ".join(problems))
+    else:
+        seed_state(DEFAULT_CASE)
+st.session_state["explorer_seeded"] = True
 
 engine = current_engine()
 left, right = st.columns([2, 3], gap="large")
 with left:
+    c1, c2 = st.columns(2)
+    if c1.button("Reset to the example case", icon=":material/restart_alt:", width="stretch"):
+        seed_state(DEFAULT_CASE)
+        st.rerun()
+    if c2.button("Clear: nothing documented", icon=":material/ink_eraser:", width="stretch"):
+        seed_state({"cpt_code": st.session_state.get("f_cpt_code", "72148")})
+        st.rerun()
     case = case_form()
+
+st.query_params.from_dict(case_to_params(case))  # the address bar is the shareable link
 
 with right:
     try:
@@ -34,7 +59,7 @@ with right:
     st.dataframe(pd.DataFrame([{
         "Policy": d.policy.name,
         "Verdict": f"{d.icon} {d.verdict_label}",
-        "Review": "flag" if d.needs_review else "",
+        "Review": "flagged" if d.needs_review else "",
         "Fired": ", ".join(r.id for r in d.fired),
     } for d in results]), hide_index=True, width="stretch")
 
@@ -44,24 +69,28 @@ with right:
     d = next(x for x in results if x.policy.id == chosen)
     banner = {"meets_criteria": st.success, "does_not_meet": st.error,
               "insufficient_documentation": st.warning}.get(d.verdict or "", st.info)
-    banner(f"**{d.verdict_label}** — {d.procedure_label}", icon=d.material_icon)
+    banner(f"**{d.verdict_label}** — {d.procedure_label}"
+           + (" · flagged for review" if d.needs_review else ""), icon=d.material_icon)
     st.write(d.summary())
 
     if d.fired:
         st.markdown("#### Criteria that fired")
         for r in d.fired:
-            st.markdown(f"- **{r.title}** — {r.category_label}  \n"
-                        f"  *{r.criterion.source}*")
-    if d.would_flip:
-        st.markdown("#### What would change this decision")
-        for r in d.would_flip:
-            needs = [str(c) for c in r.blocking] + [f"{c.text} — not documented"
-                                                     for c in r.missing]
-            st.markdown(f"- **{r.title}** ({r.category_label})" +
-                        "".join(f"\n    - {n}" for n in needs))
+            with st.expander(f"{r.title} — {r.category_label}", expanded=len(d.fired) == 1):
+                st.markdown(f"*{r.criterion.source}*")
+                st.write(r.criterion.rationale)
+                for ref in r.criterion.citations:
+                    st.caption(d.policy.references[ref].text)
     if d.undocumented_fields:
         st.markdown("#### Documentation that would decide it")
         st.markdown("\n".join(f"- {label}" for label in d.undocumented_field_labels))
+    if d.would_flip:
+        st.markdown("#### What would change this decision")
+        for r in d.would_flip:
+            needs = [f"{c} " for c in r.blocking] + [f"{c.text} — not documented"
+                                                     for c in r.missing]
+            st.markdown(f"- **{r.title}** ({r.category_label})"
+                        + "".join(f"\n    - {n}" for n in needs))
     if d.missing_documentation:
         with st.expander("Documentation a reviewer would need"):
             st.markdown("\n".join(f"- {doc}" for doc in d.missing_documentation))
@@ -69,6 +98,16 @@ with right:
         st.dataframe(pd.DataFrame([{
             "Criterion": r.title, "Status": STATUS_LABELS[r.status],
             "Category": r.category_label,
-            "Why": "; ".join(str(c) for c in r.blocking) or
-                   "; ".join(f"{c.text} — not documented" for c in r.missing),
+            "Why": "; ".join(str(c) for c in r.blocking)
+                   or "; ".join(f"{c.text} — not documented" for c in r.missing),
         } for r in d.results]), hide_index=True, width="stretch")
+
+    st.markdown("#### Share and save")
+    st.caption("The address bar holds this case — copy it to share. Download the "
+               "determination as a review letter:")
+    d1, d2 = st.columns(2)
+    stem = f"determination-{d.case_id or 'case'}-{d.policy.id}"
+    d1.download_button("Letter (Markdown)", letter_markdown(d, case), f"{stem}.md",
+                       "text/markdown", icon=":material/description:", width="stretch")
+    d2.download_button("Letter (HTML)", letter_html(d, case), f"{stem}.html", "text/html",
+                       icon=":material/html:", width="stretch")

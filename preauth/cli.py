@@ -3,12 +3,16 @@
 Contract (analysts script against these names):
 
 * ``preauth evaluate FILE [--policy ID|all] [--criteria DIR] [--format json|csv|parquet]
-  [--out PATH] [--errors PATH]`` — exit 0 when the file was read (even with row errors),
-  2 with one clear line when it is unusable. Never a traceback.
+  [--out PATH] [--errors PATH] [--engine duckdb|spark] [--spark-master URL]`` — exit 0 when
+  the file was read (even with row errors), 2 with one clear line when it is unusable (also
+  when ``--engine spark`` is asked for without PySpark). Never a traceback.
 * ``preauth validate-criteria [DIR]`` — exit 0 with a summary, 1 naming file, criterion and
   reason.
 * ``preauth synth --rows N --seed S --out FILE`` — seeded synthetic requests.
-* ``preauth bench --rows N [--format json]`` — benchmark figures (JSON).
+* ``preauth bench --rows N [--engine duckdb|spark] [--format json]`` — benchmark figures
+  (JSON).
+* ``preauth stats FILE [--format json|table] [--carrier-reference NAME] [--policy ID]`` —
+  rates, odds ratios (``odds_ratios``) and verdict–decision concordance (JSON object).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 __all__ = ["main"]
 
@@ -39,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--format", choices=("json", "csv", "parquet"), default="json")
     ev.add_argument("--out", default=None, help="output path (default: standard output)")
     ev.add_argument("--errors", default=None, help="write rejected rows here as CSV")
+    ev.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                    help="evaluation engine (spark needs the optional PySpark extra)")
+    ev.add_argument("--spark-master", default="local[*]", metavar="URL",
+                    help="Spark master for --engine spark (default: local[*])")
 
     vc = sub.add_parser("validate-criteria", help="check a criteria directory")
     vc.add_argument("dir", nargs="?", default=None)
@@ -53,6 +62,20 @@ def _parser() -> argparse.ArgumentParser:
     be.add_argument("--rows", type=int, default=1_000_000)
     be.add_argument("--format", choices=("json",), default="json")
     be.add_argument("--repeat", type=int, default=3)
+    be.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb")
+    be.add_argument("--spark-master", default="local[*]", metavar="URL")
+    be.add_argument("--targets", action="store_true",
+                    help="measure the issue's targets in fresh processes (10M-row fast path, "
+                         "statistics, 1M-row Parquet end to end; needs a few GB and minutes)")
+
+    st = sub.add_parser("stats", help="rates, odds ratios and verdict–decision concordance")
+    st.add_argument("file", help="CSV, Parquet, JSON or XLSX file of requests with outcomes")
+    st.add_argument("--format", choices=("json", "table"), default="json")
+    st.add_argument("--carrier-reference", default=None, metavar="NAME",
+                    help="reference carrier (default: the carrier with the most requests)")
+    st.add_argument("--policy", default="acr",
+                    help="policy whose verdicts are compared with the decisions (default acr)")
+    st.add_argument("--criteria", default=None, help="criteria directory (default: bundled)")
     return p
 
 
@@ -69,6 +92,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.format == "parquet" and not args.out:
         _say("--format parquet needs --out PATH")
         return EXIT_UNUSABLE
+    if args.engine == "spark" and not _spark_ready():
+        return EXIT_UNUSABLE
     library = load_library(args.criteria)
     try:
         policies = library.select(args.policy)
@@ -81,9 +106,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         return EXIT_UNUSABLE
     raw = read_raw(path, path.name)
     result = validate(raw)
+    if result.rows_in == 0:
+        _say(f"{path.name}: has a header row but no data rows; expected one row per request")
+        return EXIT_UNUSABLE
     if args.errors:
         write_table(result.errors, "csv", args.errors)
-    engine = Engine(library)
+    engine: Any = Engine(library) if args.engine == "duckdb" else _spark_engine(args, library)
+    if engine is None:
+        return EXIT_UNUSABLE
     try:
         table = engine.evaluate(result.accepted, [p.id for p in policies])
     finally:
@@ -94,6 +124,25 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
          + ("" if not result.rows_rejected or args.errors else
             " (use --errors PATH to write the rejected rows)"))
     return EXIT_OK
+
+
+def _spark_ready() -> bool:
+    from preauth.spark_engine import spark_available
+
+    if not spark_available():
+        _say("--engine spark needs PySpark: pip install 'preauth-explorer[spark]' (and Java 17)")
+        return False
+    return True
+
+
+def _spark_engine(args: argparse.Namespace, library: Any) -> Any:
+    from preauth.spark_engine import SparkEngine, SparkUnavailable
+
+    try:
+        return SparkEngine(library, master=args.spark_master)
+    except SparkUnavailable as err:
+        _say(str(err))
+        return None
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -128,12 +177,60 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_stats(args: argparse.Namespace) -> int:
+    import json
+
+    from preauth import stats
+    from preauth.engine import Engine
+    from preauth.ingest import read_raw, validate
+    from preauth.library import load_library
+
+    library = load_library(args.criteria)
+    if args.policy not in {p.id for p in library.policies}:
+        _say(f"unknown policy {args.policy!r}; expected one of "
+             f"{', '.join(p.id for p in library.policies)}")
+        return EXIT_UNUSABLE
+    path = Path(args.file)
+    if not path.is_file():
+        _say(f"{args.file}: no such file")
+        return EXIT_UNUSABLE
+    result = validate(read_raw(path, path.name))
+    carriers = stats.carriers_in(result.accepted)
+    if args.carrier_reference is not None and args.carrier_reference not in carriers:
+        _say(f"--carrier-reference {args.carrier_reference!r} is not a carrier in "
+             f"{path.name}; expected one of {', '.join(carriers) or '(no carriers recorded)'}")
+        return EXIT_UNUSABLE
+    engine = Engine(library)
+    try:
+        evidence = stats.analyse(result.accepted, engine, policy=args.policy,
+                                 carrier_reference=args.carrier_reference)
+    finally:
+        engine.close()
+    if args.format == "json":
+        out = {"file": path.name, "rows_in": result.rows_in,
+               "rows_accepted": result.rows_accepted, "rows_rejected": result.rows_rejected,
+               **evidence.to_dict()}
+        print(json.dumps(out, indent=2, ensure_ascii=False, allow_nan=False))
+    else:
+        print(evidence.to_text())
+    _say(f"{path.name}: {result.summary()}; statistics on {result.rows_accepted:,} requests")
+    return EXIT_OK
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     import json
 
     from preauth.bench import run_benchmark
 
-    print(json.dumps(run_benchmark(args.rows, repeat=args.repeat), indent=2))
+    if args.targets:
+        from preauth.bench import run_targets
+
+        print(json.dumps(run_targets(repeat=args.repeat), indent=2))
+        return EXIT_OK
+    if args.engine == "spark" and not _spark_ready():
+        return EXIT_UNUSABLE
+    print(json.dumps(run_benchmark(args.rows, repeat=args.repeat, engine=args.engine,
+                                   spark_master=args.spark_master), indent=2))
     return EXIT_OK
 
 
@@ -143,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     handlers = {"evaluate": _cmd_evaluate, "validate-criteria": _cmd_validate,
-                "synth": _cmd_synth, "bench": _cmd_bench}
+                "synth": _cmd_synth, "bench": _cmd_bench, "stats": _cmd_stats}
     try:
         return handlers[args.command](args)
     except CriteriaError as err:

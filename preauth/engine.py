@@ -15,9 +15,11 @@ batch cannot disagree.
 
 from __future__ import annotations
 
+import os
 import threading
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,20 +27,26 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from sqlglot import exp
 
-from preauth.expressions import Node
+from preauth.expressions import Node, _unparen
 from preauth.fields import CLINICAL_FIELDS, CONTRASTS, CPT_CODES, FIELDS_BY_NAME, REGIONS, Kind
 from preauth.library import Library, Policy
 from preauth.verdicts import (
-    BITS_PER_WORD,
     UNKNOWN_PROCEDURE,
+    Planes,
     PolicyTables,
     Statuses,
     Verdict,
+    bool_planes,
     category,
     decide,
     explain,
-    n_words,
+    kleene_planes,
+    pack_words,
+    procedure_masks,
+    verdict_codes,
+    verdict_names,
 )
 
 __all__ = ["OUTPUT_COLUMNS", "Engine", "Verdict", "base_select", "case_table", "sql_literal"]
@@ -90,73 +98,71 @@ def base_select(columns: set[str], source: str, quote: str = '"', typed: bool = 
 
 
 class _Plan:
-    """One policy's part of stage 1: its criteria and lookup tables for stage 2."""
+    """One policy's part of evaluation: its criteria's clause trees and stage-2 tables."""
 
     def __init__(self, policy: Policy, index: int) -> None:
         self.policy = policy
         self.index = index
         self.tables = PolicyTables(policy)
-        self.names = [f"p{index}_c{j}" for j in range(len(policy.criteria))]
         self.nodes = [list(c.expression.root.walk()) for c in policy.criteria]
+        # a dialect-independent key (DuckDB SQL) of every leaf, to share its column
+        self.leaf_keys = {id(n): n.sql() for nodes in self.nodes for n in nodes
+                          if n.kind == "leaf"}
 
-    @property
-    def word_names(self) -> list[tuple[str, str]]:
-        return [(f"p{self.index}_met{w}", f"p{self.index}_known{w}")
-                for w in range(n_words(len(self.names)))]
-
-    def status_columns(self, dialect: str) -> list[tuple[str, str]]:
-        """Fast mode: status codes straight from the criteria expressions."""
-        return [(self.names[j], status_code(c.expression.sql(dialect)))
-                for j, c in enumerate(self.policy.criteria)]
-
-    def bit_columns(self, roots: list[str] | None = None) -> list[tuple[str, str]]:
-        """Pack the criteria into met / known bit words — from the status-code columns, or
-        (``roots``) straight from the columns holding each criterion's three-valued result."""
+    def clause_planes(self, layout: Stage1, leaf: Callable[[str], Planes]
+                      ) -> list[dict[int, Planes]]:
+        """For each criterion, the TRUE / FALSE planes of every clause (by ``id(node)``),
+        from its leaves' stage-1 columns (``leaf(column)``)."""
         out = []
-        for w, (met_name, known_name) in enumerate(self.word_names):
-            part = slice(w * BITS_PER_WORD, (w + 1) * BITS_PER_WORD)
-            if roots is None:
-                names = self.names[part]
-                met_terms = [f"CAST({n} = {MET} AS BIGINT)" for n in names]
-                known_terms = [f"CAST({n} <> {UNDOCUMENTED} AS BIGINT)" for n in names]
-            else:
-                names = roots[part]
-                met_terms = [f"CAST({n} IS TRUE AS BIGINT)" for n in names]
-                known_terms = [f"CAST({n} IS NOT NULL AS BIGINT)" for n in names]
-            out += [(met_name, " + ".join(f"{t} * {1 << b}" for b, t in enumerate(met_terms))),
-                    (known_name,
-                     " + ".join(f"{t} * {1 << b}" for b, t in enumerate(known_terms)))]
+        for nodes, cols in zip(self.nodes, layout.trace[self.policy.id], strict=True):
+            column = {id(n): c for n, c in zip(nodes, cols, strict=True) if c is not None}
+            memo: dict[int, Planes] = {}
+            kleene_planes(nodes[0], lambda n, column=column: leaf(column[id(n)]), memo)
+            out.append(memo)
         return out
 
-    def statuses(self, result: pa.Table, procedure: np.ndarray,
-                 layout: Stage1 | None) -> Statuses:
-        met = [_int64(result.column(m)) for m, _k in self.word_names]
-        known = [_int64(result.column(k)) for _m, k in self.word_names]
-        null_fields = None
-        if layout is not None:
-            trace = layout.trace[self.policy.id]
-            nulls = _NullMasks(result)
+    def statuses(self, procedure: np.ndarray, planes: list[dict[int, Planes]],
+                 nulls: _NullMasks, null_tests: dict[str, str]) -> Statuses:
+        n = len(procedure)
+        roots = [memo[id(nodes[0])] for memo, nodes in zip(planes, self.nodes, strict=True)]
+        met = pack_words(np.stack([_bits(t, n) for t, _f in roots], axis=1))
+        known = pack_words(np.stack([_bits(t | f, n) for t, f in roots], axis=1))
+        cache: dict[int, np.ndarray] = {}
 
-            def null_fields(j: int) -> dict[str, np.ndarray]:
-                cols = {id(n): col for n, col in zip(self.nodes[j], trace[j], strict=True)}
-                return _relevant_nulls(self.nodes[j][0], cols, nulls, layout.null_tests)
+        def clause_null(j: int, node: Node) -> np.ndarray:
+            mask = cache.get(id(node))
+            if mask is None:
+                t, f = planes[j][id(node)]
+                mask = cache[id(node)] = _bits(~(t | f), n)
+            return mask
+
+        def null_fields(j: int) -> dict[str, np.ndarray]:
+            return _relevant_nulls(self.nodes[j][0], lambda node: clause_null(j, node),
+                                   nulls, null_tests)
 
         return Statuses(procedure, met, known, null_fields)
 
 
+def _bits(plane: np.ndarray, n: int) -> np.ndarray:
+    """A packed plane as n booleans."""
+    return np.unpackbits(plane, count=n, bitorder="little").view(bool)
+
+
 @dataclass
 class Stage1:
-    """Stage-1 SQL and where each policy's results are in its output.
+    """Stage-1 SQL and where each policy's leaves are in its output.
 
-    In the detailed mode every distinct clause (leaf, or AND/OR/NOT over leaves) is computed
-    once — criteria and policies share many (the red flags) — so the SQL stays small.
-    ``trace[policy][j]`` lists the column of each clause of criterion j, in pre-order;
+    Every distinct leaf predicate (comparison, IN, IS NULL, a boolean field ...) is computed
+    once — criteria and policies share many (the red flags) — and stage 2 evaluates the
+    AND / OR / NOT above them on bit planes. ``trace[policy][j]`` lists, for each clause of
+    criterion j in pre-order, the column of a leaf (None for an AND / OR / NOT clause);
     ``null_tests`` maps a field to a column "field IS NULL" (for leaves over several fields).
+    Positions and names only, so the layout travels to Spark's workers.
     """
 
     sql: str
     detail: bool
-    trace: dict[str, list[list[str]]] = field(default_factory=dict)
+    trace: dict[str, list[list[str | None]]] = field(default_factory=dict)
     null_tests: dict[str, str] = field(default_factory=dict)
 
 
@@ -179,7 +185,7 @@ class _NullMasks:
         return mask
 
 
-def _relevant_nulls(node: Node, cols: dict[int, str], nulls: _NullMasks,
+def _relevant_nulls(node: Node, clause_null: Callable[[Node], np.ndarray], nulls: _NullMasks,
                     null_tests: dict[str, str]) -> dict[str, np.ndarray]:
     """Per field, where the clause is NULL *because of* that field being undocumented
     (Kleene: the NULL operands of a NULL AND / OR decide it; NOT passes it through).
@@ -189,22 +195,14 @@ def _relevant_nulls(node: Node, cols: dict[int, str], nulls: _NullMasks,
             return {node.fields[0]: np.ones(1, dtype=bool)}
         return {f: nulls(null_tests[f]) for f in node.fields}
     if node.kind == "not":
-        return _relevant_nulls(node.children[0], cols, nulls, null_tests)
+        return _relevant_nulls(node.children[0], clause_null, nulls, null_tests)
     acc: dict[str, np.ndarray] = {}
     for child in node.children:
-        child_null = nulls(cols[id(child)])
-        for f, mask in _relevant_nulls(child, cols, nulls, null_tests).items():
+        child_null = clause_null(child)
+        for f, mask in _relevant_nulls(child, clause_null, nulls, null_tests).items():
             part = child_null & mask
             acc[f] = acc[f] | part if f in acc else part
     return acc
-
-
-NOT_MET, MET, UNDOCUMENTED = 0, 1, 2
-
-
-def status_code(sql: str) -> str:
-    """A criterion's three-valued result as a TINYINT code: 0 not met, 1 met, 2 undocumented."""
-    return f"COALESCE(CAST(({sql}) AS TINYINT), {UNDOCUMENTED})"
 
 
 def procedure_sql(quote: str = '"') -> str:
@@ -222,20 +220,43 @@ def _plain(col: pa.Array | pa.ChunkedArray, empty_type: pa.DataType) -> pa.Array
     return col
 
 
-def _int64(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    return _plain(col, pa.int64()).to_numpy(zero_copy_only=False)
+def _fast_leaves(plans: Sequence[_Plan]) -> tuple[dict[int, str], list[tuple[str, Node]]]:
+    """The distinct leaf predicates of the plans' criteria: (column of each leaf node by
+    ``id(node)``, [(column, node)] in first-use order). Stage 1 and stage 2 of the fast path
+    both derive the columns from this, so they always agree."""
+    column_of: dict[str, str] = {}
+    by_node: dict[int, str] = {}
+    columns: list[tuple[str, Node]] = []
+    for p in plans:
+        for nodes in p.nodes:
+            for node in nodes:
+                if node.kind != "leaf":
+                    continue
+                key = p.leaf_keys[id(node)]
+                name = column_of.get(key)
+                if name is None:
+                    name = column_of[key] = f"l{len(column_of)}"
+                    columns.append((name, node))
+                by_node[id(node)] = name
+    return by_node, columns
 
 
-def _bools(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """A boolean column known to hold no NULLs (relevance columns) as a numpy array."""
-    return _plain(col, pa.bool_()).to_numpy(zero_copy_only=False)
+def bare_field(node: Node) -> str | None:
+    """The field of a leaf that is just a (boolean) column reference, else None."""
+    e = _unparen(node.expr)
+    return e.name if node.kind == "leaf" and isinstance(e, exp.Column) else None
 
 
 def stage1_sql(plans: Sequence[_Plan], columns: set[str], source: str, detail: bool,
-               trace: bool = False, dialect: str = "duckdb", typed: bool = False) -> Stage1:
-    """Stage-1 SQL over ``source`` for the given policies: fast (bit words only) or detailed
-    (also every distinct clause's value — the trace — from which stage 2 explains).
-    ``trace`` is accepted for symmetry; the detailed mode always includes the clauses."""
+               trace: bool = False, dialect: str = "duckdb", typed: bool = False,
+               keep_ids: bool = False, direct: Iterable[str] = ()) -> Stage1:
+    """Stage-1 SQL over ``source`` for the given policies: the procedure code and each
+    distinct leaf predicate once (stage 2 applies the criteria's AND / OR / NOT on bit
+    planes); the detailed mode also keeps case_id, cpt_code, region and contrast and adds
+    "field IS NULL" tests for leaves over several fields (stage 2 explains from these).
+    ``trace`` is accepted for symmetry. ``keep_ids``: the fast mode also selects ``case_id``
+    (engines that cannot rely on row order, e.g. Spark); ``direct``: boolean fields whose
+    bare-column leaves stage 2 reads from the (already boolean) input instead."""
     quote = "`" if dialect == "spark" else '"'
     base = base_select(columns, source, quote=quote, typed=typed)
     keep = ", ".join(f"{quote}{k}{quote}" for k in _KEEP)
@@ -245,55 +266,29 @@ def stage1_sql(plans: Sequence[_Plan], columns: set[str], source: str, detail: b
         return ", ".join(f"({sql}) AS {name}" for name, sql in cols)
 
     if not detail:
-        bits = [c for p in plans for c in p.bit_columns()]
-        statuses = [c for p in plans for c in p.status_columns(dialect)]
-        inner = f"SELECT {proc}, {sel(statuses)} FROM ({base}) AS c"
-        return Stage1(f"SELECT procedure, {sel(bits)} FROM ({inner}) AS s", detail=False)
+        # Kleene AND / OR over nullable booleans is the slow part of SQL engines; the leaves
+        # (comparisons etc.) are cheap, and stage 2 combines them eight rows per byte.
+        _by_node, leaves = _fast_leaves(plans)
+        skip = set(direct)
+        leaves = [(name, node) for name, node in leaves if bare_field(node) not in skip]
+        head = ([f"{quote}case_id{quote}"] if keep_ids else []) + [proc]
+        leaf_cols = sel((name, node.sql(dialect)) for name, node in leaves)
+        select = ", ".join(head + ([leaf_cols] if leaves else []))
+        return Stage1(f"SELECT {select} FROM ({base}) AS c", detail=False)
 
-    leaves: dict[str, str] = {}  # SQL → column (distinct leaf clauses)
-    clauses: dict[str, str] = {}  # SQL over leaf columns → column
+    by_node, leaves = _fast_leaves(plans)
     out = Stage1("", detail=True)
-    bits: list[tuple[str, str]] = []
     for p in plans:
-        trace_list: list[list[str]] = []
-        roots: list[str] = []
-        for j in range(len(p.policy.criteria)):
-            col_of: dict[int, str] = {}
-
-            def inline(node: Node, _col_of: dict[int, str] = col_of) -> str:
-                if node.kind == "leaf":
-                    return _col_of[id(node)]
-                if node.kind == "not":
-                    return f"(NOT {inline(node.children[0], _col_of)})"
-                op = " AND " if node.kind == "and" else " OR "
-                return "(" + op.join(inline(ch, _col_of) for ch in node.children) + ")"
-
-            for node in reversed(p.nodes[j]):  # children before parents
-                if node.kind == "leaf":
-                    sql = node.sql(dialect)
-                    col_of[id(node)] = leaves.setdefault(sql, f"l{len(leaves)}")
-                    if len(node.fields) > 1:
-                        for f in node.fields:
-                            out.null_tests.setdefault(f, f"isnull_{f}")
-                else:
-                    sql = inline(node)
-                    col_of[id(node)] = clauses.setdefault(sql, f"k{len(clauses)}")
-            trace_list.append([col_of[id(n)] for n in p.nodes[j]])
-            roots.append(col_of[id(p.nodes[j][0])])
-        out.trace[p.policy.id] = trace_list
-        bits += p.bit_columns(roots=roots)
+        out.trace[p.policy.id] = [[by_node[id(n)] if n.kind == "leaf" else None for n in nodes]
+                                  for nodes in p.nodes]
+        for nodes in p.nodes:
+            for n in nodes:
+                if n.kind == "leaf" and len(n.fields) > 1:
+                    for f in n.fields:
+                        out.null_tests.setdefault(f, f"isnull_{f}")
+    leaf_cols = [(name, node.sql(dialect)) for name, node in leaves]
     null_cols = [(name, f"{quote}{f}{quote} IS NULL") for f, name in out.null_tests.items()]
-    leaf_cols = [(name, sql) for sql, name in leaves.items()]
-    clause_cols = [(name, sql) for sql, name in clauses.items()]
-    # 1: distinct leaves (and NULL tests) over the typed base
-    l1 = f"SELECT {keep}, {proc}, {sel(leaf_cols + null_cols)} FROM ({base}) AS c"
-    # 2: distinct AND / OR / NOT clauses over the leaf columns
-    carry = ", ".join([keep, "procedure", *leaves.values(), *out.null_tests.values()])
-    l2 = f"SELECT {carry}, {sel(clause_cols)} FROM ({l1}) AS l1" if clause_cols else l1
-    # 3: every clause value (the trace; stage 2 derives Kleene relevance from it) and the
-    #    met / known bit words from each criterion's root clause
-    passthrough = ", ".join([*leaves.values(), *clauses.values(), *out.null_tests.values()])
-    out.sql = f"SELECT {keep}, procedure, {passthrough}, {sel(bits)} FROM ({l2}) AS l2"
+    out.sql = f"SELECT {keep}, {proc}, {sel(leaf_cols + null_cols)} FROM ({base}) AS c"
     return out
 
 
@@ -304,9 +299,19 @@ def _procedures(result: pa.Table) -> np.ndarray:
 def stage2(plans: Sequence[_Plan], result: pa.Table, layout: Stage1) -> pa.Table:
     """Verdicts and explanations (long: one row per case and policy) from stage-1 output."""
     procedure = _procedures(result)
-    parts = []
-    for p in plans:
-        st = p.statuses(result, procedure, layout)
+    leaf_cache: dict[str, Planes] = {}
+
+    def leaf(col: str) -> Planes:
+        planes = leaf_cache.get(col)
+        if planes is None:
+            planes = leaf_cache[col] = bool_planes(_plain(result.column(col), pa.bool_()))
+        return planes
+
+    clause_planes = {p.policy.id: p.clause_planes(layout, leaf) for p in plans}
+
+    def one(p: _Plan) -> pa.Table:
+        st = p.statuses(procedure, clause_planes[p.policy.id], _NullMasks(result),
+                        layout.null_tests)
         dec = decide(p.tables, st)
         cols: dict[str, Any] = {k: result.column(k) for k in _KEEP}
         cols["policy"] = pa.array([p.policy.id] * st.n, pa.string())
@@ -314,20 +319,62 @@ def stage2(plans: Sequence[_Plan], result: pa.Table, layout: Stage1) -> pa.Table
         cols["needs_review"] = pa.array(dec.needs_review)
         cols["category"] = category(p.tables, st)
         cols.update(explain(p.tables, st, dec))
-        parts.append(pa.table(cols).select(list(OUTPUT_COLUMNS)))
-    if not parts:
+        return pa.table(cols).select(list(OUTPUT_COLUMNS))
+
+    if not plans:
         raise ValueError("no policy selected")
+    workers = min(len(plans), os.cpu_count() or 1)
+    if workers > 1 and len(procedure) >= 100_000:  # policies in parallel threads
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(one, plans))
+    else:
+        parts = [one(p) for p in plans]
     return pa.concat_tables(parts)
 
 
-def stage2_wide(plans: Sequence[_Plan], result: pa.Table,
-                case_id: pa.ChunkedArray | pa.Array) -> pa.Table:
-    """Verdicts only (wide: ``case_id`` and one ``verdict:<policy>`` column per policy)."""
+def stage2_wide(plans: Sequence[_Plan], result: pa.Table | pa.RecordBatch,
+                case_id: pa.ChunkedArray | pa.Array,
+                direct: Mapping[str, pa.Array | pa.ChunkedArray] | None = None) -> pa.Table:
+    """Verdicts only (wide: ``case_id`` and one ``verdict:<policy>`` column per policy), from
+    fast stage-1 output: the criteria's Kleene logic on packed bit planes of the leaf columns
+    (eight rows per byte), then :func:`preauth.verdicts.verdict_codes`; policies in parallel
+    threads (numpy releases the GIL). ``direct``: boolean input columns standing for the
+    bare-column leaves that stage 1 left out (same rows, same order)."""
+    by_node, _leaves = _fast_leaves(plans)
     procedure = _procedures(result)
+    masks = procedure_masks(procedure)
+    cache: dict[str, Planes] = {}
+
+    def leaf(node: Node) -> Planes:
+        field_name = bare_field(node)
+        name = by_node[id(node)]
+        if direct is not None and field_name in direct:
+            name, col = f"input:{field_name}", direct[field_name]
+        else:
+            col = result.column(name)
+        planes = cache.get(name)
+        if planes is None:
+            planes = cache[name] = bool_planes(_plain(col, pa.bool_()))
+        return planes
+
+    for p in plans:  # every leaf's planes, before the threads share the cache
+        for nodes in p.nodes:
+            for node in nodes:
+                if node.kind == "leaf":
+                    leaf(node)
+
+    def one(p: _Plan) -> pa.Array:
+        planes = [kleene_planes(nodes[0], leaf) for nodes in p.nodes]
+        return verdict_names(verdict_codes(p.tables, planes, procedure, masks))
+
+    workers = min(len(plans), os.cpu_count() or 1)
+    if workers > 1 and len(procedure) >= 100_000:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            names = list(pool.map(one, plans))
+    else:
+        names = [one(p) for p in plans]
     out: dict[str, Any] = {"case_id": case_id}
-    for p in plans:
-        dec = decide(p.tables, p.statuses(result, procedure, None))
-        out[f"verdict:{p.policy.id}"] = dec.verdict_names()
+    out.update({f"verdict:{p.policy.id}": v for p, v in zip(plans, names, strict=True)})
     return pa.table(out)
 
 
@@ -392,14 +439,19 @@ class Engine:
                  policies: Iterable[str] | str | None = None) -> pa.Table:
         """Fast path, wide: ``case_id`` and a ``verdict:<policy>`` column per policy."""
         plans = self.plans(policies)
-        sql = stage1_sql(plans, self._columns(table), "cases_in", detail=False).sql
+        # Boolean Arrow input columns go straight to stage 2 (no round trip through SQL).
+        direct = {f: table.column(f) for f in self._columns(table)
+                  if isinstance(table, pa.Table) and FIELDS_BY_NAME[f].kind is Kind.BOOLEAN
+                  and pa.types.is_boolean(table.schema.field(f).type)}
+        sql = stage1_sql(plans, self._columns(table), "cases_in", detail=False,
+                         direct=direct).sql
         if "case_id" not in self._columns(table):
             ids: Any = pa.nulls(len(table), pa.string())
         elif isinstance(table, pa.Table):
             ids = table.column("case_id")
         else:
             ids = pa.array(table["case_id"], pa.string(), from_pandas=True)
-        return stage2_wide(plans, self._run(sql, table), ids)
+        return stage2_wide(plans, self._run(sql, table), ids, direct)
 
     def evaluate(self, table: pa.Table | pd.DataFrame,
                  policies: Iterable[str] | str | None = None) -> pa.Table:
@@ -424,9 +476,18 @@ class Engine:
         plans = self.plans(policies)
         result, layout = self._run_single(plans, case_table([dict(case)]))
         rows = stage2(plans, result, layout).to_pylist()
-        row = result.slice(0, 1).to_pylist()[0]
-        traces = {p.policy.id: {c.id: [row[col] for col in layout.trace[p.policy.id][j]]
-                                for j, c in enumerate(p.policy.criteria)} for p in plans}
+
+        def leaf(col: str) -> Planes:
+            return bool_planes(_plain(result.column(col), pa.bool_()))
+
+        def first(planes: Planes) -> bool | None:
+            return True if planes[0][0] & 1 else (False if planes[1][0] & 1 else None)
+
+        traces = {}
+        for p in plans:
+            memos = p.clause_planes(layout, leaf)
+            traces[p.policy.id] = {c.id: [first(memos[j][id(n)]) for n in p.nodes[j]]
+                                   for j, c in enumerate(p.policy.criteria)}
         return rows, traces
 
     def trace(self, case: Mapping[str, Any], policy: str) -> dict[str, list[bool | None]]:

@@ -464,6 +464,9 @@ def compile_expression(source: str) -> CompiledExpression:
         if tok.token_type.name in ("SEMICOLON",) or _SEMICOLON.fullmatch(tok.text or ""):
             raise ExpressionError("';' is not allowed: an expression is a single condition",
                                   ";")
+        if tok.comments:  # sqlglot would carry them into the SQL it generates
+            raise ExpressionError("SQL comments (-- or /* */) are not allowed in an "
+                                  "expression; use the YAML file's # comments", "--")
     try:
         statements = sqlglot.parse(source, read=PARSE_DIALECT)
     except ParseError as err:

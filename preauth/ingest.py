@@ -512,7 +512,12 @@ def _read_parquet(data: bytes, name: str) -> RawTable:
 
 def _text_table(table: pa.Table) -> pa.Table:
     names = _blank_names([str(n) for n in table.column_names])
-    return pa.table([_text_column(col) for col in table.columns], names=names)
+    if table.num_rows < 50_000 or table.num_columns < 2:
+        return pa.table([_text_column(col) for col in table.columns], names=names)
+    # Arrow's casts release the GIL: render the columns in parallel threads.
+    with ThreadPoolExecutor(max_workers=_workers()) as pool:
+        columns = list(pool.map(_text_column, table.columns))
+    return pa.table(columns, names=names)
 
 
 def _text_column(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:

@@ -39,6 +39,8 @@ __all__ = [
 ]
 
 MAX_FILE_BYTES = 1_000_000
+MAX_YAML_DEPTH = 32  # nesting of mappings / lists (the bundled files need 6)
+MAX_YAML_ALIASES = 50  # "*anchor" references ("billion laughs" needs many; files need none)
 MAX_CRITERIA_PER_POLICY = 500
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
@@ -259,12 +261,47 @@ def _format_validation(err: ValidationError, data: Any) -> tuple[str | None, str
     return criterion, f"{where}: {msg}{more}"
 
 
+class _YAMLLimit(yaml.YAMLError):
+    def __init__(self, problem: str, mark: Any) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.problem_mark = mark
+
+
+class _GuardedLoader(yaml.SafeLoader):
+    """``yaml.safe_load`` with bounded nesting and a bounded number of aliases, checked
+    while composing — before any object is built — so a hostile file fails fast with a
+    clear message instead of a RecursionError or an exponential alias graph."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_YAML_ALIASES:
+                raise _YAMLLimit(f"more than {MAX_YAML_ALIASES} aliases (*name)",
+                                 self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _YAMLLimit(f"nested deeper than {MAX_YAML_DEPTH} levels",
+                                 self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def load_policy_text(text: str, file: str) -> Policy:
     """Parse and validate one policy file's text; ``file`` names it in error messages."""
     if len(text.encode("utf-8", errors="replace")) > MAX_FILE_BYTES:
         raise CriteriaError(file, None, f"file is larger than {MAX_FILE_BYTES:,} bytes")
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_GuardedLoader)  # a SafeLoader subclass
+    except RecursionError:
+        raise CriteriaError(file, None, "not valid YAML: nested too deeply") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -66,6 +66,14 @@ ASSUMPTIONS = {
     "denied_vs_cancelled": {"denied": 0.7, "cancelled": 0.3},
     "denial_odds_by_verdict": "meets 1×, insufficient 4×, does not meet 9× (before calibration)",
     "request_dates": "uniform over 2013-01-01 .. 2019-12-31",
+    "carrier_odds_ratios": "reference 1.00; others 1.54, 2.60, 4.80, 10.17 (the paper gives "
+                           "only the range 1.54–10.17 for four of five carriers)",
+    "carrier_policies": {c.name: c.policy for c in CARRIERS},
+    "neuro_exam_documented_rate": 0.85,
+    "peer_to_peer": "only after an initial denial or cancellation",
+    "completion": "requests not needing preauthorization and those approved (initially, after "
+                  "peer-to-peer or on resubmission) are completed; the rest are not",
+    "pending": "no request is left pending",
 }
 
 
@@ -191,6 +199,8 @@ def synthesize(rows: int, seed: int = 7, outcomes: bool = True,
     cols["hospitalized_for_pain"] = flag(0.01, gap * 3)
     cols["months_since_prior_mri"] = _with_gaps(
         rng, np.round(rng.uniform(1, 36, n), 1), 0.85)
+    cols["neuro_exam_documented"] = flag(
+        ASSUMPTIONS["neuro_exam_documented_rate"], gap * 2)
 
     table = pa.table({f.name: cols.get(f.name, pa.nulls(n, f.type)).cast(f.type)
                       if f.name in cols else pa.nulls(n, f.type) for f in arrow_schema()},

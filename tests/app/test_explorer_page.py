@@ -2,33 +2,57 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from streamlit.testing.v1 import AppTest
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _app() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _banner_text(at: AppTest) -> str:
-    return " ".join(e.value for e in [*at.success, *at.error, *at.warning, *at.info])
+from preauth.scenarios import scenario
+from tests.app.helpers import alerts, app
 
 
 def test_default_case_does_not_meet_then_cauda_equina_meets() -> None:
-    at = _app()
-    assert "Does not meet criteria" in _banner_text(at)
+    at = app()
+    assert "Does not meet criteria" in alerts(at)
     at.radio(key="f_cauda_equina_signs").set_value("Yes").run()
     assert not at.exception
-    assert "Meets criteria" in _banner_text(at)
+    assert "Meets criteria" in alerts(at)
 
 
 def test_undocumented_field_gives_insufficient_documentation() -> None:
-    at = _app()
+    at = app()
     at.radio(key="f_cauda_equina_signs").set_value("Not documented").run()
-    assert "Insufficient documentation" in _banner_text(at)
+    assert "Insufficient documentation" in alerts(at)
+    assert "Cauda equina signs" in " ".join(m.value for m in at.markdown)
+
+
+def test_case_is_in_the_url_and_letters_are_offered() -> None:
+    at = app()
+    assert at.query_params["cpt_code"] == "72148"
+    assert at.query_params["cauda_equina_signs"] == "0"
+    labels = [b.label for b in at.get("download_button")]
+    assert "Letter (Markdown)" in labels and "Letter (HTML)" in labels
+
+
+def test_shared_link_loads_the_case_and_reports_bad_values() -> None:
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"),
+                           default_timeout=60)
+    at.query_params["cpt_code"] = "72141"
+    at.query_params["radiculopathy"] = "1"
+    at.query_params["age"] = "300"
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="f_cpt_code").value == "72141"
+    assert at.radio(key="f_radiculopathy").value == "Yes"
+    assert "age" in alerts(at)
+
+
+def test_pending_scenario_is_loaded() -> None:
+    at = app(pending_case=scenario("cauda-equina").case)
+    assert at.radio(key="f_cauda_equina_signs").value == "Yes"
+    assert "Meets criteria" in alerts(at)
+
+
+def test_every_policy_can_be_explained() -> None:
+    at = app()
+    for pid in ("evicore_style", "aetna_style", "bcbs_style", "acr"):
+        at.radio(key="explain_policy").set_value(pid).run()
+        assert not at.exception

@@ -47,8 +47,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def app_url() -> Iterator[str]:
+def _serve() -> Iterator[str]:
     _require_browser()
     port = _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -71,12 +70,29 @@ def app_url() -> Iterator[str]:
         proc.kill()
         out = proc.stdout.read() if proc.stdout else ""
         pytest.fail(f"streamlit did not start on {url}:\n{out[-2000:]}")
-    yield url
+    try:
+        yield url
+    finally:
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url() -> Iterator[str]:
+    yield from _serve()
+
+
+@pytest.fixture()
+def fresh_app_url() -> Iterator[str]:
+    """A server of its own, whose first request is the test's."""
+    yield from _serve()
 
 
 @pytest.fixture(scope="session")
@@ -94,20 +110,19 @@ def browser() -> Iterator[object]:
 def page(browser, app_url):  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     pg = context.new_page()
-    pg.set_default_timeout(30_000)
+    pg.set_default_timeout(60_000)
     yield pg
     context.close()
 
 
-def wait_idle(page, timeout: float = 30_000) -> None:  # type: ignore[no-untyped-def]
-    """Wait until the app has rendered and stopped running."""
-    page.wait_for_selector("[data-testid='stApp']", timeout=timeout)
-    running = "[data-testid='stStatusWidget'] [data-testid='stStatusWidgetRunningIcon']"
-    content = "[data-testid='stMainBlockContainer'] *"
-    page.wait_for_function(
-        f"() => !document.querySelector(\"{running}\")"
-        f" && document.querySelectorAll(\"{content}\").length > 0", timeout=timeout)
-    page.wait_for_timeout(300)
+def wait_idle(page, timeout: float = 60_000) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the script has run (Streamlit's own e2e suite waits on the same attribute),
+    then for the page to settle."""
+    page.wait_for_timeout(150)  # let an interaction's rerun start
+    page.wait_for_selector(
+        "[data-testid='stApp'][data-test-script-state='notRunning']"
+        "[data-test-connection-state='CONNECTED']", timeout=timeout)
+    page.wait_for_timeout(250)
 
 
 def shot(page, name: str) -> Path:  # type: ignore[no-untyped-def]

@@ -1,0 +1,206 @@
+"""Upload & batch: read a file of requests, map its columns, validate, evaluate every request
+under the chosen policies, download the results, or analyse it on the Evidence page.
+
+Thin page: reading, mapping and validation are :mod:`preauth.ingest`, evaluation is the
+engine, counting is :mod:`preauth.stats`. The upload is read from memory and never written to
+disk; only heads are shown, full tables are downloads produced on click.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import streamlit as st
+
+from preauth import stats
+from preauth.fields import FIELDS, FIELDS_BY_NAME
+from preauth.ingest import IngestError, propose_mapping
+from ui.bootstrap import ensure_navigation
+from ui.datasets import (
+    UPLOADED,
+    UPLOADED_NAME,
+    UPLOADED_TOKEN,
+    content_token,
+    read_upload,
+    validate_upload,
+)
+from ui.downloads import PARQUET_MIME, download_csv, parquet_bytes
+from ui.resources import current_engine, current_library
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "data" / "template.csv"
+TYPES = ["csv", "tsv", "txt", "parquet", "pq", "json", "jsonl", "ndjson", "xlsx"]
+IGNORE = "(ignore this column)"
+CHUNK_ROWS = 50_000  # rows per evaluation step (progress granularity)
+HEAD_ROWS = 200
+RESULTS = "batch_results"
+
+ensure_navigation()
+
+st.title("Upload & batch")
+st.caption("One row per request, columns as in the template (names are matched ignoring case "
+           "and spacing; anything else you map below). CSV with any common delimiter and "
+           "encoding, Parquet, JSON or Excel (.xlsx). The file is read in memory and never "
+           "written to disk. Empty cells mean *not documented*.")
+
+left, right = st.columns([3, 1], vertical_alignment="bottom")
+uploaded = left.file_uploader("Requests file", type=TYPES, key="upload_file")
+if TEMPLATE.exists():
+    right.download_button("Upload template (CSV)", TEMPLATE.read_bytes(),
+                          file_name="preauth_template.csv", mime="text/csv",
+                          icon=":material/download:", key="dl_template", width="stretch",
+                          on_click="ignore")
+if uploaded is None:
+    st.info("Choose a file to start, or download the template to see the expected columns.",
+            icon=":material/upload_file:")
+    st.stop()
+
+data = uploaded.getvalue()
+token = content_token(data)
+try:
+    raw = read_upload(token, uploaded.name, data)
+except IngestError as err:
+    st.error(str(err), icon=":material/error:")
+    st.stop()
+details = [raw.format.upper()]
+if raw.encoding:
+    details.append(f"encoding {raw.encoding}")
+if raw.delimiter:
+    details.append(f"delimiter {raw.delimiter!r}")
+st.caption(f"**{uploaded.name}**: {', '.join(details)}; {raw.num_rows:,} rows, "
+           f"{len(raw.headers)} columns.")
+
+# -- mapping -------------------------------------------------------------------------------
+headers = raw.headers
+map_key = f"mapping_{token}"
+if map_key not in st.session_state:
+    proposed = propose_mapping(headers)
+    st.session_state[map_key] = {h: proposed.get(h) for h in headers}
+mapping: dict[str, str | None] = st.session_state[map_key]
+mapped = [h for h in headers if mapping.get(h)]
+unmapped = [h for h in headers if not mapping.get(h)]
+field_names = [f.name for f in FIELDS]
+
+with st.expander(f"Column mapping — {len(mapped)} of {len(headers)} columns mapped",
+                 expanded=bool(unmapped) or "case_id" not in mapping.values()):
+    st.caption("Proposed from the column names (and known synonyms). Change any column's "
+               "field, or ignore it, then apply.")
+    with st.form(f"mapping_form_{token}", border=False):
+        grid = st.columns(3)
+        for i, h in enumerate(headers):
+            current = mapping.get(h)
+            grid[i % 3].selectbox(
+                f"{h}", [IGNORE, *field_names],
+                index=0 if not current else field_names.index(current) + 1,
+                format_func=lambda v: v if v == IGNORE else f"{v} — {FIELDS_BY_NAME[v].label}",
+                key=f"map_{token}_{i}")
+        if st.form_submit_button("Apply mapping and validate", icon=":material/check:"):
+            st.session_state[map_key] = {
+                h: (None if (v := st.session_state[f"map_{token}_{i}"]) == IGNORE else v)
+                for i, h in enumerate(headers)}
+            st.session_state.pop(RESULTS, None)
+            st.rerun()
+
+mapping_json = json.dumps(mapping, sort_keys=True)
+try:
+    with st.spinner("Validating…"):
+        result = validate_upload(token, mapping_json, raw, mapping)
+except IngestError as err:
+    st.error(str(err), icon=":material/error:")
+    st.stop()
+
+# -- validation report ---------------------------------------------------------------------
+st.subheader("Validation")
+c = st.columns(4)
+c[0].metric("Rows in", f"{result.rows_in:,}", border=True)
+c[1].metric("Accepted", f"{result.rows_accepted:,}", border=True)
+c[2].metric("Rejected", f"{result.rows_rejected:,}", border=True)
+c[3].metric("Errors", f"{result.error_count:,}", border=True,
+            help="A rejected row can have several errors, one line each.")
+st.caption(f"Rows in = accepted + rejected: {result.rows_in:,} = {result.rows_accepted:,} + "
+           f"{result.rows_rejected:,}."
+           + (f" Ignored columns: {', '.join(result.unmapped_columns)}."
+              if result.unmapped_columns else ""))
+if result.rows_rejected:
+    rows = "1 row was" if result.rows_rejected == 1 else f"{result.rows_rejected:,} rows were"
+    st.warning(f"{rows} rejected and will not be evaluated. Each problem is listed with its "
+               "row number (1 = first data row), column and value.",
+               icon=":material/warning:")
+    st.dataframe(result.errors.slice(0, 1000).to_pandas(), hide_index=True, width="stretch",
+                 height="auto" if result.error_count <= 10 else 400)
+    errors = result.errors
+    download_csv(lambda: errors, f"{Path(uploaded.name).stem}_rejected.csv", "dl_rejected",
+                 label=f"Download all {result.error_count:,} errors (CSV)")
+else:
+    st.success(f"All {result.rows_in:,} rows are valid.", icon=":material/check_circle:")
+
+if result.rows_accepted == 0:
+    st.error("No valid rows to evaluate: fix the file or the mapping.")
+    st.stop()
+
+accepted = result.accepted
+if st.button("Analyse these requests on the Evidence page", icon=":material/insights:",
+             key="use_in_evidence"):
+    st.session_state[UPLOADED] = accepted
+    st.session_state[UPLOADED_NAME] = uploaded.name
+    st.session_state[UPLOADED_TOKEN] = f"{token}-{content_token(mapping_json.encode())}"
+    st.session_state["evidence_source_request"] = "uploaded"
+    st.switch_page("pages/evidence.py")
+
+# -- batch evaluation ----------------------------------------------------------------------
+st.subheader("Batch evaluation")
+library = current_library()
+names = {p.id: p.name for p in library.policies}
+chosen = st.multiselect("Policies", list(names), default=list(names), format_func=names.get,
+                        key="batch_policies")
+run_key = f"{token}|{mapping_json}|{','.join(chosen)}|{','.join(names)}"
+n = accepted.num_rows
+if st.button(f"Evaluate {n:,} requests × {len(chosen)} policies", type="primary",
+             icon=":material/play_arrow:", key="batch_run", disabled=not chosen):
+    engine = current_engine()
+    starts = list(range(0, n, CHUNK_ROWS))
+    steps = len(chosen) * len(starts)
+    bar = st.progress(0.0, text="Evaluating…")
+    parts: list[pa.Table] = []
+    try:
+        for i, policy in enumerate(chosen):  # policy-major, file order: as `preauth evaluate`
+            for j, start in enumerate(starts):
+                parts.append(engine.evaluate(accepted.slice(start, CHUNK_ROWS), [policy]))
+                done = i * len(starts) + j + 1
+                bar.progress(done / steps, text=f"{names[policy]}: "
+                             f"{min(start + CHUNK_ROWS, n):,} of {n:,} requests")
+    except Exception as err:  # a clear message, never a traceback
+        bar.empty()
+        st.error(f"Evaluation failed: {err}")
+        st.stop()
+    bar.progress(1.0, text=f"Done: {n * len(chosen):,} determinations.")
+    st.session_state[RESULTS] = {"key": run_key, "table": pa.concat_tables(parts)}
+
+batch = st.session_state.get(RESULTS)
+if batch is not None and batch["key"] == run_key:
+    results: pa.Table = batch["table"]
+    st.markdown(f"**{results.num_rows:,} determinations** ({n:,} requests × {len(chosen)} "
+                "policies).")
+    counts = stats.verdict_counts(results)
+    counts["policy"] = counts["policy"].map(lambda p: names.get(p, p))
+    st.dataframe(counts.rename(columns={
+        "policy": "Policy", "meets_criteria": "Meets criteria",
+        "insufficient_documentation": "Insufficient documentation",
+        "does_not_meet": "Does not meet", "needs_review": "Flagged for review",
+        "total": "Total"}), hide_index=True, width="stretch")
+    st.caption(f"The first {min(HEAD_ROWS, results.num_rows):,} determinations; the downloads "
+               "have all of them (lists joined with ';' in CSV).")
+    st.dataframe(results.slice(0, HEAD_ROWS).to_pandas(), hide_index=True, width="stretch",
+                 height=320)
+    stem = Path(uploaded.name).stem
+    d1, d2, _ = st.columns([1, 1, 2])
+    with d1:
+        download_csv(lambda: results, f"{stem}_determinations.csv", "dl_results_csv",
+                     label="Download results (CSV)")
+    with d2:
+        st.download_button("Download results (Parquet)", lambda: parquet_bytes(results),
+                           file_name=f"{stem}_determinations.parquet", mime=PARQUET_MIME,
+                           icon=":material/download:", key="dl_results_parquet",
+                           on_click="ignore")

@@ -1,0 +1,127 @@
+"""AppTest for the Evidence page: bundled data, filters, model options, uploaded and degenerate
+data, drill-down into the explorer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from preauth import stats
+from preauth.ingest import RawTable, validate
+from preauth.synth import synthesize
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _evidence(**state: object) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page("pages/evidence.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _alerts(at: AppTest) -> str:
+    return " ".join(e.value for e in [*at.info, *at.warning, *at.error, *at.success])
+
+
+def _accepted(table: pa.Table) -> pa.Table:
+    return validate(RawTable.from_arrow(table)).accepted
+
+
+@pytest.fixture(scope="module")
+def bundled_kpis() -> dict:
+    table = pq.read_table(ROOT / "data" / "requests.parquet")
+    return stats.kpis(stats.cells(table))
+
+
+def test_bundled_data_kpis_charts_and_downloads(bundled_kpis: dict) -> None:
+    at = _evidence()
+    m = _metrics(at)
+    assert m["Requests"] == f"{bundled_kpis['requests']['numerator']:,}"
+    rate = bundled_kpis["preauth_required"]["rate"]
+    assert m["Preauth needed"] == f"{100 * rate:.1f}%"
+    assert m["Denied although criteria met"] != "0"
+    charts = at.get("plotly_chart")
+    assert len(charts) == 5  # forest, heat map, timeline, bars, concordance
+    labels = [d.label for d in at.download_button]
+    assert labels.count("Download CSV") >= 6
+    assert any(label.startswith("Download all") for label in labels)
+    assert at.radio(key="evidence_source").options == [
+        "Bundled synthetic data (50,000 requests)"]
+
+
+def test_filters_and_model_options() -> None:
+    at = _evidence()
+    carriers = next(w for w in at.multiselect if w.key.startswith("ev_carriers"))
+    carriers.set_value(["Carrier B", "Carrier D"]).run()
+    assert not at.exception
+    table = pq.read_table(ROOT / "data" / "requests.parquet")
+    want = sum(1 for c in table.column("carrier").to_pylist() if c in ("Carrier B", "Carrier D"))
+    assert _metrics(at)["Requests"] == f"{want:,}"
+    at.radio(key="ev_outcome").set_value("denied").run()
+    ref = next(w for w in at.selectbox if w.key.startswith("ev_ref_"))
+    assert ref.value == "Carrier B"  # the larger of the two
+    ref.set_value("Carrier D").run()
+    at.selectbox(key="ev_policy").set_value("bcbs_style").run()
+    at.radio(key="ev_split").set_value("region").run()
+    at.radio(key="ev_group_dim").set_value("cpt_code").run()
+    at.radio(key="ev_kind").set_value("approved_although_not_meets").run()
+    assert not at.exception, [e.value for e in at.exception]
+    regions = next(w for w in at.multiselect if w.key.startswith("ev_regions"))
+    regions.set_value(["thoracic"]).run()
+    cpts = next(w for w in at.multiselect if w.key.startswith("ev_cpt"))
+    cpts.set_value(["72148"]).run()  # lumbar code within thoracic: nothing left
+    assert not at.exception
+    assert "No requests match these filters" in _alerts(at)
+
+
+def test_uploaded_dataset_is_offered_and_chosen_when_requested() -> None:
+    table = _accepted(synthesize(400, seed=5))
+    at = _evidence(uploaded_dataset=table, uploaded_dataset_name="mine.csv",
+                   evidence_source_request="uploaded")
+    assert at.radio(key="evidence_source").value == "uploaded"
+    assert _metrics(at)["Requests"] == "400"
+    at.radio(key="evidence_source").set_value("bundled").run()
+    assert _metrics(at)["Requests"] == "50,000"
+
+
+@pytest.mark.parametrize(("variant", "message"), [
+    ("one_carrier", "Only one carrier"),
+    ("all_required", "not estimable"),
+    ("no_outcomes", "no payer outcomes"),
+])
+def test_degenerate_uploads_show_messages(variant: str, message: str) -> None:
+    table = synthesize(300, seed=9, outcomes=variant != "no_outcomes")
+    if variant == "one_carrier":
+        table = table.set_column(table.schema.get_field_index("carrier"), "carrier",
+                                 pa.array(["Solo"] * table.num_rows))
+    if variant == "all_required":
+        table = table.set_column(table.schema.get_field_index("preauth_required"),
+                                 "preauth_required", pa.array([True] * table.num_rows))
+    at = _evidence(uploaded_dataset=_accepted(table), evidence_source_request="uploaded")
+    assert message in _alerts(at), _alerts(at)
+
+
+def test_drill_down_opens_the_case_in_the_explorer() -> None:
+    at = _evidence()
+    case_box = next(w for w in at.selectbox if w.key.startswith("ev_case_denied"))
+    case_id = case_box.options[1]
+    case_box.set_value(case_id).run()
+    at.button(key="ev_open").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = pq.read_table(ROOT / "data" / "requests.parquet")
+    row = table.filter(pa.compute.equal(table.column("case_id"), case_id)).to_pylist()[0]
+    assert at.session_state["case_id"] == case_id
+    assert at.session_state["f_cpt_code"] == row["cpt_code"]
+    assert any(t.value == "Case explorer" for t in at.title)

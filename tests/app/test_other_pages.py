@@ -1,0 +1,80 @@
+"""AppTest for the scenarios, criteria library and about pages."""
+
+from __future__ import annotations
+
+import pytest
+
+from preauth.scenarios import SCENARIOS
+from tests.app.helpers import ROOT, alerts, app
+
+
+@pytest.mark.parametrize("page", ["explorer", "scenarios", "criteria", "about"])
+def test_page_renders_without_exception(page: str) -> None:
+    app(page)
+
+
+def test_gallery_lists_every_scenario_with_open_buttons() -> None:
+    at = app("scenarios")
+    text = " ".join(m.value for m in at.markdown)
+    for s in SCENARIOS:
+        assert s.title in text
+    assert len([b for b in at.button if b.label == "Open in explorer"]) == len(SCENARIOS)
+
+
+def test_quiz_scores_an_answer() -> None:
+    at = app("scenarios")
+    at.toggle(key="quiz_mode").set_value(True).run()
+    at.selectbox(key="quiz_policy").set_value("acr").run()
+    # the first scenario (acute LBP, no red flags) does not meet ACR criteria
+    at.radio(key="quiz_answer_0_acr").set_value("does_not_meet").run()
+    at.button(key="quiz_check").click().run()
+    assert not at.exception
+    assert "Correct" in alerts(at)
+    assert at.session_state["quiz_score"] == {"answered": 1, "correct": 1}
+    at.button(key="quiz_next").click().run()
+    at.radio(key="quiz_answer_1_acr").set_value("meets_criteria").run()
+    at.button(key="quiz_check").click().run()
+    assert "Not quite" in alerts(at)
+    assert at.session_state["quiz_score"] == {"answered": 2, "correct": 1}
+
+
+def test_criteria_search_and_diff() -> None:
+    at = app("criteria")
+    at.text_input(key="lib_search").set_value("cauda").run()
+    assert not at.exception
+    assert any("cauda" in e.label.lower() for e in at.expander)
+    at.selectbox(key="diff_a").set_value("acr").run()
+    at.selectbox(key="diff_b").set_value("bcbs_style").run()
+    assert not at.exception
+
+
+BAD = (ROOT / "criteria" / "aetna_style.yaml").read_text().replace(
+    "when: cauda_equina_signs\n", "when: read_csv('/etc/passwd') IS NULL\n", 1)
+
+
+def test_bad_custom_criteria_file_shows_error_naming_the_criterion() -> None:
+    at = app("criteria")
+    at.file_uploader(key="criteria_upload").set_value(
+        ("mine.yaml", BAD.encode(), "application/x-yaml")).run()
+    assert not at.exception
+    error = " ".join(e.value for e in at.error)
+    assert "mine.yaml" in error and "ae-cauda-equina" in error and "read_csv" in error
+
+
+def test_custom_policy_is_usable_in_the_explorer() -> None:
+    text = (ROOT / "criteria" / "aetna_style.yaml").read_text().replace(
+        "id: aetna_style", "id: my_policy").replace(
+        "name: Commercial payer MRI-of-the-spine bulletin (Aetna CPB 0236-style)",
+        "name: My session policy")
+    at = app("criteria")
+    at.file_uploader(key="criteria_upload").set_value(
+        ("mine.yaml", text.encode(), "application/x-yaml")).run()
+    assert "My session policy" in alerts(at)
+    at.switch_page("pages/explorer.py").run()
+    assert not at.exception
+    assert "My session policy" in at.radio(key="explain_policy").options
+
+
+def test_about_has_the_disclaimer() -> None:
+    at = app("about")
+    assert "not medical advice" in alerts(at)

@@ -1,0 +1,124 @@
+"""AppTest for the Upload & batch page: upload (AppTest's file_uploader), mapping,
+validation report, batch evaluation, and handing the data to the Evidence page."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import openpyxl
+import pyarrow.parquet as pq
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from preauth.synth import synthesize
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SMALL = (b"Case ID;CPT;Payer;age;radiculopathy;conservative_weeks;preauth_required;decision;"
+         b"notes\n"
+         b"A1;72148;Acme;45;yes;8;yes;approved;x\n"
+         b"A2;72141;Acme;50;no;2;yes;denied;y\n"
+         b"A3;72148;Beta;200;maybe;;no;;z\n"
+         b"A1;72148;Beta;40;yes;7;yes;approved;q\n")
+
+
+def _upload(name: str, data: bytes, mime: str = "text/csv") -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/upload.py").run()
+    assert not at.exception
+    at.file_uploader(key="upload_file").set_value((name, data, mime)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_empty_page_offers_the_template() -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/upload.py").run()
+    assert not at.exception
+    assert "Choose a file" in at.info[0].value
+    assert at.download_button(key="dl_template").label == "Upload template (CSV)"
+
+
+def test_validation_report_reconciles_and_lists_rejected_rows() -> None:
+    at = _upload("small.csv", SMALL)
+    assert _metrics(at) == {"Rows in": "4", "Accepted": "2", "Rejected": "2", "Errors": "3"}
+    assert any("4 = 2 + 2" in c.value for c in at.caption)
+    assert any("Ignored columns: notes" in c.value for c in at.caption)
+    errors = at.dataframe[0].value
+    assert set(errors.columns) == {"row", "case_id", "column", "value", "message"}
+    assert {(r, c) for r, c in zip(errors["row"], errors["column"], strict=True)} == {
+        (3, "age"), (3, "radiculopathy"), (4, "case_id")}
+    assert at.download_button(key="dl_rejected").label == "Download all 3 errors (CSV)"
+
+
+def test_batch_evaluation_with_progress_and_downloads() -> None:
+    at = _upload("small.csv", SMALL)
+    at.multiselect(key="batch_policies").set_value(["acr", "evicore_style"]).run()
+    at.button(key="batch_run").click().run()
+    assert not at.exception
+    results = at.session_state["batch_results"]["table"]
+    assert results.num_rows == 2 * 2
+    assert results.column("policy").to_pylist() == ["acr", "acr", "evicore_style",
+                                                    "evicore_style"]
+    assert at.get("progress")[0].proto.value == 100
+    assert "4 determinations" in " ".join(m.value for m in at.markdown)
+    assert at.download_button(key="dl_results_csv").label == "Download results (CSV)"
+    assert at.download_button(key="dl_results_parquet")
+
+
+def test_mapping_step_changes_what_is_validated() -> None:
+    at = _upload("small.csv", SMALL)
+    at.selectbox(key=next(s.key for s in at.selectbox if s.label == "Payer")).set_value(
+        "(ignore this column)")
+    at.selectbox(key=next(s.key for s in at.selectbox if s.label == "notes")).set_value("sex")
+    at.button[0].click().run()  # the form's "Apply mapping and validate"
+    assert not at.exception
+    assert _metrics(at)["Accepted"] == "0"  # x, y, z, q are not a sex
+    assert "No valid rows" in at.error[0].value
+    assert not any(c.value.endswith("Ignored columns: notes.") for c in at.caption)
+
+
+@pytest.mark.parametrize(("name", "data", "message"), [
+    ("empty.csv", b"", "the file is empty"),
+    ("nocase.csv", b"cpt,age\n72148,40\n", "no case_id column"),
+    ("broken.parquet", b"PAR1 not really", "could not be read"),
+])
+def test_unusable_files_get_one_clear_error(name: str, data: bytes, message: str) -> None:
+    at = _upload(name, data, "application/octet-stream")
+    assert message in at.error[0].value
+
+
+def test_parquet_and_excel_uploads() -> None:
+    table = synthesize(120, seed=4)
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    at = _upload("requests.parquet", buf.getvalue(), "application/octet-stream")
+    assert _metrics(at)["Accepted"] == "120"
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["case_id", "cpt_code", "age", "cauda_equina_signs"])
+    ws.append(["X1", "72148", 40, "yes"])
+    ws.append(["X2", "72158", 61, "no"])
+    out = io.BytesIO()
+    wb.save(out)
+    at = _upload("requests.xlsx", out.getvalue(),
+                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    assert _metrics(at) == {"Rows in": "2", "Accepted": "2", "Rejected": "0", "Errors": "0"}
+
+
+def test_use_in_evidence_hands_over_the_accepted_rows() -> None:
+    at = _upload("small.csv", SMALL)
+    at.button(key="use_in_evidence").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["uploaded_dataset"].num_rows == 2
+    assert at.radio(key="evidence_source").value == "uploaded"
+    assert "Uploaded: small.csv (2 requests)" in at.radio(key="evidence_source").options
+    assert {m.label: m.value for m in at.metric}["Requests"] == "2"
