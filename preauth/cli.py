@@ -256,7 +256,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say("interrupted")
         return 130
     except Exception as err:  # never a traceback for the user
-        _say(f"internal error ({type(err).__name__}): {err}")
+        first = str(err).strip().splitlines()[0][:300] if str(err).strip() else ""
+        _say(f"internal error ({type(err).__name__}): {first}")  # one line (Spark's are long)
         return 70
 
 

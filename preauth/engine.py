@@ -1,12 +1,16 @@
 """Vectorized, three-valued evaluation of criteria over a table of cases, on DuckDB.
 
-Stage 1 (SQL): every criterion of the chosen policies becomes a column of one SELECT over the
-typed case table, so the data is scanned once, vectorized, on all cores. SQL NULL means "not
-documented": Kleene logic gives each criterion TRUE (met), FALSE (not met) or NULL
-(undocumented). In the detailed mode the same SELECT also says, for undocumented criteria,
-which NULL fields decide them.
+Stage 1 (SQL): every distinct leaf predicate of the chosen policies' criteria (a comparison,
+IN, BETWEEN, IS NULL, a boolean field ...; shared across criteria and policies) becomes a
+column of one SELECT over the typed case table, so the data is scanned once, vectorized, on all
+cores. SQL NULL means "not documented". The same SQL runs on Spark (:mod:`preauth.spark_engine`).
 
-Stage 2 (:mod:`preauth.verdicts`, numpy/Arrow): verdicts and explanations from those columns.
+Stage 2 (:mod:`preauth.verdicts`, numpy/Arrow): each leaf column becomes two packed bit
+planes, TRUE and FALSE (NULL = neither), and the criteria's AND / OR / NOT are applied with
+Kleene logic as bitwise operations — eight rows per byte and no NULL handling, where SQL
+engines are slowest — giving each criterion TRUE (met), FALSE (not met) or NULL
+(undocumented); then verdicts and, in the detailed mode, explanations, including which NULL
+fields decide an undocumented criterion.
 
 A single case is a one-row table through exactly the same SQL (prepared once, so a keystroke
 in the explorer does not re-plan it) and the same stage-2 code, so the explorer, the CLI and
@@ -222,8 +226,8 @@ def _plain(col: pa.Array | pa.ChunkedArray, empty_type: pa.DataType) -> pa.Array
 
 def _fast_leaves(plans: Sequence[_Plan]) -> tuple[dict[int, str], list[tuple[str, Node]]]:
     """The distinct leaf predicates of the plans' criteria: (column of each leaf node by
-    ``id(node)``, [(column, node)] in first-use order). Stage 1 and stage 2 of the fast path
-    both derive the columns from this, so they always agree."""
+    ``id(node)``, [(column, node)] in first-use order). Stage 1 and stage 2 both derive the
+    columns from this, so they always agree."""
     column_of: dict[str, str] = {}
     by_node: dict[int, str] = {}
     columns: list[tuple[str, Node]] = []

@@ -95,7 +95,9 @@ def spark_session(master: str = DEFAULT_MASTER, app_name: str = "preauth",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.execution.arrow.maxRecordsPerBatch": "100000",
         "spark.sql.session.timeZone": "UTC",
-        "spark.driver.memory": "2g",
+        # local mode: the driver JVM also runs the tasks; room for the collected result
+        "spark.driver.memory": "4g",
+        "spark.driver.maxResultSize": "4g",
     }
     settings.update(config or {})
     builder = SparkSession.builder.master(master).appName(app_name)

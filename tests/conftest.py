@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from preauth.engine import Engine
 from preauth.library import Library, load_library
+
+# Property tests explore fresh random inputs on a developer's machine (run them with
+# --hypothesis-seed=N to search further); CI replays a fixed sequence so that a red build
+# always means a change broke something, and the same failure reproduces on the next run.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

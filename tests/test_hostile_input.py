@@ -275,3 +275,37 @@ def test_csv_to_stdout_is_escaped(capsys: pytest.CaptureFixture[str]) -> None:
     write_table(pa.table({"case_id": ["=evil()", "fine"]}), "csv", None)
     out = capsys.readouterr().out
     assert "\"'=evil()\"" in out and "\"fine\"" in out
+
+
+def _parquet_bytes(table: pa.Table) -> bytes:
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="none", use_dictionary=False,
+                   write_statistics=False)
+    return buf.getvalue()
+
+
+def test_parquet_text_that_is_not_utf8_rejects_only_its_row() -> None:
+    # Parquet does not check that its text is UTF-8: a damaged file (found by the ingest
+    # fuzzer) held b"\x80o" where "no" was. That row is rejected, naming the column.
+    table = pa.table({"case_id": ["A1", "A2", "A3"], "cpt_code": ["72148"] * 3,
+                      "radiculopathy": ["yes", "no", "yes"]})
+    data = _parquet_bytes(table).replace(b"\x02\x00\x00\x00no", b"\x02\x00\x00\x00\x80o")
+    assert b"\x80o" in data
+    result = validate(read_raw(data, "damaged.parquet"))
+    assert (result.rows_in, result.rows_accepted, result.rows_rejected) == (3, 2, 1)
+    errors = result.errors.to_pylist()
+    assert {(e["row"], e["case_id"], e["column"], e["value"]) for e in errors} \
+        == {(2, "A2", "radiculopathy", "\ufffdo")}
+    assert any("not valid UTF-8" in e["message"] for e in errors)
+
+
+def test_parquet_binary_column_is_read_as_text_and_bad_bytes_reported() -> None:
+    table = pa.table({"case_id": pa.array([b"B1", b"\xffB2"], pa.binary()),
+                      "cpt_code": ["72141", "72141"]})
+    result = validate(read_raw(_parquet_bytes(table), "bytes.parquet"))
+    assert (result.rows_in, result.rows_accepted, result.rows_rejected) == (2, 1, 1)
+    assert result.accepted.column("case_id").to_pylist() == ["B1"]
+    [error] = result.errors.to_pylist()
+    assert error["row"] == 2 and error["column"] == "case_id"
