@@ -222,12 +222,19 @@ try:
 except ImportError:
     print(json.dumps({"status": "not available (preauth.stats is missing)"}))
     sys.exit(0)
-table = pq.read_table(sys.argv[1])
-times = []
-for _ in range(int(sys.argv[2])):
-    t0 = time.perf_counter()
-    stats.analyse(table, policy=None)
-    times.append(time.perf_counter() - t0)
+path, repeat = sys.argv[1], int(sys.argv[2])
+# categorical text as Arrow dictionaries (as Parquet stores it), and as plain strings
+categorical = ["carrier", "region", "cpt_code", "decision", "final_decision"]
+tables = {"dictionary": pq.read_table(path, read_dictionary=categorical),
+          "plain_text": pq.read_table(path)}
+stats.analyse(tables["plain_text"].slice(0, 1000), policy=None)  # imports statsmodels
+times = {}
+for kind, table in tables.items():
+    times[kind] = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        stats.analyse(table, policy=None)
+        times[kind].append(time.perf_counter() - t0)
 print(json.dumps({"status": "ok", "rows": table.num_rows, "times_s": times}))
 """
 
@@ -314,9 +321,14 @@ def run_targets(rows: int = 10_000_000, parquet_rows: int = 1_000_000, repeat: i
     }
     stats_out: dict[str, Any] = {"status": stats_fig.get("status")}
     if stats_fig.get("times_s"):
+        times = stats_fig["times_s"]
         stats_out.update({"rows": stats_fig["rows"],
-                          "analyse_best_s": round(min(stats_fig["times_s"]), 3),
-                          "target_met": min(stats_fig["times_s"]) <= 1.0})
+                          "analyse_best_s": round(min(times["dictionary"]), 3),
+                          "analyse_best_s_plain_text": round(min(times["plain_text"]), 3),
+                          "target_met": min(times["dictionary"]) <= 1.0,
+                          "note": "analyse_best_s: carrier, region, CPT and decisions as "
+                                  "Arrow dictionary columns (as stored in Parquet); "
+                                  "_plain_text: the same as plain strings"})
     return {
         "machine": machine,
         "fast_path": {

@@ -52,6 +52,7 @@ import pandas as pd
 import pyarrow as pa
 
 from preauth.fields import REGIONS
+from preauth.grouping import TextFilter, count_combinations
 
 __all__ = [
     "DECISIONS",
@@ -250,7 +251,7 @@ def cells(table: pa.Table | pd.DataFrame, verdict: pa.Array | pa.ChunkedArray | 
     ``dec_<decision>`` counts among the preauthorized. Missing labels are :data:`MISSING`;
     ``month`` is the first day of the month (NaT without a date)."""
     view = _typed_view(_as_arrow(table), verdict)
-    where, params = (filters or Filters()).where()
+    filters = filters or Filters()
 
     def count_if(cond: str) -> str:
         return f"CAST(SUM(CASE WHEN ({cond}) IS TRUE THEN n ELSE 0 END) AS BIGINT)"
@@ -259,21 +260,30 @@ def cells(table: pa.Table | pd.DataFrame, verdict: pa.Array | pa.ChunkedArray | 
             for m in MEASURES.values()]
     decs = [f"{count_if(f'{_REQ} AND decision = {chr(39)}{d}{chr(39)}')} AS dec_{d}"
             for d in DECISIONS]
-    outcome_keys = ", ".join(c for c in _SOURCE_TYPES if c not in _GROUP_KEYS
-                             and c != "request_date")
-    # Stage 1 is a plain hash GROUP BY over the raw values (the only per-row work); stage 2
-    # derives every numerator and denominator from the (few thousand) groups.
-    sql = (f"WITH v AS (SELECT {_select_list(view.column_names, labels=False)} "
-           f"FROM view_in), "
-           f"g AS (SELECT carrier, region, cpt_code, "
-           f"CAST(date_trunc('month', request_date) AS DATE) AS month, verdict, "
-           f"{outcome_keys}, COUNT(*) AS n FROM v WHERE {where} GROUP BY ALL) "
-           f"SELECT {', '.join(_label_sql(k) + ' AS ' + k for k in _LABELS)}, month, "
+    # Stage 1 counts the requests of each combination of raw values (the only per-row work):
+    # packed integer codes when the columns are typed (preauth.grouping), else a hash GROUP BY
+    # in SQL. Stage 2 derives every numerator and denominator from the (few thousand) groups.
+    groups = _raw_groups(view, filters)
+    if groups is not None:
+        source, params = "g_in", []
+    else:
+        where, params = filters.where()
+        outcome_keys = ", ".join(c for c in _SOURCE_TYPES if c not in _GROUP_KEYS
+                                 and c != "request_date")
+        source = (f"(SELECT carrier, region, cpt_code, "
+                  f"CAST(date_trunc('month', request_date) AS DATE) AS month, verdict, "
+                  f"{outcome_keys}, COUNT(*) AS n FROM (SELECT "
+                  f"{_select_list(view.column_names, labels=False)} FROM view_in) "
+                  f"WHERE {where} GROUP BY ALL)")
+    sql = (f"SELECT {', '.join(_label_sql(k) + ' AS ' + k for k in _LABELS)}, month, "
            f"CAST(SUM(n) AS BIGINT) AS n, {', '.join(sums + decs)} "
-           f"FROM g GROUP BY ALL ORDER BY ALL")
+           f"FROM {source} GROUP BY ALL ORDER BY ALL")
     con = _connect()
     try:
-        con.register("view_in", view)
+        if groups is not None:
+            con.register("g_in", groups)
+        else:
+            con.register("view_in", view)
         result = con.sql(sql, params=params).to_arrow_table()
     finally:
         con.close()
@@ -283,6 +293,26 @@ def cells(table: pa.Table | pd.DataFrame, verdict: pa.Array | pa.ChunkedArray | 
                            for c in result.column_names})
     df["month"] = pd.to_datetime(df["month"])
     return df
+
+
+# Stage-1 keys: output name -> (source column, kind) for preauth.grouping
+_RAW_KEYS = {"carrier": ("carrier", "text"), "region": ("region", "text"),
+             "cpt_code": ("cpt_code", "text"), "month": ("request_date", "month"),
+             "verdict": ("verdict", "text"), "preauth_required": ("preauth_required", "bool"),
+             "decision": ("decision", "text"), "peer_to_peer": ("peer_to_peer", "bool"),
+             "final_decision": ("final_decision", "text"), "completed": ("completed", "bool")}
+
+
+def _raw_groups(view: pa.Table, filters: Filters) -> pa.Table | None:
+    """Stage 1 by packed integer codes; None when the view's types do not suit."""
+    text_filters = {column: TextFilter(frozenset(str(v) for v in values if v != MISSING),
+                                       MISSING in values)
+                    for column, values in (("carrier", filters.carriers),
+                                           ("region", filters.regions),
+                                           ("cpt_code", filters.cpt_codes))
+                    if values is not None}
+    return count_combinations(view, _RAW_KEYS, text_filters, "request_date",
+                              filters.date_from, filters.date_to)
 
 
 # --------------------------------------------------------------------------------------------
@@ -312,6 +342,23 @@ def _group_label(series: pd.Series) -> pd.Series:
     return series.astype(str)
 
 
+def _grouped_sums(cell_table: pd.DataFrame, dims: list[str],
+                  columns: list[str]) -> pd.DataFrame:
+    """``columns`` summed by ``dims`` (regions in anatomical order, other keys sorted); one
+    row of totals when ``dims`` is empty."""
+    if dims:
+        g = (cell_table.groupby(dims, dropna=False, sort=True)[columns].sum().reset_index())
+    else:
+        g = pd.DataFrame({c: [int(cell_table[c].sum()) if len(cell_table) else 0]
+                          for c in columns})
+    if "region" in dims:  # anatomical order, then the other keys as sorted
+        rank = {r: i for i, r in enumerate(REGIONS)}
+        g = g.sort_values(dims, kind="stable", key=lambda col: col.map(
+            lambda v: (rank.get(v, len(rank)), str(v))) if col.name == "region" else col)
+        g = g.reset_index(drop=True)
+    return g
+
+
 def rate_table(cell_table: pd.DataFrame, measure: str,
                by: str | Sequence[str] | None = None) -> pd.DataFrame:
     """One measure by the given dimensions: the group columns, then ``numerator``,
@@ -320,18 +367,8 @@ def rate_table(cell_table: pd.DataFrame, measure: str,
     m = MEASURES[measure]
     dims = [by] if isinstance(by, str) else list(by or [])
     num, den = f"{m.name}_num", f"{m.name}_den"
-    if dims:
-        g = (cell_table.groupby(dims, dropna=False, sort=True)[[num, den]].sum()
-             .reset_index())
-    else:
-        g = pd.DataFrame({num: [int(cell_table[num].sum()) if len(cell_table) else 0],
-                          den: [int(cell_table[den].sum()) if len(cell_table) else 0]})
-    if "region" in dims:  # anatomical order, then the other keys as sorted
-        rank = {r: i for i, r in enumerate(REGIONS)}
-        g = g.sort_values(dims, kind="stable", key=lambda col: col.map(
-            lambda v: (rank.get(v, len(rank)), str(v))) if col.name == "region" else col)
-        g = g.reset_index(drop=True)
-    out = g.rename(columns={num: "numerator", den: "denominator"})
+    out = _grouped_sums(cell_table, dims, [num, den]).rename(
+        columns={num: "numerator", den: "denominator"})
     out["numerator"] = out["numerator"].astype("int64")
     out["denominator"] = out["denominator"].astype("int64")
     out["rate"], out["ci_low"], out["ci_high"] = _wilson(out["numerator"].to_numpy(),
@@ -344,18 +381,25 @@ def rates(cell_table: pd.DataFrame,
           measures: Sequence[str] | None = None) -> pd.DataFrame:
     """Long table of every measure overall (``None``) and by each dimension: ``measure``,
     ``label``, ``by``, ``group``, ``numerator``, ``denominator``, ``rate``, ``ci_low``,
-    ``ci_high``."""
+    ``ci_high``. The same figures as :func:`rate_table`, one grouping per dimension."""
+    names = list(measures or MEASURES)
+    columns = [f"{name}_{part}" for name in names for part in ("num", "den")]
+    sums = {dim: _grouped_sums(cell_table, [dim] if dim else [], columns) for dim in by}
+    groups = {dim: (_group_label(g[dim]) if dim else pd.Series(["all"] * len(g))).to_numpy()
+              for dim, g in sums.items()}
     parts = []
-    for name in measures or MEASURES:
+    for name in names:
         for dim in by:
-            t = rate_table(cell_table, name, dim)
-            group = _group_label(t[dim]) if dim else pd.Series(["all"] * len(t))
+            g = sums[dim]
             parts.append(pd.DataFrame({
                 "measure": name, "label": MEASURES[name].label, "by": dim or "overall",
-                "group": group.to_numpy(), "numerator": t["numerator"].to_numpy(),
-                "denominator": t["denominator"].to_numpy(), "rate": t["rate"].to_numpy(),
-                "ci_low": t["ci_low"].to_numpy(), "ci_high": t["ci_high"].to_numpy()}))
-    return pd.concat(parts, ignore_index=True)
+                "group": groups[dim],
+                "numerator": g[f"{name}_num"].to_numpy(dtype="int64"),
+                "denominator": g[f"{name}_den"].to_numpy(dtype="int64")}))
+    out = pd.concat(parts, ignore_index=True)
+    out["rate"], out["ci_low"], out["ci_high"] = _wilson(out["numerator"].to_numpy(),
+                                                         out["denominator"].to_numpy())
+    return out
 
 
 def kpis(cell_table: pd.DataFrame) -> dict[str, dict[str, float | int | None]]:
@@ -605,8 +649,11 @@ def odds_ratios(cell_table: pd.DataFrame, outcome: str = "preauth_required",
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
+                    # IRLS stops when the deviance changes by less than its rounding noise,
+                    # which grows with the counts (~1e-15 per request): a fixed 1e-12 is
+                    # below the noise for millions of requests and would spin to maxiter.
                     fit = sm.GLM(endog, x, family=sm.families.Binomial()).fit(
-                        tol=1e-12, maxiter=200)
+                        tol=max(1e-12, 1e-15 * float(endog.sum())), rtol=1e-12, maxiter=200)
                 result.fitted = True
             except (np.linalg.LinAlgError, ValueError) as err:  # pragma: no cover - defensive
                 msgs.append(f"The model could not be fitted ({err}).")

@@ -1,0 +1,114 @@
+"""The fast stage-1 grouping of the statistics (packed integer codes, preauth.grouping) and
+the SQL GROUP BY it replaces give the same cells, for any data, NULLs, blanks and filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from preauth import stats
+from preauth.grouping import count_combinations
+
+TEXT = {"carrier": ["Carrier A", "Carrier B", "", " ", "Z"],
+        "region": ["cervical", "thoracic", "lumbar", ""],
+        "cpt_code": ["72141", "72148", "72157"],
+        "decision": ["approved", "denied", "cancelled", "pending", "other"],
+        "final_decision": ["approved", "denied", "cancelled"],
+        "verdict": list(stats.VERDICTS)}
+BOOLS = ("preauth_required", "peer_to_peer", "completed")
+
+
+def _maybe(values: list) -> st.SearchStrategy:
+    return st.one_of(st.none(), st.sampled_from(values))
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> tuple[pa.Table, stats.Filters, bool]:
+    n = draw(st.integers(0, 40))
+    cols: dict[str, pa.Array] = {}
+    for name, values in TEXT.items():
+        if name == "verdict" and draw(st.booleans()):
+            continue  # no verdict column
+        cells = draw(st.lists(_maybe(values), min_size=n, max_size=n))
+        arr = pa.array(cells, pa.string())
+        if draw(st.booleans()):
+            arr = arr.dictionary_encode()
+        cols[name] = arr
+    for name in BOOLS:
+        cols[name] = pa.array(draw(st.lists(st.one_of(st.none(), st.booleans()),
+                                            min_size=n, max_size=n)), pa.bool_())
+    day = st.dates(dt.date(2013, 1, 1), dt.date(2019, 12, 31))
+    cols["request_date"] = pa.array(draw(st.lists(st.one_of(st.none(), day),
+                                                  min_size=n, max_size=n)), pa.date32())
+    table = pa.table(cols)
+
+    def pick(name: str) -> tuple[str, ...] | None:
+        if not draw(st.booleans()):
+            return None
+        return tuple(draw(st.lists(st.sampled_from([*TEXT[name], stats.MISSING]),
+                                   max_size=3, unique=True)))
+
+    filters = stats.Filters(
+        carriers=pick("carrier"), regions=pick("region"), cpt_codes=pick("cpt_code"),
+        date_from=draw(st.one_of(st.none(), day)), date_to=draw(st.one_of(st.none(), day)))
+    return table, filters, "verdict" in cols
+
+
+def _cells(table: pa.Table, filters: stats.Filters, fast: bool,
+           monkeypatch: pytest.MonkeyPatch) -> pd.DataFrame:
+    with monkeypatch.context() as m:
+        if not fast:
+            m.setattr(stats, "count_combinations", lambda *a, **k: None)
+        else:
+            m.setattr(stats, "count_combinations", _must_apply)
+        return stats.cells(table, None, filters)
+
+
+def _must_apply(*args: object, **kwargs: object) -> pa.Table:
+    result = count_combinations(*args, **kwargs)  # type: ignore[arg-type]
+    assert result is not None, "typed columns must take the fast path"
+    return result
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(case=tables())
+def test_fast_grouping_equals_sql_grouping(case: tuple[pa.Table, stats.Filters, bool],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    table, filters, _ = case
+    fast = _cells(table, filters, True, monkeypatch)
+    sql = _cells(table, filters, False, monkeypatch)
+    pd.testing.assert_frame_equal(fast, sql)
+    assert int(fast["n"].sum()) <= table.num_rows
+
+
+def test_untyped_columns_take_the_sql_path() -> None:
+    table = pa.table({"carrier": ["A", "B"], "region": ["lumbar", "cervical"],
+                      "preauth_required": ["true", "false"]})  # text booleans
+    assert count_combinations(table, {"preauth_required": ("preauth_required", "bool")}) \
+        is None
+    cells = stats.cells(table)
+    assert int(cells["preauth_required_num"].sum()) == 1
+    assert int(cells["preauth_required_den"].sum()) == 2
+
+
+def test_counts_of_each_combination() -> None:
+    table = pa.table({"c": pa.array(["x", "y", "x", None, "x"]).dictionary_encode(),
+                      "b": [True, None, True, False, True],
+                      "d": pa.array([dt.date(2020, 1, 5), dt.date(2020, 1, 31), None,
+                                     dt.date(2020, 2, 1), dt.date(2020, 1, 1)], pa.date32())})
+    out = count_combinations(table, {"c": ("c", "text"), "b": ("b", "bool"),
+                                     "m": ("d", "month"), "absent": ("nope", "text")})
+    assert out is not None
+    assert out.column_names == ["c", "b", "m", "absent", "n"]
+    assert {tuple(r.values()) for r in out.to_pylist()} == {
+        ("x", True, dt.date(2020, 1, 1), None, 2),
+        ("x", True, None, None, 1),
+        ("y", None, dt.date(2020, 1, 1), None, 1),
+        (None, False, dt.date(2020, 2, 1), None, 1),
+    }
