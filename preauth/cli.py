@@ -26,6 +26,11 @@ from typing import Any
 __all__ = ["main"]
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
+# Cases evaluated (and written) at a time by `preauth evaluate`: bounds the memory of the
+# determinations; within a batch the rows come policy by policy.
+EVALUATE_BATCH_ROWS = 500_000
+# Files from this size on are read and validated in batches (preauth.batched_ingest).
+STREAM_FROM_BYTES = 64 << 20
 
 
 class _Parser(argparse.ArgumentParser):
@@ -84,8 +89,9 @@ def _say(message: str) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from preauth.batched_ingest import validate_in_batches
     from preauth.engine import Engine
-    from preauth.export import write_table
+    from preauth.export import TableWriter, write_table
     from preauth.ingest import read_raw, validate
     from preauth.library import load_library
 
@@ -104,8 +110,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if not path.is_file():
         _say(f"{args.file}: no such file")
         return EXIT_UNUSABLE
-    raw = read_raw(path, path.name)
-    result = validate(raw)
+    result = None
+    if path.stat().st_size >= STREAM_FROM_BYTES:  # big: validated in batches, not held whole
+        result = validate_in_batches(path)
+    if result is None:
+        result = validate(read_raw(path, path.name))
     if result.rows_in == 0:
         _say(f"{path.name}: has a header row but no data rows; expected one row per request")
         return EXIT_UNUSABLE
@@ -114,13 +123,22 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     engine: Any = Engine(library) if args.engine == "duckdb" else _spark_engine(args, library)
     if engine is None:
         return EXIT_UNUSABLE
+    ids = [p.id for p in policies]
+    written = 0
     try:
-        table = engine.evaluate(result.accepted, [p.id for p in policies])
+        # Batches of cases, each written as soon as it is evaluated: the determinations (one
+        # row per case and policy, with lists) never have to fit in memory at once.
+        with TableWriter(args.format, args.out) as writer:
+            accepted = result.accepted
+            for start in range(0, max(accepted.num_rows, 1), EVALUATE_BATCH_ROWS):
+                table = engine.evaluate(accepted.slice(start, EVALUATE_BATCH_ROWS), ids)
+                writer.write(table)
+                written += table.num_rows
+                del table
     finally:
         engine.close()
-    write_table(table, args.format, args.out)
     _say(f"{path.name}: {result.summary()}; evaluated {result.rows_accepted:,} cases × "
-         f"{len(policies)} policies = {table.num_rows:,} determinations"
+         f"{len(policies)} policies = {written:,} determinations"
          + ("" if not result.rows_rejected or args.errors else
             " (use --errors PATH to write the rejected rows)"))
     return EXIT_OK

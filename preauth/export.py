@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-__all__ = ["FORMULA_PREFIXES", "csv_safe_table", "write_table"]
+__all__ = ["FORMULA_PREFIXES", "TableWriter", "csv_safe_table", "write_table"]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_PATTERN = r"^[=+\-@\t\r]"
@@ -62,36 +62,88 @@ def write_jsonl(table: pa.Table, stream: IO[str], batch_rows: int = 50_000) -> N
             stream.write("\n".join(lines) + "\n")
 
 
+class TableWriter:
+    """Writes tables of one schema, batch after batch, as ``fmt`` to a path or stream (json =
+    JSON Lines, csv, parquet; ``None``: standard output; Parquet needs a path or binary
+    stream), so a result never has to be held whole. Use as a context manager; the output is
+    complete (a header, an empty Parquet file) even when nothing is written."""
+
+    def __init__(self, fmt: str, out: str | Path | IO[Any] | None) -> None:
+        if fmt not in ("json", "csv", "parquet"):
+            raise ValueError(f"unknown format {fmt!r}: use json, csv or parquet")
+        if fmt == "parquet" and out is None:
+            raise ValueError("--format parquet needs --out PATH")
+        self.fmt, self.out = fmt, out
+        self._stream: IO[Any] | None = None
+        self._owned = False
+        self._parquet: pq.ParquetWriter | None = None
+        self._schema: pa.Schema | None = None
+        self._header_written = False
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _text_stream(self) -> IO[Any]:
+        import sys
+
+        if self._stream is None:
+            if self.out is None:
+                self._stream = sys.stdout
+            elif isinstance(self.out, str | Path):
+                mode = "wb" if self.fmt == "csv" else "w"
+                self._stream = (open(self.out, mode) if mode == "wb"  # noqa: SIM115
+                                else open(self.out, mode, encoding="utf-8"))  # noqa: SIM115
+                self._owned = True
+            else:
+                self._stream = self.out
+        return self._stream
+
+    def write(self, table: pa.Table) -> None:
+        if self._schema is None:
+            self._schema = table.schema
+        elif table.schema != self._schema:
+            table = table.cast(self._schema)
+        if self.fmt == "parquet":
+            if self._parquet is None:
+                # min / max statistics of list elements serve no reader and cost ~15% of
+                # the write
+                scalar = [f.name for f in table.schema
+                          if not (pa.types.is_list(f.type) or pa.types.is_large_list(f.type))]
+                self._parquet = pq.ParquetWriter(self.out, table.schema,  # type: ignore[arg-type]
+                                                 write_statistics=scalar)
+            self._parquet.write_table(table)
+        elif self.fmt == "csv":
+            buf = io.BytesIO()
+            pacsv.write_csv(csv_safe_table(table), buf,
+                            pacsv.WriteOptions(include_header=not self._header_written))
+            self._header_written = True
+            stream = self._text_stream()
+            if isinstance(stream, io.TextIOBase) or self.out is None:
+                stream.write(buf.getvalue().decode("utf-8"))
+            else:
+                stream.write(buf.getvalue())
+        else:
+            write_jsonl(table, self._text_stream())
+
+    def close(self, schema: pa.Schema | None = None) -> None:
+        """Finish the output (``schema``: of the empty table to write if nothing was)."""
+        if self._schema is None and schema is not None:
+            self.write(schema.empty_table())
+        if self._parquet is not None:
+            self._parquet.close()
+            self._parquet = None
+        if self._stream is not None:
+            self._stream.flush()
+            if self._owned:
+                self._stream.close()
+            self._stream = None
+
+
 def write_table(table: pa.Table, fmt: str, out: str | Path | IO[Any] | None) -> None:
     """Write ``table`` as ``fmt`` (json = JSON Lines, csv, parquet) to a path or stream
     (``None``: standard output; Parquet needs a path or binary stream)."""
-    import sys
-
-    if fmt == "parquet":
-        if out is None:
-            raise ValueError("--format parquet needs --out PATH")
-        # min / max statistics of list elements serve no reader and cost ~15% of the write
-        scalar = [f.name for f in table.schema
-                  if not (pa.types.is_list(f.type) or pa.types.is_large_list(f.type))]
-        pq.write_table(table, out, write_statistics=scalar)  # type: ignore[arg-type]
-        return
-    if fmt == "csv":
-        safe = csv_safe_table(table)
-        if out is None or isinstance(out, io.TextIOBase):
-            buf = io.BytesIO()
-            pacsv.write_csv(safe, buf)
-            stream = out if out is not None else sys.stdout
-            stream.write(buf.getvalue().decode("utf-8"))
-        else:
-            pacsv.write_csv(safe, out)  # type: ignore[arg-type]
-        return
-    if fmt == "json":
-        if out is None:
-            write_jsonl(table, sys.stdout)
-        elif isinstance(out, str | Path):
-            with open(out, "w", encoding="utf-8") as fh:
-                write_jsonl(table, fh)
-        else:
-            write_jsonl(table, out)
-        return
-    raise ValueError(f"unknown format {fmt!r}: use json, csv or parquet")
+    with TableWriter(fmt, out) as writer:
+        writer.write(table)

@@ -507,6 +507,11 @@ def _read_parquet(data: bytes, name: str) -> RawTable:
     if table.num_columns == 0:
         raise IngestError(f"{name}: the Parquet file has no columns; expected columns such "
                           "as case_id, cpt_code")
+    return parquet_raw(table, name)
+
+
+def parquet_raw(table: pa.Table, name: str) -> RawTable:
+    """A (part of a) Parquet file's table as text columns, cells that are not UTF-8 reported."""
     table, bad_text = _repair_utf8(table)
     return RawTable(_text_table(table), name, "parquet", read_errors=tuple(bad_text))
 
@@ -982,6 +987,12 @@ def _clean_ids(col: pa.ChunkedArray) -> pa.Array:
     return pc.if_else(pc.equal(trimmed, ""), _null_of(trimmed), trimmed)
 
 
+def duplicate_messages(ids: pa.Array, first_rows: np.ndarray) -> pa.Array:
+    """``case_id 'X' duplicates row N`` for each repeated id and the row it first stood in."""
+    return pc.binary_join_element_wise("case_id ", _quoted(ids), " duplicates row ",
+                                       pa.array(first_rows).cast(pa.string()), "")
+
+
 def _duplicate_of(ids: pa.Array) -> np.ndarray:
     """Per row, the 1-based row of the first occurrence of its case_id when that is an
     earlier row, else 0."""
@@ -1080,12 +1091,15 @@ class _Errors:
         return table.take(pa.array(np.lexsort((order, rows))))
 
 
-def validate(raw: RawTable, mapping: Mapping[str, str | None] | None = None) -> IngestResult:
+def validate(raw: RawTable, mapping: Mapping[str, str | None] | None = None,
+             check_duplicates: bool = True) -> IngestResult:
     """Map, coerce and check every row of ``raw`` (vectorized, column-wise).
 
     ``mapping`` (source header -> field name, or ``None`` to drop a column) overrides the
     proposed mapping. Raises :class:`IngestError` only for whole-file problems (no case_id
     column, a bad mapping); row problems go to ``errors`` and reject just that row.
+    ``check_duplicates=False`` leaves repeated case_ids to the caller (a file validated in
+    batches checks them across all batches: :mod:`preauth.batched_ingest`).
     """
     name = raw.filename
     headers = raw.table.column_names
@@ -1107,8 +1121,8 @@ def validate(raw: RawTable, mapping: Mapping[str, str | None] | None = None) -> 
                    for f, col in raw_of.items() if f != "case_id"}
         long_futures = {h: pool.submit(_long_mask, col) for h, col in source.items()}
         ids = _clean_ids(raw_of["case_id"])
-        dup_future = pool.submit(_duplicate_of, ids)
-        dup_of = dup_future.result()
+        dup_of = (pool.submit(_duplicate_of, ids).result() if check_duplicates
+                  else np.zeros(n, dtype=np.int64))
         coerced = {f: fut.result() for f, fut in futures.items()}
         long_cells = {h: m for h, fut in long_futures.items() if (m := fut.result()) is not None}
 
@@ -1119,9 +1133,8 @@ def validate(raw: RawTable, mapping: Mapping[str, str | None] | None = None) -> 
                "case_id is required but the cell is empty")
     dup_rows = np.flatnonzero(dup_of)
     if len(dup_rows):
-        errors.add_rows(1, dup_rows, "case_id", case_raw, lambda take: pc.binary_join_element_wise(
-            "case_id ", _quoted(ids.take(take)), " duplicates row ",
-            pa.array(dup_of[take.to_numpy()]).cast(pa.string()), ""))
+        errors.add_rows(1, dup_rows, "case_id", case_raw,
+                        lambda take: duplicate_messages(ids.take(take), dup_of[take.to_numpy()]))
 
     order = 2
     for f in FIELDS:

@@ -1,0 +1,140 @@
+"""Validating a file in batches (preauth.batched_ingest) gives exactly what validating it whole
+gives: accepted rows, errors, row numbers, counts — including case_ids repeated across
+batches — and refuses (None) the files it cannot stream, which the whole-file path reads."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from preauth import batched_ingest, cli
+from preauth.batched_ingest import validate_in_batches
+from preauth.cli import main
+from preauth.ingest import IngestError, read_raw, validate
+from preauth.synth import synthesize
+
+
+def _same(path: Path, batch_rows: int) -> None:
+    whole = validate(read_raw(path))
+    batched = validate_in_batches(path, batch_rows)
+    assert batched is not None, f"{path.name} should stream"
+    assert batched.rows_in == whole.rows_in
+    assert (batched.rows_accepted, batched.rows_rejected) == (whole.rows_accepted,
+                                                              whole.rows_rejected)
+    assert batched.rows_in == batched.rows_accepted + batched.rows_rejected
+    assert batched.errors.to_pylist() == whole.errors.to_pylist()
+    assert batched.accepted.equals(whole.accepted)
+    assert batched.mapping == whole.mapping
+    assert batched.unmapped_columns == whole.unmapped_columns
+
+
+@st.composite
+def files(draw: st.DrawFn) -> tuple[pa.Table, str, int]:
+    n = draw(st.integers(0, 40))
+    table = synthesize(max(n, 1), seed=draw(st.integers(0, 99)), outcomes=False).slice(0, n)
+    text = pa.table([c.cast(pa.string()) for c in table.columns], names=table.column_names)
+    ids = [f"C{draw(st.integers(0, max(1, n)))}" for _ in range(n)]  # repeats likely
+    text = text.set_column(0, "case_id", pa.array(ids, pa.string()))
+    # corrupt some cells: bad numbers, unknown codes, empty ids, padded values
+    for _ in range(draw(st.integers(0, 5))):
+        if not n:
+            break
+        row = draw(st.integers(0, n - 1))
+        column = draw(st.sampled_from(["age", "cpt_code", "case_id", "radiculopathy"]))
+        values = text[column].to_pylist()
+        values[row] = draw(st.sampled_from(["", "abc", "-1", "99999", " 72148 ", "maybe"]))
+        text = text.set_column(text.schema.get_field_index(column), column,
+                               pa.array(values, pa.string()))
+    return text, draw(st.sampled_from(["csv", "parquet"])), draw(st.integers(1, 17))
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(case=files())
+def test_batches_equal_the_whole_file(case: tuple[pa.Table, str, int],
+                                      tmp_path: Path) -> None:
+    table, fmt, batch_rows = case
+    path = tmp_path / f"requests.{fmt}"
+    if fmt == "csv":
+        pacsv.write_csv(table, path)
+    else:
+        pq.write_table(table, path, row_group_size=7)
+    _same(path, batch_rows)
+
+
+def test_duplicates_across_batches_name_the_first_row(tmp_path: Path) -> None:
+    path = tmp_path / "dups.csv"
+    path.write_text("case_id,cpt_code\nA,72148\nB,72148\nA,72141\nC,72148\nB,72148\nA,72148\n",
+                    encoding="utf-8")
+    result = validate_in_batches(path, 2)
+    assert result is not None
+    assert [(e["row"], e["message"]) for e in result.errors.to_pylist()] == [
+        (3, "case_id 'A' duplicates row 1"), (5, "case_id 'B' duplicates row 2"),
+        (6, "case_id 'A' duplicates row 1")]
+    assert result.accepted["case_id"].to_pylist() == ["A", "B", "C"]
+    _same(path, 2)
+
+
+def test_bom_blank_rows_and_quoted_line_breaks(tmp_path: Path) -> None:
+    path = tmp_path / "odd.csv"
+    body = ('case_id;cpt_code;age;carrier\n'
+            'A;72148;40;"Carrier\nwith a line break"\n'
+            ' ; ; ; \n'
+            'B;72141;abc;X\n'
+            '\n'
+            'C;72148;50;"semi;colon"\n')
+    path.write_bytes(codecs.BOM_UTF8 + body.encode("utf-8"))
+    for batch_rows in (1, 2, 100):
+        _same(path, batch_rows)
+
+
+def test_files_that_do_not_stream_return_none(tmp_path: Path) -> None:
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("case_id,cpt_code,age\nA,72148,40\nB,72141\nC,72148,50,extra\n",
+                      encoding="utf-8")
+    assert validate_in_batches(ragged, 1) is None
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_text("case_id,cpt_code\nA,72148\n", encoding="utf-16")
+    assert validate_in_batches(utf16, 1) is None
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"case_id,cpt_code,carrier\nA,72148,Caf\xe9\n")
+    assert validate_in_batches(latin, 1) is None
+    assert validate_in_batches(tmp_path / "x.xlsx", 1) is None
+
+
+def test_whole_file_problems_are_the_same_error(tmp_path: Path) -> None:
+    no_id = tmp_path / "no_id.csv"
+    no_id.write_text("cpt_code,age\n72148,40\n", encoding="utf-8")
+    with pytest.raises(IngestError, match="no case_id column"):
+        validate_in_batches(no_id, 1)
+
+
+def test_cli_streams_big_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in.csv"
+    table = synthesize(30, seed=4, outcomes=False)
+    ids = table["case_id"].to_pylist()
+    ids[20] = ids[3]  # a repeat across batches
+    pacsv.write_csv(table.set_column(0, "case_id", pa.array(ids)), src)
+    calls: list[int] = []
+    original = batched_ingest.validate_in_batches
+
+    def spy(path: Path, batch_rows: int = 7) -> object:
+        calls.append(batch_rows)
+        return original(path, 7)
+
+    monkeypatch.setattr(cli, "STREAM_FROM_BYTES", 0)
+    monkeypatch.setattr(batched_ingest, "validate_in_batches", spy)
+    out, errors = tmp_path / "out.csv", tmp_path / "errors.csv"
+    assert main(["evaluate", str(src), "--policy", "acr", "--format", "csv", "--out", str(out),
+                 "--errors", str(errors)]) == 0
+    assert calls, "the CLI should have streamed the file"
+    assert "read 30 rows: 29 accepted, 1 rejected" in capsys.readouterr().err
+    assert "duplicates row 4" in errors.read_text(encoding="utf-8")
