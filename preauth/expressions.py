@@ -473,7 +473,12 @@ def compile_expression(source: str) -> CompiledExpression:
         first = err.errors[0] if err.errors else {}
         token = first.get("highlight") if isinstance(first, dict) else None
         desc = first.get("description") if isinstance(first, dict) else str(err)
-        raise ExpressionError(f"syntax error: {desc}", token) from None
+        where = ""
+        if isinstance(first, dict) and token:
+            before = str(first.get("start_context") or "")[-30:].lstrip()
+            where = (f" at line {first.get('line')}, column {first.get('col')}: "
+                     f"offending token {token!r} after {before!r}")
+        raise ExpressionError(f"syntax error: {desc}{where}", token) from None
     statements = [s for s in statements if s is not None]
     if len(statements) != 1:
         raise ExpressionError("an expression is a single condition", None)
