@@ -29,6 +29,7 @@ from ui.datasets import (
     verdicts_for,
 )
 from ui.downloads import download_csv, table_with_download
+from ui.numbers import compact_count
 from ui.resources import current_engine, current_library
 from ui.state import open_in_explorer
 
@@ -109,8 +110,9 @@ if cells.empty:
 # -- KPI tiles -----------------------------------------------------------------------------
 k = stats.kpis(cells)
 tiles = st.columns(6)
-tiles[0].metric("Requests", f"{k['requests']['numerator']:,}", border=True,
-                help=f"Requests in this selection ({filters.describe()}).")
+tiles[0].metric("Requests", compact_count(k["requests"]["numerator"]), border=True,
+                help=f"{k['requests']['numerator']:,} requests in this selection "
+                     f"({filters.describe()}).")
 TILES = {"preauth_required": "Preauth needed", "denied": "Denied at first",
          "peer_to_peer": "Peer-to-peer", "overturned": "P2P overturned",
          "completed": "MRI completed"}
@@ -272,13 +274,15 @@ with tab_conc:
     if con.n:
         m1, m2, m3 = st.columns(3)
         share = con.share_denied_although_meets
-        m1.metric("Denied although criteria met", f"{con.denied_although_meets:,}",
-                  border=True, help="Verdict meets criteria; initial decision denied or "
-                  "cancelled." + ("" if share is None else f" {100 * share:.1f}% of those "
-                                  "meeting the criteria."))
+        m1.metric("Denied although criteria met", compact_count(con.denied_although_meets),
+                  border=True, help=f"{con.denied_although_meets:,} requests: verdict meets "
+                  "criteria; initial decision denied or cancelled."
+                  + ("" if share is None else f" {100 * share:.1f}% of those meeting the "
+                                              "criteria."))
         share = con.share_approved_although_not_meets
-        m2.metric("Approved although not met", f"{con.approved_although_not_meets:,}",
-                  border=True, help="Verdict does not meet; initial decision approved."
+        m2.metric("Approved although not met", compact_count(con.approved_although_not_meets),
+                  border=True, help=f"{con.approved_although_not_meets:,} requests: verdict "
+                  "does not meet; initial decision approved."
                   + ("" if share is None else f" {100 * share:.1f}% of those not meeting "
                                               "the criteria."))
         agree = con.agreement
