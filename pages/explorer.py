@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
-from preauth.determination import STATUS_LABELS, determine
+from preauth.determination import STATUS_LABELS, Determination, determine
 from preauth.letter import letter_html, letter_markdown
 from preauth.scenarios import DEFAULT_CASE
 from preauth.share import case_from_params, case_to_params
@@ -34,35 +36,10 @@ if take_pending_case() is None and "explorer_seeded" not in st.session_state:
         seed_state(DEFAULT_CASE)
 st.session_state["explorer_seeded"] = True
 
-engine = current_engine()
-left, right = st.columns([2, 3], gap="large")
-with left:
-    c1, c2 = st.columns(2)
-    if c1.button("Reset to the example case", icon=":material/restart_alt:", width="stretch"):
-        seed_state(DEFAULT_CASE)
-        st.rerun()
-    if c2.button("Clear: nothing documented", icon=":material/ink_eraser:", width="stretch"):
-        seed_state({"cpt_code": st.session_state.get("f_cpt_code", "72148")})
-        st.rerun()
-    case = case_form()
 
-st.query_params.from_dict(case_to_params(case))  # the address bar is the shareable link
-
-with right:
-    try:
-        results = determine(engine, case)
-    except Exception as err:  # a clear message, never a traceback
-        st.error(f"Could not evaluate this case: {err}")
-        st.stop()
-
-    st.subheader("Under every policy")
-    st.dataframe(pd.DataFrame([{
-        "Policy": d.policy.name,
-        "Verdict": f"{d.icon} {d.verdict_label}",
-        "Review": "flagged" if d.needs_review else "",
-        "Fired": ", ".join(r.id for r in d.fired),
-    } for d in results]), hide_index=True, width="stretch")
-
+@st.fragment
+def explain(results: list[Determination], case: dict[str, Any]) -> None:
+    """One policy's reasons; switching the policy reruns only this part."""
     names = {d.policy.id: d.policy.name for d in results}
     chosen = st.radio("Explain under", list(names), format_func=names.get, horizontal=True,
                       key="explain_policy")
@@ -111,3 +88,35 @@ with right:
                        "text/markdown", icon=":material/description:", width="stretch")
     d2.download_button("Letter (HTML)", letter_html(d, case), f"{stem}.html", "text/html",
                        icon=":material/html:", width="stretch")
+
+
+engine = current_engine()
+left, right = st.columns([2, 3], gap="large")
+with left:
+    c1, c2 = st.columns(2)
+    if c1.button("Reset to the example case", icon=":material/restart_alt:", width="stretch"):
+        seed_state(DEFAULT_CASE)
+        st.rerun()
+    if c2.button("Clear: nothing documented", icon=":material/ink_eraser:", width="stretch"):
+        seed_state({"cpt_code": st.session_state.get("f_cpt_code", "72148")})
+        st.rerun()
+    case = case_form()
+
+st.query_params.from_dict(case_to_params(case))  # the address bar is the shareable link
+
+with right:
+    try:
+        results = determine(engine, case)
+    except Exception as err:  # a clear message, never a traceback
+        st.error(f"Could not evaluate this case: {err}")
+        st.stop()
+
+    st.subheader("Under every policy")
+    st.dataframe(pd.DataFrame([{
+        "Policy": d.policy.name,
+        "Verdict": f"{d.icon} {d.verdict_label}",
+        "Review": "flagged" if d.needs_review else "",
+        "Fired": ", ".join(r.id for r in d.fired),
+    } for d in results]), hide_index=True, width="stretch")
+
+    explain(results, case)

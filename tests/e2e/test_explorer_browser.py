@@ -28,3 +28,24 @@ def test_toggle_cauda_equina_changes_verdict(page, app_url) -> None:  # type: ig
     assert "Meets criteria" in _banner(page)
     assert_no_exception(page)
     shot(page, "explorer-cauda-equina")
+
+
+def test_explain_under_another_policy(page, app_url) -> None:  # type: ignore[no-untyped-def]
+    """The explanation is a fragment: switching the policy reruns only it, and it shows that
+    policy's reasons (the form keeps its values)."""
+    page.goto(app_url)
+    wait_idle(page)
+    group = page.locator("[data-testid='stRadio']").filter(has_text="Explain under")
+    group.get_by_text("RBM spine imaging policy (eviCore-style)", exact=True).click()
+    page.get_by_text("Does not meet criteria under RBM spine imaging policy",
+                     exact=False).first.wait_for()
+    wait_idle(page)
+    assert_no_exception(page)
+    assert "Does not meet criteria" in _banner(page)
+    # a form change still reaches the explanation under the chosen policy
+    flags = page.locator("[data-testid='stRadio']").filter(has_text="Cauda equina signs")
+    flags.get_by_text("Yes", exact=True).click()
+    page.get_by_text("Meets criteria under RBM spine imaging policy", exact=False).first.wait_for()
+    wait_idle(page)
+    assert "Meets criteria" in _banner(page)
+    shot(page, "explorer-explain-evicore")
