@@ -94,10 +94,12 @@ engine = current_engine()
 left, right = st.columns([2, 3], gap="large")
 with left:
     c1, c2 = st.columns(2)
-    if c1.button("Reset to the example case", icon=":material/restart_alt:", width="stretch"):
+    if c1.button("Example case", icon=":material/restart_alt:", width="stretch",
+                 help="Reset the form to the example case (acute low back pain, no red flags)."):
         seed_state(DEFAULT_CASE)
         st.rerun()
-    if c2.button("Clear: nothing documented", icon=":material/ink_eraser:", width="stretch"):
+    if c2.button("Clear all", icon=":material/ink_eraser:", width="stretch",
+                 help="Set every field to not documented (the CPT code stays)."):
         seed_state({"cpt_code": st.session_state.get("f_cpt_code", "72148")})
         st.rerun()
     case = case_form()
