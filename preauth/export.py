@@ -65,8 +65,8 @@ def write_jsonl(table: pa.Table, stream: IO[str], batch_rows: int = 50_000) -> N
 class TableWriter:
     """Writes tables of one schema, batch after batch, as ``fmt`` to a path or stream (json =
     JSON Lines, csv, parquet; ``None``: standard output; Parquet needs a path or binary
-    stream), so a result never has to be held whole. Use as a context manager; the output is
-    complete (a header, an empty Parquet file) even when nothing is written."""
+    stream), so a result never has to be held whole. Use as a context manager; write at least
+    one (possibly empty) table so that the output has its header / schema."""
 
     def __init__(self, fmt: str, out: str | Path | IO[Any] | None) -> None:
         if fmt not in ("json", "csv", "parquet"):
@@ -128,10 +128,8 @@ class TableWriter:
         else:
             write_jsonl(table, self._text_stream())
 
-    def close(self, schema: pa.Schema | None = None) -> None:
-        """Finish the output (``schema``: of the empty table to write if nothing was)."""
-        if self._schema is None and schema is not None:
-            self.write(schema.empty_table())
+    def close(self) -> None:
+        """Finish the output."""
         if self._parquet is not None:
             self._parquet.close()
             self._parquet = None
