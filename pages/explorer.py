@@ -12,7 +12,7 @@ from preauth.letter import letter_html, letter_markdown
 from preauth.scenarios import DEFAULT_CASE
 from preauth.share import case_from_params, case_to_params
 from ui.bootstrap import ensure_navigation
-from ui.case_form import case_form, seed_state
+from ui.case_form import case_form, current_case, seed_state
 from ui.resources import current_engine
 from ui.state import take_pending_case
 
@@ -92,6 +92,27 @@ def explain(results: list[Determination], case: dict[str, Any]) -> None:
 
 engine = current_engine()
 left, right = st.columns([2, 3], gap="large")
+# The results are computed from the form's state and drawn first, so the new verdict reaches
+# the browser before the form's widgets do.
+case = current_case()
+st.query_params.from_dict(case_to_params(case))  # the address bar is the shareable link
+
+with right:
+    try:
+        results = determine(engine, case)
+    except Exception as err:  # a clear message, never a traceback
+        results = None
+        st.error(f"Could not evaluate this case: {err}")
+    if results is not None:
+        st.subheader("Under every policy")
+        st.dataframe(pd.DataFrame([{
+            "Verdict": f"{d.icon} {d.verdict_label}",  # first: the long names must not hide it
+            "Policy": d.policy.name,
+            "Review": "flagged" if d.needs_review else "",
+            "Fired": ", ".join(r.id for r in d.fired),
+        } for d in results]), hide_index=True, width="stretch")
+        explain(results, case)
+
 with left:
     c1, c2 = st.columns(2)
     if c1.button("Example case", icon=":material/restart_alt:", width="stretch",
@@ -102,23 +123,4 @@ with left:
                  help="Set every field to not documented (the CPT code stays)."):
         seed_state({"cpt_code": st.session_state.get("f_cpt_code", "72148")})
         st.rerun()
-    case = case_form()
-
-st.query_params.from_dict(case_to_params(case))  # the address bar is the shareable link
-
-with right:
-    try:
-        results = determine(engine, case)
-    except Exception as err:  # a clear message, never a traceback
-        st.error(f"Could not evaluate this case: {err}")
-        st.stop()
-
-    st.subheader("Under every policy")
-    st.dataframe(pd.DataFrame([{
-        "Policy": d.policy.name,
-        "Verdict": f"{d.icon} {d.verdict_label}",
-        "Review": "flagged" if d.needs_review else "",
-        "Fired": ", ".join(r.id for r in d.fired),
-    } for d in results]), hide_index=True, width="stretch")
-
-    explain(results, case)
+    case_form()

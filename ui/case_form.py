@@ -76,21 +76,31 @@ def _widget(f: Field) -> None:
             help=f"{f.help} Leave empty when not documented.", placeholder=NOT_DOCUMENTED)
 
 
+def _form_fields() -> list[Field]:
+    return [f for f in CLINICAL_FIELDS if f.name not in _SKIP]
+
+
+def current_case() -> dict[str, Any]:
+    """The case the form's state describes, without drawing the form: at the start of a rerun
+    session state already holds the value just changed, so the results can be computed (and
+    sent to the browser) before the form's widgets."""
+    case: dict[str, Any] = {"case_id": st.session_state.get("case_id", "explorer-case")}
+    for f in _form_fields():
+        key = widget_key(f.name)
+        if key not in st.session_state:
+            st.session_state[key] = to_widget(f, None) if f.name != "cpt_code" else "72148"
+        case[f.name] = from_widget(f, st.session_state[key])
+    return case
+
+
 def case_form(expanded: tuple[str, ...] = ("request", "red_flags")) -> dict[str, Any]:
     """Render the grouped form; return the case it describes."""
-    case: dict[str, Any] = {"case_id": st.session_state.get("case_id", "explorer-case")}
+    case = current_case()
     for group, title in GROUPS.items():
-        members = [f for f in CLINICAL_FIELDS if f.group == group and f.name not in _SKIP]
+        members = [f for f in _form_fields() if f.group == group]
         if not members:
             continue
         with st.expander(title, expanded=group in expanded):
             for f in members:
-                if widget_key(f.name) not in st.session_state:
-                    st.session_state[widget_key(f.name)] = to_widget(f, None) \
-                        if f.name != "cpt_code" else "72148"
                 _widget(f)
-    for f in CLINICAL_FIELDS:
-        if f.name in _SKIP:
-            continue
-        case[f.name] = from_widget(f, st.session_state.get(widget_key(f.name)))
     return case

@@ -122,6 +122,9 @@ def wait_idle(page, timeout: float = 60_000) -> None:  # type: ignore[no-untyped
     page.wait_for_selector(
         "[data-testid='stApp'][data-test-script-state='notRunning']"
         "[data-test-connection-state='CONNECTED']", timeout=timeout)
+    # On a cold page the widgets' code loads lazily: placeholders until it has arrived.
+    page.wait_for_function("() => !document.querySelector(\"[data-testid='stSkeleton']\")",
+                           timeout=timeout)
     page.wait_for_timeout(250)
 
 
