@@ -89,10 +89,8 @@ def _say(message: str) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from preauth.batched_ingest import validate_in_batches
     from preauth.engine import Engine
     from preauth.export import TableWriter, write_table
-    from preauth.ingest import read_raw, validate
     from preauth.library import load_library
 
     if args.format == "parquet" and not args.out:
@@ -110,11 +108,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if not path.is_file():
         _say(f"{args.file}: no such file")
         return EXIT_UNUSABLE
-    result = None
-    if path.stat().st_size >= STREAM_FROM_BYTES:  # big: validated in batches, not held whole
-        result = validate_in_batches(path)
-    if result is None:
-        result = validate(read_raw(path, path.name))
+    result = _read_requests(path)
     if result.rows_in == 0:
         _say(f"{path.name}: has a header row but no data rows; expected one row per request")
         return EXIT_UNUSABLE
@@ -142,6 +136,18 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
          + ("" if not result.rows_rejected or args.errors else
             " (use --errors PATH to write the rejected rows)"))
     return EXIT_OK
+
+
+def _read_requests(path: Path) -> Any:
+    """Read and validate a requests file: big UTF-8 CSV and Parquet files in batches
+    (:mod:`preauth.batched_ingest`), everything else whole. An :class:`IngestResult`."""
+    from preauth import batched_ingest
+    from preauth.ingest import read_raw, validate
+
+    result = None
+    if path.stat().st_size >= STREAM_FROM_BYTES:
+        result = batched_ingest.validate_in_batches(path)
+    return result if result is not None else validate(read_raw(path, path.name))
 
 
 def _spark_ready() -> bool:
@@ -200,7 +206,6 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 
     from preauth import stats
     from preauth.engine import Engine
-    from preauth.ingest import read_raw, validate
     from preauth.library import load_library
 
     library = load_library(args.criteria)
@@ -212,7 +217,7 @@ def _cmd_stats(args: argparse.Namespace) -> int:
     if not path.is_file():
         _say(f"{args.file}: no such file")
         return EXIT_UNUSABLE
-    result = validate(read_raw(path, path.name))
+    result = _read_requests(path)
     carriers = stats.carriers_in(result.accepted)
     if args.carrier_reference is not None and args.carrier_reference not in carriers:
         _say(f"--carrier-reference {args.carrier_reference!r} is not a carrier in "
