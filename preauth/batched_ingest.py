@@ -119,6 +119,7 @@ def _csv_batches(path: Path, batch_rows: int) -> Iterator[RawTable] | None:
         names: list[str] | None = None
         pending: list[pa.RecordBatch] = []
         pending_rows = 0
+        yielded = False
 
         def flush() -> RawTable:
             nonlocal pending, pending_rows
@@ -141,9 +142,10 @@ def _csv_batches(path: Path, batch_rows: int) -> Iterator[RawTable] | None:
             pending_rows += batch.num_rows
             if pending_rows >= batch_rows:
                 yield flush()
+                yielded = True
         if names is None:
             raise ValueError("no header")
-        if pending or pending_rows == 0:
+        if pending or not yielded:  # the rest, or the header of a file without rows
             yield flush()
 
     return batches()

@@ -95,6 +95,17 @@ def test_bom_blank_rows_and_quoted_line_breaks(tmp_path: Path) -> None:
         _same(path, batch_rows)
 
 
+def test_header_only_and_exact_batch_multiples(tmp_path: Path) -> None:
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("case_id,cpt_code\n", encoding="utf-8")
+    _same(header_only, 3)
+    four = tmp_path / "four.csv"
+    four.write_text("case_id,cpt_code\nA,72148\nB,72148\nC,72148\nD,72148\n",
+                    encoding="utf-8")
+    _same(four, 2)  # the last batch ends the file exactly
+    _same(four, 4)
+
+
 def test_files_that_do_not_stream_return_none(tmp_path: Path) -> None:
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("case_id,cpt_code,age\nA,72148,40\nB,72141\nC,72148,50,extra\n",
