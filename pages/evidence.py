@@ -29,7 +29,7 @@ from ui.datasets import (
     verdicts_for,
 )
 from ui.downloads import download_csv, table_with_download
-from ui.numbers import compact_count
+from ui.numbers import compact_count, p_value_text
 from ui.resources import current_engine, current_library
 from ui.state import open_in_explorer
 
@@ -180,20 +180,22 @@ with tab_or:
     if not table.empty:
         shown = table[["factor", "level", "reference", "odds_ratio", "ci_low", "ci_high",
                        "p_value", "n", "events", "note"]]
+        shown = shown.assign(p_value=shown["p_value"].map(p_value_text))
         table_with_download(
             shown, f"odds_ratios_{outcome}.csv", f"dl_or_{outcome}_{tag}",
             column_config={"odds_ratio": st.column_config.NumberColumn("OR", format="%.2f"),
                            "ci_low": st.column_config.NumberColumn("95% CI low", format="%.2f"),
                            "ci_high": st.column_config.NumberColumn("95% CI high",
                                                                     format="%.2f"),
-                           "p_value": st.column_config.NumberColumn("p", format="%.2g")},
+                           "p_value": st.column_config.TextColumn("p")},
             download=table)
     if not model.exact.empty:
         st.warning("Some comparisons have a 2×2 cell below 5, where the Wald interval is "
                    "unreliable: exact conditional (Fisher) odds ratios, unadjusted, below.",
                    icon=":material/warning:")
         exact = model.exact.assign(table=model.exact["table"].map(
-            lambda c: f"{c[0]}/{c[1]} vs {c[2]}/{c[3]}"))
+            lambda c: f"{c[0]}/{c[1]} vs {c[2]}/{c[3]}"),
+            p_value=model.exact["p_value"].map(p_value_text))
         table_with_download(
             exact[["factor", "level", "reference", "odds_ratio", "ci_low", "ci_high",
                    "p_value", "table", "note"]],
@@ -202,7 +204,7 @@ with tab_or:
                 "odds_ratio": st.column_config.NumberColumn("exact OR", format="%.2f"),
                 "ci_low": st.column_config.NumberColumn("95% CI low", format="%.3g"),
                 "ci_high": st.column_config.NumberColumn("95% CI high", format="%.3g"),
-                "p_value": st.column_config.NumberColumn("Fisher p", format="%.2g"),
+                "p_value": st.column_config.TextColumn("Fisher p"),
                 "table": st.column_config.TextColumn(
                     "2×2 (events/non-events: level vs reference)")},
             download=exact)

@@ -8,6 +8,8 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
+from ui.numbers import p_value_text
+
 __all__ = ["concordance_heatmap", "forest_plot", "rate_bars", "rate_heatmap", "rate_over_time"]
 
 _BLUE = "#1f5fa8"
@@ -31,9 +33,10 @@ def forest_plot(table: pd.DataFrame, title: str = "") -> go.Figure:
         error_x={"type": "data", "symmetric": False, "color": _BLUE, "thickness": 2,
                  "array": (t["ci_high"] - t["odds_ratio"]).tolist(),
                  "arrayminus": (t["odds_ratio"] - t["ci_low"]).tolist()},
-        customdata=list(zip(t["ci_low"], t["ci_high"], t["p_value"], strict=True)),
+        customdata=list(zip(t["ci_low"], t["ci_high"], t["p_value"].map(p_value_text),
+                            strict=True)),
         hovertemplate="%{y}<br>OR %{x:.2f} (95% CI %{customdata[0]:.2f}–%{customdata[1]:.2f})"
-                      "<br>p = %{customdata[2]:.3g}<extra></extra>"))
+                      "<br>p = %{customdata[2]}<extra></extra>"))
     fig.add_vline(x=1, line_dash="dash", line_color="#888")
     lows = [v for v in t["ci_low"] if v > 0]
     lo = min([0.8, *(v / 1.15 for v in lows)])
