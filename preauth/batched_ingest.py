@@ -35,6 +35,7 @@ from preauth.ingest import (
     _clean_ids,
     _drop_blank_rows,
     _duplicate_of,
+    _flat,
     duplicate_messages,
     parquet_raw,
     read_raw,
@@ -165,8 +166,7 @@ def _validate_all(batches: Iterator[RawTable], name: str,
             first = result
         case_header = next(h for h, f in result.mapping.items() if f == "case_id")
         raw_ids = raw.table[case_header]
-        raw_id_parts.append(raw_ids.combine_chunks() if raw_ids.num_chunks != 1
-                            else raw_ids.chunk(0))
+        raw_id_parts.append(_flat(raw_ids))
         id_parts.append(_clean_ids(raw_ids))
         if offset:
             result.accepted = result.accepted.set_column(

@@ -92,10 +92,9 @@ class TableWriter:
         if self._stream is None:
             if self.out is None:
                 self._stream = sys.stdout
-            elif isinstance(self.out, str | Path):
-                mode = "wb" if self.fmt == "csv" else "w"
-                self._stream = (open(self.out, mode) if mode == "wb"  # noqa: SIM115
-                                else open(self.out, mode, encoding="utf-8"))  # noqa: SIM115
+            elif isinstance(self.out, str | Path):  # CSV is written as bytes, JSON as text
+                self._stream = (open(self.out, "wb") if self.fmt == "csv"  # noqa: SIM115
+                                else open(self.out, "w", encoding="utf-8"))  # noqa: SIM115
                 self._owned = True
             else:
                 self._stream = self.out

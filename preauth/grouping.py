@@ -171,8 +171,8 @@ def count_combinations(table: pa.Table, columns: Mapping[str, tuple[str, str]],
         keep = mask if keep is None else keep & mask
 
     for name, flt in text_filters.items():
-        codes = (encoded[name] if columns.get(name, (None,))[0] == name
-                 and columns[name][1] == "text" else _text_codes(table[name]))
+        codes = next((encoded[out] for out, (source, kind) in columns.items()
+                      if source == name and kind == "text"), None) or _text_codes(table[name])
         lut = np.array([flt.allows(v) for v in codes.values.to_pylist()], dtype=bool)
         if codes.codes is None:
             restrict(np.full(n, lut[0]))

@@ -50,9 +50,7 @@ def from_widget(f: Field, value: Any) -> Any:
 
 def seed_state(case: dict[str, Any]) -> None:
     """Put ``case`` into the widgets' session state (e.g. a scenario or a shared URL)."""
-    for f in CLINICAL_FIELDS:
-        if f.name in _SKIP:
-            continue
+    for f in _form_fields():
         st.session_state[widget_key(f.name)] = to_widget(f, case.get(f.name))
 
 
