@@ -83,19 +83,30 @@ def _days(col: pa.ChunkedArray) -> np.ndarray:
 
 
 def _month_codes(days: np.ndarray) -> _Codes:
+    """Month codes of day numbers (days since 1970-01-01, any sign; NULL as the smallest
+    int32): 0 = no date, 1 = the earliest month present, ..."""
     valid = days != np.iinfo(np.int32).min
     if not valid.any():
         return _Codes(None, 1, pa.nulls(1, pa.date32()))
     lo, hi = int(days[valid].min()), int(days[valid].max())
-    # month of each day in [lo, hi] through a small lookup table
-    span = np.arange(lo, hi + 1, dtype="datetime64[D]")
-    month = span.astype("datetime64[M]").astype(np.int64)  # months since 1970-01
-    m_lo = int(month[0])
-    lut = np.concatenate([[0], month - m_lo + 1]).astype(np.int32)  # slot 0: no date
-    offset = days.astype(np.int64) - (lo - 1)  # 1 .. span for dates
-    offset[~valid] = 0
-    codes = lut[offset]
-    firsts = np.arange(m_lo, int(month[-1]) + 1).astype("datetime64[M]").astype("datetime64[D]")
+    # Day numbers are integers first, then dates: ``np.arange(lo, hi, dtype="datetime64[D]")``
+    # does not run from ``lo`` to ``hi`` when ``lo`` is negative (a date before 1970).
+    if hi - lo < max(len(days), 1 << 16):
+        # month of each day in [lo, hi] through a lookup table (cheaper than per row)
+        span = np.arange(lo, hi + 1, dtype=np.int64).astype("datetime64[D]")
+        month = span.astype("datetime64[M]").astype(np.int64)  # months since 1970-01
+        m_lo, m_hi = int(month[0]), int(month[-1])
+        lut = np.concatenate([[0], month - m_lo + 1]).astype(np.int32)  # slot 0: no date
+        offset = days.astype(np.int64) - (lo - 1)  # 1 .. span for dates
+        offset[~valid] = 0
+        codes = lut[offset]
+    else:  # dates spread over far more days than there are rows: convert each row
+        month = days.astype(np.int64).astype("datetime64[D]").astype("datetime64[M]") \
+            .astype(np.int64)
+        m_lo, m_hi = int(month[valid].min()), int(month[valid].max())
+        codes = np.where(valid, month - m_lo + 1, 0).astype(np.int32)
+    firsts = np.arange(m_lo, m_hi + 1, dtype=np.int64).astype("datetime64[M]") \
+        .astype("datetime64[D]")
     values = pa.concat_arrays([pa.nulls(1, pa.date32()),
                                pa.array(firsts.astype(np.int32), pa.int32()).cast(pa.date32())])
     return _Codes(codes, len(values), values)

@@ -287,6 +287,10 @@ def cells(table: pa.Table | pd.DataFrame, verdict: pa.Array | pa.ChunkedArray | 
         result = con.sql(sql, params=params).to_arrow_table()
     finally:
         con.close()
+    # month as timestamps before pandas sees it: a date32 becomes a Python date on the way,
+    # and year 0000 (which ingest's ISO dates allow) has none
+    i = result.column_names.index("month")
+    result = result.set_column(i, "month", result.column(i).cast(pa.timestamp("s")))
     df = result.to_pandas()
     if df.empty:
         df = pd.DataFrame({c: pd.Series(dtype="object" if c in _GROUP_KEYS else "int64")

@@ -23,6 +23,19 @@ TEXT = {"carrier": ["Carrier A", "Carrier B", "", " ", "Z"],
 BOOLS = ("preauth_required", "peer_to_peer", "completed")
 
 
+_EPOCH = dt.date(1970, 1, 1)
+_DAY_0000 = -719528  # 0000-01-01, the earliest date ingest reads (year 0 has no Python date)
+_DAY_MIN = (dt.date.min - _EPOCH).days  # 0001-01-01
+_DAY_MAX = (dt.date.max - _EPOCH).days  # 9999-12-31
+_ANY_DAY = st.integers(_DAY_0000, _DAY_MAX)
+_EPOCH_DAYS = st.integers(-800, 800)  # 1967-10 .. 1972-03
+_RECENT_DAYS = st.integers((dt.date(2013, 1, 1) - _EPOCH).days,
+                           (dt.date(2019, 12, 31) - _EPOCH).days)
+_EXTREME_DAYS = st.one_of(st.integers(_DAY_0000, _DAY_0000 + 800),
+                          st.integers(_DAY_MAX - 800, _DAY_MAX),
+                          st.sampled_from([_DAY_0000, _DAY_MIN, -1, 0, _DAY_MAX]))
+
+
 def _maybe(values: list) -> st.SearchStrategy:
     return st.one_of(st.none(), st.sampled_from(values))
 
@@ -42,9 +55,18 @@ def tables(draw: st.DrawFn) -> tuple[pa.Table, stats.Filters, bool]:
     for name in BOOLS:
         cols[name] = pa.array(draw(st.lists(st.one_of(st.none(), st.booleans()),
                                             min_size=n, max_size=n)), pa.bool_())
-    day = st.dates(dt.date(2013, 1, 1), dt.date(2019, 12, 31))
-    cols["request_date"] = pa.array(draw(st.lists(st.one_of(st.none(), day),
-                                                  min_size=n, max_size=n)), pa.date32())
+    # Day numbers since 1970-01-01 over every date ingest accepts (an ISO date with a 4-digit
+    # year: 0000-01-01 .. 9999-12-31), weighted towards a few years around 1970 (dates on
+    # both sides of day 0) and the extremes; a table draws from one cluster or from all.
+    cluster = draw(st.sampled_from(["all", "epoch", "recent", "ancient", "spread"]))
+    days = {"all": st.one_of(_EPOCH_DAYS, _RECENT_DAYS, _EXTREME_DAYS, _ANY_DAY),
+            "epoch": _EPOCH_DAYS, "recent": _RECENT_DAYS, "ancient": _EXTREME_DAYS,
+            "spread": _ANY_DAY}[cluster]
+    cols["request_date"] = pa.array(draw(st.lists(st.one_of(st.none(), days),
+                                                  min_size=n, max_size=n)),
+                                    pa.int32()).cast(pa.date32())
+    day = st.one_of(st.dates(dt.date.min, dt.date.max),
+                    days.map(lambda d: _EPOCH + dt.timedelta(days=max(d, _DAY_MIN))))
     table = pa.table(cols)
 
     def pick(name: str) -> tuple[str, ...] | None:

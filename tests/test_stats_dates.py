@@ -1,0 +1,101 @@
+"""Statistics over request dates anywhere in the range ingest accepts (issue 8, point 5).
+
+``preauth stats`` crashed with "internal error (IndexError)" on any ``request_date`` before
+1970: the month codes of preauth.grouping built their day → month lookup table with
+``np.arange(lo, hi, dtype="datetime64[D]")``, which does not start at ``lo`` when it is
+negative. Ingest reads any ISO date with a four-digit year (0000-01-01 .. 9999-12-31).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from preauth import ingest, stats
+from preauth.cli import main
+from preauth.grouping import count_combinations
+
+DATES = ["1969-12-31", "1970-01-01", "1900-01-01", "1582-10-10", "0001-01-01",
+         "9999-12-31", "0000-01-01", "2020-02-29", ""]
+MONTHS = ["1969-12", "1970-01", "1900-01", "1582-10", "0001-01", "9999-12", "0000-01",
+          "2020-02"]
+
+
+def _csv(path: Path, dates: list[str]) -> Path:
+    lines = ["case_id,request_date,carrier,cpt_code,preauth_required,decision"]
+    for i, d in enumerate(dates):
+        lines.append(f"r{i},{d},{'AB'[i % 2]},72148,{'true' if i % 3 else 'false'},"
+                     f"{'denied' if i % 2 else 'approved'}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_ingest_reads_every_date_of_the_range(tmp_path: Path) -> None:
+    result = ingest.validate(ingest.read_raw(_csv(tmp_path / "r.csv", DATES)))
+    assert result.rows_accepted == len(DATES)
+    days = result.accepted.column("request_date").cast(pa.int32()).to_pylist()
+    assert days[:2] == [-1, 0]
+    assert min(d for d in days if d is not None) == -719528  # 0000-01-01
+
+
+@pytest.mark.parametrize("fmt", ["json", "table"])
+def test_cli_stats_on_dates_before_1970_and_far_away(tmp_path: Path, fmt: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["stats", "--format", fmt, str(_csv(tmp_path / "r.csv", DATES))])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "internal error" not in err
+    if fmt == "json":
+        doc = json.loads(out)
+        groups = {r["group"]: r["denominator"] for r in doc["rates"]
+                  if r["by"] == "month" and r["measure"] == "preauth_required"}
+        assert groups == {**dict.fromkeys(MONTHS, 1), stats.MISSING: 1}
+
+
+def test_month_codes_around_the_epoch() -> None:
+    days = pa.array([-1, 0, -31, -32, None, -719528, 2932896], pa.int32()).cast(pa.date32())
+    out = count_combinations(pa.table({"d": days}), {"m": ("d", "month")})
+    assert out is not None
+    # as day numbers of the first of each month (0000-01 has no Python date)
+    got = sorted(zip(out.column("m").cast(pa.int32()).to_pylist(), out.column("n").to_pylist(),
+                     strict=True), key=lambda p: (p[0] is not None, p[0] or 0))
+    first = {m: (dt.date.fromisoformat(m + "-01") - dt.date(1970, 1, 1)).days
+             for m in ("1969-11", "1969-12", "1970-01", "9999-12")}
+    assert got == [(None, 1), (-719528, 1), (first["1969-11"], 1), (first["1969-12"], 2),
+                   (first["1970-01"], 1), (first["9999-12"], 1)]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_many_rows_of_old_dates_both_paths(fast: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # enough rows that the month codes come from the day lookup table, spanning 1950-1990
+    rng = np.random.default_rng(5)
+    n = 20_000
+    start = (dt.date(1950, 1, 1) - dt.date(1970, 1, 1)).days
+    days = rng.integers(start, start + 40 * 365, n).astype(np.int32)
+    table = pa.table({"request_date": pa.array(days).cast(pa.date32()),
+                      "carrier": rng.choice(["A", "B"], n),
+                      "preauth_required": rng.random(n) < 0.5})
+    if not fast:
+        monkeypatch.setattr(stats, "count_combinations", lambda *a, **k: None)
+    filters = stats.Filters(date_from=dt.date(1960, 3, 15), date_to=dt.date(1975, 6, 30))
+    c = stats.cells(table, None, filters)
+    as_dates = days.astype("datetime64[D]")
+    keep = (as_dates >= np.datetime64("1960-03-15")) & (as_dates <= np.datetime64("1975-06-30"))
+    assert int(c["n"].sum()) == int(keep.sum())
+    months = as_dates[keep].astype("datetime64[M]")
+    expected = dict(zip(*np.unique(months.astype(str), return_counts=True), strict=True))
+    got = c.groupby(c["month"].dt.strftime("%Y-%m"))["n"].sum().to_dict()
+    assert got == {k: int(v) for k, v in expected.items()}
+
+
+def test_analyse_and_rates_by_month_on_the_whole_range(tmp_path: Path) -> None:
+    result = ingest.validate(ingest.read_raw(_csv(tmp_path / "r.csv", DATES)))
+    ev = stats.analyse(result.accepted, policy=None)
+    by_month = ev.rates[(ev.rates["by"] == "month") & (ev.rates["measure"] == "denied")]
+    assert set(by_month["group"]) == {*MONTHS, stats.MISSING}
+    assert "Requests: 9" in stats.format_text(ev)
