@@ -1,5 +1,6 @@
 """Preauth Explorer — Streamlit entry point: page config and navigation only."""
 
+import logging
 from pathlib import Path
 
 import streamlit as st
@@ -27,4 +28,10 @@ navigation = {
 }
 selected = st.navigation({k: v for k, v in navigation.items() if v})
 mark_navigation_ran()
-selected.run()
+try:
+    selected.run()
+except Exception:  # last line of defence: no input may put a traceback on a shared page
+    logging.getLogger("preauth.app").exception("page %r failed", selected.title)
+    st.error("This page could not be shown: an unexpected error occurred (details are in "
+             "the server log). Your other pages and data in this session are unaffected.",
+             icon=":material/error:")

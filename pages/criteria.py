@@ -13,7 +13,15 @@ from preauth.policy_diff import compare, disagreements
 from preauth.scenarios import SCENARIOS
 from preauth.wording import read_expression
 from ui.bootstrap import ensure_navigation
-from ui.resources import bundled_library, current_engine, current_library
+from ui.resources import (
+    CUSTOM,
+    CustomCriteriaLimit,
+    add_custom_policy,
+    bundled_library,
+    current_engine,
+    current_library,
+)
+from ui.text import plain
 
 ensure_navigation()
 
@@ -31,25 +39,27 @@ with browse:
     query = c2.text_input("Search criteria", key="lib_search",
                           placeholder="title, id, field or words in the rationale")
     policy = library[pid]
-    st.markdown(f"**{policy.name}** — {policy.version}"
+    # Policy text may come from a custom upload: always shown as plain text (ui.text.plain).
+    st.markdown(f"**{plain(policy.name)}** — {plain(policy.version)}"
                 + (f", effective {policy.effective}" if policy.effective else ""))
-    st.write(policy.summary)
+    st.markdown(plain(policy.summary))
     if policy.models:
-        st.caption(f"Models: {policy.models}")
+        st.caption(f"Models: {plain(policy.models)}")
     q = query.strip().lower()
     shown = [c for c in policy.criteria
              if not q or q in " ".join([c.id, c.title, c.when, c.rationale, c.source,
                                         *c.expression.fields]).lower()]
     st.caption(f"{len(shown)} of {len(policy.criteria)} criteria")
     for c in shown:
-        label = f"{c.title} · `{c.id}`" + (" · exclusion" if c.kind == "exclusion" else "")
+        label = f"{plain(c.title)} · {plain(c.id)}" + (" · exclusion" if c.kind == "exclusion"
+                                                       else "")
         with st.expander(label):
             regions = ", ".join(r + (" (by analogy)" if r in c.by_analogy else "")
                                 for r in c.regions)
-            st.markdown(f"*{c.source}* — regions: {regions}")
+            st.markdown(f"*{plain(c.source)}* — regions: {regions}")
             st.markdown("**Condition**")
             st.code(c.expression.pretty(), language="sql")
-            st.markdown(f"**In plain words:** {read_expression(c.expression.root)}")
+            st.markdown(f"**In plain words:** {plain(read_expression(c.expression.root))}")
             rows = [{"Procedure": f"MRI {CONTRAST_LABELS[k]}", "Category": r.category.label,
                      "Rating": "" if r.rating is None else str(r.rating),
                      "Note": "; ".join(x for x in (r.rating_note, r.comment) if x)}
@@ -60,12 +70,12 @@ with browse:
                       "Note": "; ".join(x for x in (r.rating_note, r.comment) if x)}
                      for k, r in c.other_procedures.items()]
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-            st.markdown(f"**Rationale:** {c.rationale}")
+            st.markdown(f"**Rationale:** {plain(c.rationale)}")
             if c.documentation:
                 st.markdown("**Documentation a reviewer needs:**\n"
-                            + "\n".join(f"- {x}" for x in c.documentation))
+                            + "\n".join(f"- {plain(x)}" for x in c.documentation))
             st.markdown("**Sources:**\n" + "\n".join(
-                f"- {policy.references[r].text}" for r in c.citations))
+                f"- {plain(policy.references[r].text)}" for r in c.citations))
 
 with diff:
     ids = [p.id for p in library.policies]
@@ -75,8 +85,10 @@ with diff:
     b = c2.selectbox("Policy B", ids, index=min(1, len(ids) - 1),
                      format_func=lambda i: library[i].name, key="diff_b")
     features = compare(library[a], library[b])
-    table = pd.DataFrame([{"": "≠" if f.differs else "=", "Aspect": f.name,
-                           library[a].name: f.a, library[b].name: f.b} for f in features])
+    # st.table renders markdown: every cell and header is plain text
+    head_a, head_b = f"A: {plain(library[a].name)}", f"B: {plain(library[b].name)}"
+    table = pd.DataFrame([{"": "≠" if f.differs else "=", "Aspect": plain(f.name),
+                           head_a: plain(f.a), head_b: plain(f.b)} for f in features])
     st.table(table.set_index(""))
     st.markdown("**Where they disagree on the teaching scenarios**")
     rows = disagreements(current_engine(), a, b, [(s.title, s.case) for s in SCENARIOS])
@@ -93,24 +105,34 @@ with custom:
                 "token — and is then available in the explorer **for this browser session "
                 "only**. A file with the id of a bundled policy replaces it for the session.")
     upload = st.file_uploader("Criteria file", type=["yaml", "yml"], key="criteria_upload")
-    if upload is not None:
+    seen = (upload.file_id, upload.name) if upload is not None else None
+    if upload is not None and st.session_state.get("criteria_upload_seen") != seen:
+        # each uploaded file is read once: later reruns (and "Remove") leave it alone
+        st.session_state["criteria_upload_seen"] = seen
         try:
             text = upload.getvalue().decode("utf-8")
             policy = load_policy_text(text, upload.name)
+            add_custom_policy(policy)
         except UnicodeDecodeError:
-            st.error(f"{upload.name}: the file is not UTF-8 text.")
-        except CriteriaError as err:
-            st.error(str(err), icon=":material/error:")
+            outcome = ("error", f"{upload.name}: the file is not UTF-8 text.")
+        except (CriteriaError, CustomCriteriaLimit) as err:
+            outcome = ("error", str(err))
         else:
-            st.session_state.setdefault("custom_policies", {})[policy.id] = policy
-            st.success(f"Loaded **{policy.name}** (`{policy.id}`) with "
-                       f"{len(policy.criteria)} criteria — now selectable in the explorer.",
-                       icon=":material/check_circle:")
-    loaded = st.session_state.get("custom_policies", {})
-    for pid_, p in list(loaded.items()):
+            outcome = ("success", f"Loaded {policy.name} ({policy.id}) with "
+                                  f"{len(policy.criteria)} criteria — now selectable in the "
+                                  "explorer.")
+        st.session_state["criteria_upload_outcome"] = outcome
+    if upload is not None and "criteria_upload_outcome" in st.session_state:
+        kind, message = st.session_state["criteria_upload_outcome"]
+        show = st.error if kind == "error" else st.success
+        show(plain(message),
+             icon=":material/error:" if kind == "error" else ":material/check_circle:")
+    loaded = dict(st.session_state.get(CUSTOM) or {})
+    for pid_, p in loaded.items():
         c1, c2 = st.columns([4, 1])
         replaced = " (replaces the bundled policy)" if pid_ in bundled_library().ids else ""
-        c1.markdown(f"- **{p.name}** (`{pid_}`) from {p.file}{replaced}")
+        c1.markdown(f"- **{plain(p.name)}** ({plain(pid_)}) from {plain(p.file)}{replaced}")
         if c2.button("Remove", key=f"remove_{pid_}"):
             loaded.pop(pid_)
+            st.session_state[CUSTOM] = loaded
             st.rerun()

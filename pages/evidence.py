@@ -23,14 +23,13 @@ from ui.datasets import (
     cells_for,
     date_range,
     discordant_for,
-    library_key,
     models_for,
     rates_for,
     verdicts_for,
 )
 from ui.downloads import download_csv, table_with_download
 from ui.numbers import compact_count, p_value_text
-from ui.resources import current_engine, current_library
+from ui.resources import current_engine, current_library, library_key
 from ui.state import open_in_explorer
 
 MEASURE_LABELS = {name: m.label for name, m in stats.MEASURES.items()}
@@ -67,7 +66,7 @@ tag = hashlib.sha1(ds.key.encode()).hexdigest()[:8]  # widget keys per dataset
 # -- filters -------------------------------------------------------------------------------
 library = current_library()
 engine = current_engine()
-lib_key = library_key(library)
+lib_key = library_key()
 policy_names = {p.id: p.name for p in library.policies}
 with st.container(border=True):
     f1, f2, f3, f4 = st.columns([3, 2, 3, 3])

@@ -27,7 +27,7 @@ from ui.datasets import (
     validate_upload,
 )
 from ui.downloads import PARQUET_MIME, download_csv, parquet_bytes
-from ui.resources import current_engine, current_library
+from ui.resources import current_engine, current_library, library_key
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "data" / "template.csv"
@@ -155,7 +155,7 @@ library = current_library()
 names = {p.id: p.name for p in library.policies}
 chosen = st.multiselect("Policies", list(names), default=list(names), format_func=names.get,
                         key="batch_policies")
-run_key = f"{token}|{mapping_json}|{','.join(chosen)}|{','.join(names)}"
+run_key = f"{token}|{mapping_json}|{','.join(chosen)}|{library_key()}"
 n = accepted.num_rows
 if st.button(f"Evaluate {n:,} requests × {len(chosen)} policies", type="primary",
              icon=":material/play_arrow:", key="batch_run", disabled=not chosen):

@@ -17,7 +17,8 @@ CONFIG = ROOT / ".streamlit" / "config.toml"
 def test_config_file_settings() -> None:
     cfg = tomllib.loads(CONFIG.read_text(encoding="utf-8"))
     assert cfg["browser"]["gatherUsageStats"] is False  # no usage statistics leave the machine
-    assert cfg["client"]["showErrorDetails"] is False  # no tracebacks on the page
+    # no tracebacks on the page: in this Streamlit `false` means "stacktrace"
+    assert cfg["client"]["showErrorDetails"] == "none"
     assert cfg["server"]["enableXsrfProtection"] is True
     assert cfg["server"]["enableCORS"] is True
     upload = cfg["server"]["maxUploadSize"]  # explicit, in MB
@@ -42,9 +43,26 @@ def test_streamlit_reads_the_same_values() -> None:
                          text=True, check=True, timeout=60).stdout
     seen = json.loads(out.strip().splitlines()[-1])
     assert seen["browser.gatherUsageStats"][0] is False
-    assert seen["client.showErrorDetails"][0] in (False, "none")
+    assert seen["client.showErrorDetails"][0] == "none"
     assert seen["server.enableXsrfProtection"][0] is True
     assert seen["server.enableCORS"][0] is True
     assert seen["server.maxUploadSize"][0] >= 1
     for key, (_value, where) in seen.items():
         assert Path(where).resolve() == CONFIG.resolve(), (key, where)
+
+
+def test_uncaught_errors_show_no_trace_message_or_type() -> None:
+    """What the installed Streamlit does with the configured value: nothing of an uncaught
+    exception (trace, message, type) reaches the page."""
+    code = (
+        "import json\n"
+        "from streamlit import config\n"
+        "from streamlit.elements import exception as ex\n"
+        "config.get_config_options()\n"
+        "v = ex._error_detail_visibility(True)\n"
+        "print(json.dumps([v.show_message, v.show_trace, v.show_type]))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                         text=True, check=True, timeout=60).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == [False, False, False]

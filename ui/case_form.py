@@ -55,13 +55,22 @@ def seed_state(case: dict[str, Any]) -> None:
 
 
 def _widget(f: Field) -> None:
+    """One field's widget. Its default (``index`` / ``value``) is always the value the session
+    holds: Streamlit's browser side re-creates a widget from its default when it remounts it
+    (seen under load: a number reset to its minimum, a select to its first option), so a
+    key-only widget could silently show — and then send back — a value the user never chose."""
     key = widget_key(f.name)
+    current = st.session_state.get(key, to_widget(f, None))
     if f.name == "cpt_code":
-        st.selectbox(f.label, list(CPT_CODES), key=key, format_func=cpt_label, help=f.help)
+        options: list[Any] = list(CPT_CODES)
+        st.selectbox(f.label, options, key=key, format_func=cpt_label, help=f.help,
+                     index=_index(options, current))
     elif f.kind is Kind.BOOLEAN:
-        st.radio(f.label, _BOOL_OPTIONS, key=key, horizontal=True, help=f.help)
+        st.radio(f.label, _BOOL_OPTIONS, key=key, horizontal=True, help=f.help,
+                 index=_index(list(_BOOL_OPTIONS), current))
     elif f.kind is Kind.ENUM:
-        st.selectbox(f.label, [NOT_DOCUMENTED, *f.values], key=key, help=f.help,
+        options = [NOT_DOCUMENTED, *f.values]
+        st.selectbox(f.label, options, key=key, help=f.help, index=_index(options, current),
                      format_func=lambda v: v.replace("_", " "))
     elif f.is_numeric:
         num = int if f.kind is Kind.INTEGER else float
@@ -70,8 +79,13 @@ def _widget(f: Field) -> None:
             f"{f.label} ({unit})" if unit else f.label,
             min_value=None if f.minimum is None else num(f.minimum),
             max_value=None if f.maximum is None else num(f.maximum),
+            value=None if current is None else num(current),
             step=num(1) if num is int else 0.5, key=key,
             help=f"{f.help} Leave empty when not documented.", placeholder=NOT_DOCUMENTED)
+
+
+def _index(options: list[Any], value: Any) -> int:
+    return options.index(value) if value in options else 0
 
 
 def _form_fields() -> list[Field]:
