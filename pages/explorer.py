@@ -10,7 +10,7 @@ import streamlit as st
 from preauth.determination import STATUS_LABELS, Determination, determine
 from preauth.letter import letter_html, letter_markdown
 from preauth.scenarios import DEFAULT_CASE
-from preauth.share import case_from_params, case_to_params
+from preauth.share import case_from_params, case_to_params, describe_problems, overflow_guard_script
 from ui.bootstrap import ensure_navigation
 from ui.case_form import case_form, current_case, seed_state
 from ui.resources import current_engine
@@ -29,11 +29,15 @@ if take_pending_case() is None and "explorer_seeded" not in st.session_state:
         shared, problems = case_from_params(params)
         seed_state(shared)
         st.session_state["case_id"] = shared.get("case_id") or "shared-case"
-        if problems:
-            st.warning("Some values in the link were not usable and were left out: "
-                       + "; ".join(problems))
+        if problems:  # the link's own names and values only ever as plain text (st.text)
+            headline, details = describe_problems(problems)
+            st.warning(headline, icon=":material/link_off:")
+            st.text(details)
     else:
         seed_state(DEFAULT_CASE)
+        # Streamlit reads no parameter of a link with too many: the browser re-opens it
+        # with its case fields only, and the problems above say so
+        st.html(f"<script>{overflow_guard_script()}</script>", unsafe_allow_javascript=True)
 st.session_state["explorer_seeded"] = True
 
 

@@ -60,6 +60,8 @@ def _definition(f: CatalogField) -> tuple[Any, Any]:
         kwargs["ge"] = f.minimum
     if f.maximum is not None:
         kwargs["le"] = f.maximum
+    if f.kind is Kind.NUMBER:
+        kwargs["allow_inf_nan"] = False  # finite, as batch ingest requires
     if f.required:
         kwargs["min_length"] = 1
         return _annotation(f), Field(..., **kwargs)

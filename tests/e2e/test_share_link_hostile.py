@@ -1,0 +1,130 @@
+"""Real browser: a hostile share link (issue 8, point 7).
+
+A link's parameter names and values are the link author's: shown in the explorer's warning
+they must stay plain text — no link to click, no image that makes the browser fetch a URL —
+numbers must obey ingest's rules (no ``inf``), and a link with more parameters than Streamlit
+reads must not be ignored in silence.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode, urlsplit
+
+import pytest
+
+from tests.e2e.conftest import assert_no_exception, shot, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+EVIL = "evil.example"
+LINK = f"[Click to re-authenticate](https://{EVIL}/login)"
+IMAGE = f"![x](https://{EVIL}/track.png)"
+OVERFLOW = "link_overflow"
+BARE = f"https://{EVIL}/bare www.{EVIL} user@{EVIL}"
+
+
+def _is_evil(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host == EVIL or host.endswith("." + EVIL)
+
+
+def _open(browser, url: str):  # type: ignore[no-untyped-def]
+    """A page whose every request to evil.example is recorded and refused."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    evil: list[str] = []
+
+    def refuse(route) -> None:  # type: ignore[no-untyped-def]
+        evil.append(route.request.url)
+        route.abort()
+
+    context.route(f"**://{EVIL}/**", refuse)
+    context.route(f"**://*.{EVIL}/**", refuse)
+    page = context.new_page()
+    page.on("request", lambda r: evil.append(r.url) if _is_evil(r.url) else None)
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    return context, page, evil
+
+
+def _warning(page):  # type: ignore[no-untyped-def]
+    alert = page.locator("[data-testid='stAlert']").filter(
+        has_text="Some values in the link were not usable")
+    alert.first.wait_for()
+    wait_idle(page)
+    return alert
+
+
+def _assert_inert(page, evil: list[str]) -> None:  # type: ignore[no-untyped-def]
+    assert_no_exception(page)
+    assert page.locator(f"a[href*='{EVIL}']").count() == 0, "a link to evil.example"
+    assert page.locator(f"img[src*='{EVIL}']").count() == 0, "an image from evil.example"
+    assert page.locator(f"[src*='{EVIL}'], [srcset*='{EVIL}'], [style*='{EVIL}']").count() \
+        == 0
+    page.wait_for_timeout(500)  # a lazy image would have asked by now
+    assert evil == [], f"the browser asked evil.example: {[u[:200] for u in evil[:3]]}"
+
+
+def test_markdown_in_names_and_values_stays_text(browser, app_url) -> None:  # type: ignore[no-untyped-def]
+    long_value = "A" * 5000
+    query = urlencode([(LINK, "1"), (IMAGE, LINK), ("age", IMAGE), ("sex", LINK),
+                       ("carrier_note", BARE), ("symptom_weeks", "inf"), ("age", "1e308"),
+                       ("pain_score", "1e308"), ("months_since_prior_mri", "nan"),
+                       ("trauma", long_value), ("cpt_code", "72141")], quote_via=quote)
+    context, page, evil = _open(browser, f"{app_url}/?{query}")
+    try:
+        alert = _warning(page)
+        _assert_inert(page, evil)
+        assert alert.count() == 1
+        headline = alert.first.inner_text()
+        for name in ("age", "symptom_weeks", "pain_score", "months_since_prior_mri",
+                     "trauma", "sex"):
+            assert name in headline
+        assert EVIL not in headline  # the headline quotes nothing from the link
+        main = page.locator("[data-testid='stMain']").inner_text()
+        # the problems, as the literal text of the link
+        assert LINK in main and IMAGE in main
+        assert "(got 'inf')" in main and "(got '1e308')" in main
+        assert "(4,940 more characters)" in main  # the long value, cut to 60 characters
+        assert long_value not in main
+        # the valid part of the link was read (the address bar holds the case read)
+        page.wait_for_function("() => location.search.includes('cpt_code=72141')")
+        path = shot(page, "explorer-hostile-link")
+        assert path.exists()
+    finally:
+        context.close()
+
+
+def test_more_parameters_than_streamlit_reads_is_reported(browser, app_url) -> None:  # type: ignore[no-untyped-def]
+    junk = [(f"junk{i}", IMAGE if i % 2 else LINK) for i in range(1200)]
+    query = urlencode([*junk[:600], ("cpt_code", "72141"), ("symptom_weeks", "inf"),
+                       ("age", "1e308"), ("radiculopathy", "1"), (LINK, IMAGE), *junk[600:]],
+                      quote_via=quote)
+    context, page, evil = _open(browser, f"{app_url}/?{query}")
+    try:
+        alert = _warning(page)
+        _assert_inert(page, evil)
+        assert "more than 1,000 parameters" in alert.first.inner_text()
+        main = page.locator("[data-testid='stMain']").inner_text()
+        assert "the link has 1,205 parameters" in main
+        assert "only its case fields were read (4 of them)" in main
+        assert "(got 'inf')" in main and "(got '1e308')" in main
+        # the case fields of the link were read
+        page.wait_for_function("() => location.search.includes('cpt_code=72141')")
+        page.wait_for_function("() => location.search.includes('radiculopathy=1')")
+        assert OVERFLOW not in page.url  # the address bar holds the case again
+        shot(page, "explorer-link-too-many-parameters")
+    finally:
+        context.close()
+
+
+def test_plain_link_has_no_warning(browser, app_url) -> None:  # type: ignore[no-untyped-def]
+    context, page, _ = _open(browser, f"{app_url}/?cpt_code=72141&radiculopathy=1")
+    try:
+        page.locator("[data-testid='stSelectbox']").first.wait_for()
+        wait_idle(page)
+        assert_no_exception(page)
+        assert page.locator("[data-testid='stAlert']").filter(
+            has_text="not usable").count() == 0
+        assert OVERFLOW not in page.url
+    finally:
+        context.close()
