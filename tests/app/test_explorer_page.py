@@ -56,3 +56,26 @@ def test_every_policy_can_be_explained() -> None:
     for pid in ("evicore_style", "aetna_style", "bcbs_style", "acr"):
         at.radio(key="explain_policy").set_value(pid).run()
         assert not at.exception
+
+
+def test_widgets_default_to_the_sessions_value() -> None:
+    """A widget the browser remounts shows its default: that default must be the session's
+    value, not the widget's minimum / first option (under load a case silently changed to
+    CPT 72141 and age 0 that way, issue 8)."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"),
+                           default_timeout=60)
+    at.query_params.update({"cpt_code": "72146", "age": "37", "cauda_equina_signs": "0",
+                            "trauma": "none"})
+    at.run()
+    assert not at.exception
+    at.radio(key="f_cauda_equina_signs").set_value("Not documented").run()  # a later rerun
+    age = at.number_input(key="f_age")
+    assert age.value == 37 and age.proto.default == 37
+    cpt = at.selectbox(key="f_cpt_code")
+    assert cpt.value == "72146" and cpt.options[cpt.proto.default].startswith("72146")
+    radio = at.radio(key="f_cauda_equina_signs")
+    assert radio.value == "Not documented"
+    assert radio.options[radio.proto.default] == "Not documented"

@@ -20,6 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
+LOGS = ROOT / "artifacts" / "logs"  # each test server's output (tracebacks land here)
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                "--no-first-run", "--disable-background-networking",
@@ -51,11 +52,15 @@ def _serve() -> Iterator[str]:
     _require_browser()
     port = _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log_path = LOGS / f"streamlit-{port}.log"
+    # the server's output goes to a file (an unread pipe would block it once full)
+    log = log_path.open("w", encoding="utf-8")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
          "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     import urllib.request
@@ -68,12 +73,14 @@ def _serve() -> Iterator[str]:
             time.sleep(0.3)
     else:
         proc.kill()
-        out = proc.stdout.read() if proc.stdout else ""
+        log.close()
+        out = log_path.read_text(encoding="utf-8", errors="replace")
         pytest.fail(f"streamlit did not start on {url}:\n{out[-2000:]}")
     try:
         yield url
     finally:
         _stop(proc)
+        log.close()
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
@@ -135,5 +142,10 @@ def shot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     return path
 
 
+PAGE_FAILED = "This page could not be shown"  # app.py's last-resort message
+
+
 def assert_no_exception(page) -> None:  # type: ignore[no-untyped-def]
     assert page.locator("[data-testid='stException']").count() == 0, "the page shows an exception"
+    assert page.get_by_text(PAGE_FAILED).count() == 0, (
+        "the page failed (app.py's guard caught an exception; see artifacts/logs/)")

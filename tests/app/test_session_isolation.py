@@ -1,0 +1,73 @@
+"""Sessions sharing one server never see each other's custom criteria or uploads (issue 8).
+
+AppTest runs every session in this one process with the same ``st.cache_*`` stores as a real
+server, so two AppTests are two users on one server."""
+
+from __future__ import annotations
+
+from tests.app.helpers import alerts, app
+
+POLICY = """
+policy:
+  id: acr
+  name: {name}
+  kind: payer
+  publisher: Test
+  version: "1"
+  summary: A one-rule policy uploaded by one user only.
+  references:
+    r1: {{text: "Test reference for isolation"}}
+criteria:
+  - id: only-rule
+    title: {title}
+    regions: [cervical, thoracic, lumbar]
+    source: Test source
+    when: {when}
+    appropriateness: {{without: covered}}
+    rationale: A rule that only this user's session may use.
+    citations: [r1]
+"""
+
+
+def _upload(name: str, title: str, when: str):  # type: ignore[no-untyped-def]
+    at = app("criteria")
+    text = POLICY.format(name=name, title=title, when=when)
+    at.file_uploader(key="criteria_upload").set_value(
+        ("custom.yaml", text.encode(), "application/x-yaml")).run()
+    assert not at.exception
+    assert name in alerts(at).replace("\\", "")
+    return at
+
+
+def _explorer_policies(at) -> list[str]:  # type: ignore[no-untyped-def]
+    at.switch_page("pages/explorer.py").run()
+    assert not at.exception
+    return list(at.radio(key="explain_policy").options)
+
+
+def test_same_named_uploads_with_the_same_policy_id_stay_in_their_sessions() -> None:
+    a = _upload("Policy of user A", "Rule of user A", "region = 'lumbar'")
+    b = _upload("Policy of user B", "Rule of user B", "region = 'cervical'")
+    seen_a, seen_b = " ".join(_explorer_policies(a)), " ".join(_explorer_policies(b))
+    assert "user A" in seen_a and "user B" not in seen_a
+    assert "user B" in seen_b and "user A" not in seen_b
+    # and each evaluates its own rule: the default case is lumbar, so A's rule is met
+    a.radio(key="explain_policy").set_value("acr").run()
+    b.radio(key="explain_policy").set_value("acr").run()
+    assert "Meets criteria" in alerts(a) and "Rule of user A" in " ".join(
+        e.label for e in a.expander)
+    assert "Does not meet criteria" in alerts(b)
+
+
+def test_a_third_session_without_uploads_sees_only_the_bundled_policies() -> None:
+    _upload("Policy of user A", "Rule of user A", "region = 'lumbar'")
+    c = app()
+    names = " ".join(c.radio(key="explain_policy").options)
+    assert "user A" not in names
+
+
+def test_removing_a_custom_policy_takes_effect_although_the_file_stays_selected() -> None:
+    a = _upload("Policy of user A", "Rule of user A", "region = 'lumbar'")
+    a.button(key="remove_acr").click().run()
+    assert not a.exception
+    assert "user A" not in " ".join(_explorer_policies(a))
