@@ -198,18 +198,23 @@ def describe_problems(problems: list[str], limit: int = MAX_PROBLEMS) -> tuple[s
     return headline, "\n".join(lines)
 
 
-def overflow_guard_script() -> str:
+def overflow_guard_script(page_paths: tuple[str, ...] = ("", "explorer")) -> str:
     """JavaScript for the page when Streamlit has read no parameter: if the address the
-    browser opened has more parameters (or characters) than Streamlit reads, re-open it with
-    only its case fields (first value each) and :data:`OVERFLOW_PARAM` = how many parameters
-    there were. Nothing from the link is put into the page."""
+    browser opened (the tab's navigation, not a later in-app page change) was this page —
+    its last path segment one of ``page_paths``, by default the explorer's (the app's
+    default page, url path ``explorer``) — and has more parameters (or characters) than
+    Streamlit reads, re-open the page with only the link's case fields (first value each)
+    and :data:`OVERFLOW_PARAM` = how many parameters there were. Nothing from the link is
+    put into the page."""
     config = json.dumps({"fields": sorted(_SHARED_NAMES), "marker": OVERFLOW_PARAM,
-                         "maxParams": MAX_LINK_PARAMETERS, "maxChars": MAX_LINK_CHARS})
+                         "maxParams": MAX_LINK_PARAMETERS, "maxChars": MAX_LINK_CHARS,
+                         "pages": list(page_paths)})
     return """(() => {
   const cfg = __CONFIG__;
   const nav = performance.getEntriesByType("navigation")[0];
   const opened = new URL(nav ? nav.name : window.location.href);
-  if (opened.pathname !== window.location.pathname) return;
+  const page = opened.pathname.replace(/\\/+$/, "").split("/").pop();
+  if (opened.pathname !== window.location.pathname && !cfg.pages.includes(page)) return;
   const search = opened.search.replace(/^\\?/, "");
   if (!search) return;
   const count = search.split("&").length;  // as Streamlit counts them
@@ -222,5 +227,5 @@ def overflow_guard_script() -> str:
   keep.set(cfg.marker, String(count));
   let query = keep.toString();
   if (query.length > cfg.maxChars) query = cfg.marker + "=" + count;
-  window.location.replace(opened.pathname + "?" + query);
+  window.location.replace(window.location.pathname + "?" + query);
 })();""".replace("__CONFIG__", config)

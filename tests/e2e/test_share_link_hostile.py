@@ -94,12 +94,13 @@ def test_markdown_in_names_and_values_stays_text(browser, app_url) -> None:  # t
         context.close()
 
 
-def test_more_parameters_than_streamlit_reads_is_reported(browser, app_url) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("path", ["", "explorer"])
+def test_more_parameters_than_streamlit_reads_is_reported(browser, app_url, path: str) -> None:  # type: ignore[no-untyped-def]
     junk = [(f"junk{i}", IMAGE if i % 2 else LINK) for i in range(1200)]
     query = urlencode([*junk[:600], ("cpt_code", "72141"), ("symptom_weeks", "inf"),
                        ("age", "1e308"), ("radiculopathy", "1"), (LINK, IMAGE), *junk[600:]],
                       quote_via=quote)
-    context, page, evil = _open(browser, f"{app_url}/?{query}")
+    context, page, evil = _open(browser, f"{app_url}/{path}?{query}")
     try:
         alert = _warning(page)
         _assert_inert(page, evil)
@@ -112,7 +113,7 @@ def test_more_parameters_than_streamlit_reads_is_reported(browser, app_url) -> N
         page.wait_for_function("() => location.search.includes('cpt_code=72141')")
         page.wait_for_function("() => location.search.includes('radiculopathy=1')")
         assert OVERFLOW not in page.url  # the address bar holds the case again
-        shot(page, "explorer-link-too-many-parameters")
+        shot(page, f"explorer-link-too-many-parameters{'-' + path if path else ''}")
     finally:
         context.close()
 
@@ -126,5 +127,25 @@ def test_plain_link_has_no_warning(browser, app_url) -> None:  # type: ignore[no
         assert page.locator("[data-testid='stAlert']").filter(
             has_text="not usable").count() == 0
         assert OVERFLOW not in page.url
+    finally:
+        context.close()
+
+
+def test_a_long_link_to_another_page_does_not_reload_the_explorer(browser, app_url) -> None:  # type: ignore[no-untyped-def]
+    """The guard acts on the link the tab opened only when it was the explorer's: opening
+    another page with such a link, then the explorer, keeps the session (no reload)."""
+    query = urlencode([(f"junk{i}", "x") for i in range(1200)], quote_via=quote)
+    context, page, _ = _open(browser, f"{app_url}/about?{query}")
+    try:
+        wait_idle(page)
+        page.evaluate("window.__same_document = true")
+        page.locator("[data-testid='stSidebarNav'] a").filter(has_text="Case explorer") \
+            .first.click()
+        page.locator("[data-testid='stSelectbox']").first.wait_for()
+        wait_idle(page)
+        page.wait_for_timeout(1000)
+        assert page.evaluate("window.__same_document === true"), "the page was reloaded"
+        assert OVERFLOW not in page.url
+        assert_no_exception(page)
     finally:
         context.close()
