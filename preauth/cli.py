@@ -173,10 +173,41 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from preauth.library import load_library
 
     library = load_library(args.dir)
+    _check_runs(library)
     n = sum(len(p.criteria) for p in library.policies)
     print(f"criteria OK: {len(library.policies)} policies, {n} criteria "
           f"({', '.join(f'{p.id}: {len(p.criteria)}' for p in library.policies)})")
     return EXIT_OK
+
+
+def _check_runs(library: Any) -> None:
+    """What validate-criteria accepts, evaluate must run: evaluate an empty case under every
+    policy (DuckDB binds every literal of its SQL). The expression checker makes a failure
+    here a bug; should one slip through, it is still a CriteriaError naming the criterion."""
+    import duckdb
+
+    from preauth.engine import Engine
+    from preauth.library import CriteriaError, Library
+
+    def fails(policy: Any) -> str | None:
+        engine = Engine(Library(policies=(policy,)), threads=1)
+        try:
+            engine.evaluate_case({"case_id": "validate-criteria"})
+        except duckdb.Error as err:
+            return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        finally:
+            engine.close()
+        return None
+
+    for policy in library.policies:
+        reason = fails(policy)
+        if reason is None:
+            continue
+        for c in policy.criteria:  # name the first criterion that fails alone
+            if fails(policy.model_copy(update={"criteria": (c,)})) is not None:
+                raise CriteriaError(policy.file, c.id, f"when: the engine cannot evaluate it: "
+                                                       f"{reason}")
+        raise CriteriaError(policy.file, None, f"the engine cannot evaluate it: {reason}")
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import (
@@ -38,11 +38,21 @@ __all__ = [
     "load_policy_text",
 ]
 
-MAX_FILE_BYTES = 1_000_000
-MAX_YAML_DEPTH = 32  # nesting of mappings / lists (the bundled files need 6)
-MAX_YAML_ALIASES = 50  # "*anchor" references ("billion laughs" needs many; files need none)
-MAX_CRITERIA_PER_POLICY = 500
+# Limits on one policy file (a custom upload is untrusted). What the bundled files need is in
+# brackets; the limits leave about ten times that, and the worst file they allow still loads,
+# builds an engine and evaluates a case quickly in little memory (docs/criteria.md).
+MAX_FILE_BYTES = 256_000  # [21 KB]
+MAX_YAML_DEPTH = 32  # nesting of mappings / lists [6]
+MAX_YAML_ALIASES = 50  # "*anchor" references ("billion laughs" needs many) [0]
+MAX_YAML_NUMBER_CHARS = 100  # characters of a YAML number (int() / sexagesimal cost) [1]
+MAX_CRITERIA_PER_POLICY = 200  # [16]
+MAX_LEAVES_PER_POLICY = 300  # distinct leaf conditions, one SQL column each [28]
+MAX_NODES_PER_POLICY = 10_000  # syntax-tree nodes of all its expressions [232] — 200
+#   criteria as complex as the most complex bundled one (50); bounds load and evaluation work
+# (per criterion: preauth.expressions.MAX_EXPRESSION_LENGTH / _NODES / MAX_NESTING_DEPTH)
+MAX_MESSAGE_CHARS = 500  # an error message names file, criterion and reason on one line
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 
 
 class CriteriaError(ValueError):
@@ -50,12 +60,19 @@ class CriteriaError(ValueError):
 
     def __init__(self, file: str, criterion: str | None, reason: str,
                  token: str | None = None) -> None:
-        where = file + (f", criterion {criterion!r}" if criterion else "")
-        super().__init__(f"{where}: {reason}")
+        where = _one_line(file, 120) + (f", criterion {_one_line(criterion, 80)!r}"
+                                         if criterion else "")
+        super().__init__(_one_line(f"{where}: {reason}", MAX_MESSAGE_CHARS))
         self.file = file
         self.criterion = criterion
         self.reason = reason
         self.token = token
+
+
+def _one_line(text: str, limit: int) -> str:
+    """``text`` on one line, cut to ``limit`` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 class Category(StrEnum):
@@ -193,6 +210,19 @@ class Policy(_Strict):
     criteria: tuple[Criterion, ...] = Field(min_length=1)
     file: str = ""
 
+    @field_validator("effective", mode="before")
+    @classmethod
+    def _iso_date(cls, v: Any) -> Any:
+        # The loader keeps dates as text; only a real YYYY-MM-DD day is a date here (no
+        # timestamps, week dates or numbers of seconds).
+        if v is None or isinstance(v, dt.date):
+            return v
+        if not isinstance(v, str) or not _ISO_DATE.fullmatch(v.strip()):
+            raise ValueError("expected a date written YYYY-MM-DD")
+        try:
+            return dt.date.fromisoformat(v.strip())
+        except ValueError:
+            raise ValueError(f"{v.strip()} is not a real date") from None
 
     def criterion(self, cid: str) -> Criterion:
         for c in self.criteria:
@@ -257,6 +287,8 @@ def _format_validation(err: ValidationError, data: Any) -> tuple[str | None, str
         msg = "unknown key (check spelling)"
     elif first["type"] == "missing":
         msg = "required key is missing"
+    elif first["type"] == "value_error":
+        msg = msg.removeprefix("Value error, ")
     more = f" (and {len(err.errors()) - 1} more problems)" if len(err.errors()) > 1 else ""
     return criterion, f"{where}: {msg}{more}"
 
@@ -268,10 +300,31 @@ class _YAMLLimit(yaml.YAMLError):
         self.problem_mark = mark
 
 
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MERGE = "tag:yaml.org,2002:merge"
+# Explicit tags a file may use: "!" and !!str (text), !!seq and !!map (what the structure
+# already says); anything else — !!int / !!float / !!bool on any text, !!timestamp, !!binary,
+# !!set, !!python/..., local !tags — is refused by name.
+_ALLOWED_TAGS = {"!", *(f"tag:yaml.org,2002:{t}" for t in ("str", "seq", "map"))}
+
+
 class _GuardedLoader(yaml.SafeLoader):
-    """``yaml.safe_load`` with bounded nesting and a bounded number of aliases, checked
-    while composing — before any object is built — so a hostile file fails fast with a
-    clear message instead of a RecursionError or an exponential alias graph."""
+    """``yaml.safe_load`` for untrusted text, checked while composing — before any object is
+    built — so a hostile file fails fast with a clear message:
+
+    * bounded nesting and number of aliases (no RecursionError, no "billion laughs");
+    * no explicit tags but ``!!str``, and dates are not resolved: ``2021-02-30`` stays
+      text and the models check it where a date is expected (PyYAML would raise a bare
+      ValueError building it);
+    * numbers of at most :data:`MAX_YAML_NUMBER_CHARS` characters (Python's int conversion
+      limit, and quadratic sexagesimal ``1:2:3:…`` ints);
+    * a key given twice in one mapping is refused (YAML would silently keep the last).
+    """
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, Any]]]] = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -284,6 +337,13 @@ class _GuardedLoader(yaml.SafeLoader):
             if self._aliases > MAX_YAML_ALIASES:
                 raise _YAMLLimit(f"more than {MAX_YAML_ALIASES} aliases (*name)",
                                  self.peek_event().start_mark)
+        else:
+            event = self.peek_event()
+            tag = getattr(event, "tag", None)
+            if tag is not None and tag not in _ALLOWED_TAGS:
+                shown = tag.replace("tag:yaml.org,2002:", "!!")
+                raise _YAMLLimit(f"the tag {_one_line(shown, 60)!r} is not allowed in a "
+                                 f"criteria file (write plain values)", event.start_mark)
         self._depth += 1
         try:
             if self._depth > MAX_YAML_DEPTH:
@@ -293,11 +353,56 @@ class _GuardedLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+    def _number(self, node: yaml.ScalarNode, build: Any) -> Any:
+        if len(node.value) > MAX_YAML_NUMBER_CHARS:
+            raise _YAMLLimit(f"a number with more than {MAX_YAML_NUMBER_CHARS} characters "
+                             f"(quote it if it is text)", node.start_mark)
+        try:
+            return build(self, node)
+        except ValueError:  # e.g. "0b_" and "0x_" match YAML's int pattern but are no number
+            raise _YAMLLimit(f"{_one_line(repr(node.value), 40)} is not a number (quote it "
+                             f"if it is text)", node.start_mark) from None
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        return self._number(node, yaml.SafeLoader.construct_yaml_int)
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        return self._number(node, yaml.SafeLoader.construct_yaml_float)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, Any] = {}
+            for key_node, _value in node.value:
+                if key_node.tag == _MERGE:
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.get(key)
+                except TypeError:
+                    raise _YAMLLimit("a mapping key must be a plain value, not a list or "
+                                     "mapping", key_node.start_mark) from None
+                if first is not None:
+                    raise _YAMLLimit(f"duplicate key {_one_line(repr(key), 80)} (first given "
+                                     f"at line {first.line + 1})", key_node.start_mark)
+                seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+_GuardedLoader.add_constructor("tag:yaml.org,2002:int", _GuardedLoader.construct_yaml_int)
+_GuardedLoader.add_constructor("tag:yaml.org,2002:float", _GuardedLoader.construct_yaml_float)
+
 
 def load_policy_text(text: str, file: str) -> Policy:
-    """Parse and validate one policy file's text; ``file`` names it in error messages."""
-    if len(text.encode("utf-8", errors="replace")) > MAX_FILE_BYTES:
-        raise CriteriaError(file, None, f"file is larger than {MAX_FILE_BYTES:,} bytes")
+    """Parse and validate one policy file's text; ``file`` names it in error messages.
+
+    Raises :class:`CriteriaError` — and nothing else — for any text.
+    """
+    if not isinstance(text, str):
+        raise CriteriaError(file, None, "expected the file's text")
+    if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", errors="replace")) \
+            > MAX_FILE_BYTES:
+        raise CriteriaError(file, None, f"file is larger than {MAX_FILE_BYTES:,} bytes, the "
+                                        f"limit for a criteria file")
     try:
         data = yaml.load(text, Loader=_GuardedLoader)  # a SafeLoader subclass
     except RecursionError:
@@ -319,7 +424,11 @@ def load_policy_text(text: str, file: str) -> Policy:
     if not isinstance(crits, list) or not crits:
         raise CriteriaError(file, None, "'criteria' must be a non-empty list")
     if len(crits) > MAX_CRITERIA_PER_POLICY:
-        raise CriteriaError(file, None, f"more than {MAX_CRITERIA_PER_POLICY} criteria")
+        raise CriteriaError(file, None, f"{len(crits):,} criteria; a policy file may have at "
+                                        f"most {MAX_CRITERIA_PER_POLICY}")
+    if "criteria" in meta or "file" in meta:
+        key = "criteria" if "criteria" in meta else "file"
+        raise CriteriaError(file, None, f"policy.{key}: unknown key (check spelling)")
     merged = {**meta, "criteria": crits, "file": file}
     try:
         policy = Policy.model_validate(merged)
@@ -332,6 +441,8 @@ def load_policy_text(text: str, file: str) -> Policy:
 
 def _check_policy(policy: Policy, file: str) -> None:
     seen: set[str] = set()
+    leaves: set[str] = set()  # distinct leaf conditions, as the engine keys its columns
+    nodes = 0
     for c in policy.criteria:
         if c.id in seen:
             raise CriteriaError(file, c.id, "duplicate criterion id")
@@ -342,6 +453,18 @@ def _check_policy(policy: Policy, file: str) -> None:
             raise CriteriaError(file, c.id, f"when: {err}", err.token) from None
         if not compiled.fields:
             raise CriteriaError(file, c.id, "when: the expression references no case field")
+        nodes += compiled.size
+        if nodes > MAX_NODES_PER_POLICY:
+            raise CriteriaError(
+                file, c.id, f"when: the policy's expressions have more than "
+                            f"{MAX_NODES_PER_POLICY:,} parts (fields, values, operators) in "
+                            f"all, the limit for one policy")
+        leaves.update(n.sql() for n in compiled.root.walk() if n.kind == "leaf")
+        if len(leaves) > MAX_LEAVES_PER_POLICY:
+            raise CriteriaError(
+                file, c.id, f"when: the policy's criteria use more than "
+                            f"{MAX_LEAVES_PER_POLICY} distinct conditions (comparisons, IN, "
+                            f"BETWEEN, IS NULL, yes/no fields), the limit for one policy")
         if not c.appropriateness:
             raise CriteriaError(file, c.id, "appropriateness: rate at least one procedure")
         for ref in c.citations:
@@ -372,16 +495,28 @@ def load_library(directory: str | Path | None = None,
     root = Path(directory) if directory is not None else default_criteria_dir()
     if not root.is_dir():
         raise CriteriaError(str(root), None, "criteria directory not found")
-    files = sorted(p for p in root.iterdir()
-                   if p.suffix in (".yaml", ".yml") and p.is_file())
+    try:
+        files = sorted(p for p in root.iterdir()
+                       if p.suffix in (".yaml", ".yml") and p.is_file())
+    except OSError as err:
+        raise CriteriaError(str(root), None, f"cannot list the criteria directory: "
+                                             f"{err.strerror or type(err).__name__}") from None
     if not files and not extra_texts:
         raise CriteriaError(str(root), None, "no *.yaml criteria files found")
     policies: dict[str, Policy] = {}
     for path in files:
         try:
+            if path.stat().st_size > MAX_FILE_BYTES:  # before reading it into memory
+                raise CriteriaError(path.name, None, f"file is larger than "
+                                                     f"{MAX_FILE_BYTES:,} bytes, the limit "
+                                                     f"for a criteria file")
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             raise CriteriaError(path.name, None, "file is not UTF-8 text") from None
+        except OSError as err:
+            raise CriteriaError(path.name, None,
+                                f"cannot be read: {err.strerror or type(err).__name__}"
+                                ) from None
         p = load_policy_text(text, path.name)
         if p.id in policies:
             raise CriteriaError(path.name, None,

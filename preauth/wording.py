@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from preauth.expressions import Node, _literal_value, _unparen
+from preauth.expressions import Node, _is_literal, _literal_value, _unparen
 from preauth.fields import FIELDS_BY_NAME, Field, Kind
 
 __all__ = ["Clause", "blocking_clauses", "describe", "format_value", "missing_clauses",
@@ -46,6 +46,32 @@ def _literal_text(f: Field | None, node: exp.Expression) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
     return str(value).replace("_", " ")
+
+
+def _operand_text(node: exp.Expression) -> str:
+    """A field or COALESCE operand in words ("pain score", "age (else 3)")."""
+    node = _unparen(node)
+    if isinstance(node, exp.Column) and node.name in FIELDS_BY_NAME:
+        return _lower_first(_label(node.name))
+    if isinstance(node, exp.Coalesce):
+        first, *rest = (node.this, *node.expressions)
+        f = _field_of(first)
+        return (_operand_text(first) + " (else "
+                + ", else ".join(_value_text(f, r) for r in rest) + ")")
+    return node.sql()
+
+
+def _field_of(node: exp.Expression) -> Field | None:
+    """The field an operand reads (a COALESCE's first), for the unit of its values."""
+    node = _unparen(node)
+    if isinstance(node, exp.Coalesce):
+        return _field_of(node.this)
+    return FIELDS_BY_NAME.get(node.name) if isinstance(node, exp.Column) else None
+
+
+def _value_text(f: Field | None, node: exp.Expression) -> str:
+    """A literal (with the field's unit) or another operand, in words."""
+    return _literal_text(f, node) if _is_literal(node) else _operand_text(node)
 
 
 def _label(name: str) -> str:
@@ -91,7 +117,7 @@ def describe(e: exp.Expression, negate: bool = False) -> str:
                 verb = "matches" if op == "=" else "differs from"
                 return f"{_label(left.name)} {verb} the {_lower_first(_label(right.name))}"
             return f"{_label(left.name)} {op} {_lower_first(_label(right.name))}"
-        if isinstance(left, exp.Column):
+        if isinstance(left, exp.Column) and _is_literal(right):
             f = FIELDS_BY_NAME[left.name]
             value = _literal_value(right)
             if f.kind is Kind.BOOLEAN and isinstance(value, bool):
@@ -101,18 +127,22 @@ def describe(e: exp.Expression, negate: bool = False) -> str:
                 verb = "is" if op == "=" else "is not"
                 return f"{f.label} {verb} {_literal_text(f, right)}"
             return f"{f.label} {op} {_literal_text(f, right)}"
-        return e.sql()
+        if _is_literal(left) and not _is_literal(right):
+            left, right = right, left
+            op = {">": "<", "<": ">", "≥": "≤", "≤": "≥"}.get(op, op)
+        text = _operand_text(left)
+        return f"{text[:1].upper()}{text[1:]} {op} {_value_text(_field_of(left), right)}"
     if isinstance(e, exp.In):
         subject = _unparen(e.this)
-        f = FIELDS_BY_NAME.get(subject.name) if isinstance(subject, exp.Column) else None
-        items = " or ".join(_literal_text(f, i) for i in e.expressions)
+        f = _field_of(subject)
+        items = " or ".join(_value_text(f, i) for i in e.expressions)
         label = f.label if f else describe(subject)
         return f"{label} {'is not' if negate else 'is'} {items}"
     if isinstance(e, exp.Between):
         subject = _unparen(e.this)
-        f = FIELDS_BY_NAME.get(subject.name) if isinstance(subject, exp.Column) else None
-        low = _literal_text(f, e.args["low"])
-        high = _literal_text(f, e.args["high"])
+        f = _field_of(subject)
+        low = _value_text(f, e.args["low"])
+        high = _value_text(f, e.args["high"])
         label = f.label if f else describe(subject)
         return f"{label} {'not ' if negate else ''}between {low} and {high}"
     if isinstance(e, exp.And | exp.Or):

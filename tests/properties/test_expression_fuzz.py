@@ -14,6 +14,7 @@ with :class:`ExpressionError` (and nothing else), or, when accepted, provably ha
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import duckdb
@@ -201,3 +202,175 @@ def test_the_grammar_reaches_accepted_expressions() -> None:
         compile_expression(source)
         accepted += 1
     assert accepted == 5
+
+
+# --------------------------------------------------------------------------------------
+# The contract: whatever compile_expression (and so `preauth validate-criteria`) accepts,
+# the DuckDB engine evaluates without error — whatever the literals.
+# --------------------------------------------------------------------------------------
+NUMBERS = ["0", "1", "3", "6.5", "-1", "120", "121", "10", "2147483647", "2147483648",
+           "-2147483649", str(2**63), str(2**127), str(2**128), "99999999999999999999",
+           "1e308", "1e309", "-1e308", "1e-400", "0.000001", "1" * 35, ".5", "1_0", "0x10",
+           "1e3", "1.7976931348623157e308"]
+STRINGS = ["'2020-01-01'", "'20200101'", "'2020-W01-1'", "'2020-02-30'", "'2024-02-29'",
+           "'0001-01-01'", "'9999-12-31'", "'0000-01-01'", "'2020-1-1'", "' 2020-01-01'",
+           "'2020-01-01T00:00'", "'2020-01-01 '", "'+2020-01-01'", "'２０２０-01-01'",
+           "'x''y'", "''''", "''", "'none'", "'lumbar'", "'F'", "'72148'", "'é'", "'\\'",
+           "'%s'", "'low_velocity'", "'with'", "'NULL'"]
+HOSTILE_LITERALS = NUMBERS + STRINGS + ["TRUE", "FALSE", "NULL"]
+
+
+def _values_for(name: str) -> list[str]:
+    f = FIELDS_BY_NAME[name]
+    if f.kind is Kind.ENUM:
+        return [f"'{v}'" for v in f.values]
+    if f.kind is Kind.DATE:
+        return ["'2020-01-01'", "'2024-02-29'"]
+    if f.kind is Kind.BOOLEAN:
+        return ["TRUE", "FALSE"]
+    return ["0", "1", "5", "6.5", "10"]
+
+
+@st.composite
+def literal_for(draw: st.DrawFn, name: str) -> str:
+    """Mostly hostile literals, sometimes one the field can take."""
+    return draw(st.one_of(st.sampled_from(HOSTILE_LITERALS),
+                          st.sampled_from(_values_for(name)),
+                          st.integers(-(2**130), 2**130).map(str),
+                          st.floats(allow_nan=False, allow_infinity=False).map(repr),
+                          st.dates().map(lambda d: f"'{d.isoformat()}'")))
+
+
+def _group(name: str) -> str:
+    f = FIELDS_BY_NAME[name]
+    return "number" if f.is_numeric else str(f.kind)
+
+
+ORDERED = [n for n in CLINICAL if _group(n) in ("number", "date")]
+BOOLEANS = [n for n in CLINICAL if _group(n) == "boolean"]
+
+
+@st.composite
+def typed_atoms(draw: st.DrawFn) -> str:
+    """Mostly well-typed atoms (so that many are accepted), with hostile literals."""
+    form = draw(st.integers(0, 9))
+    name = draw(st.sampled_from(ORDERED if form in (3, 7) and draw(st.booleans())
+                                else CLINICAL))
+    same = [n for n in CLINICAL if _group(n) == _group(name)]
+    other = draw(st.sampled_from(same if draw(st.integers(0, 3)) else CLINICAL))
+    lit = draw(literal_for(name))
+    op = draw(st.sampled_from(["=", "<>", "!=", "<", "<=", ">", ">="]))
+    if form == 0:
+        return draw(st.sampled_from(BOOLEANS))
+    if form == 1:
+        return f"{lit} {op} {name}"
+    if form == 2:
+        items = draw(st.lists(literal_for(name), min_size=1, max_size=4))
+        return f"{name} {draw(st.sampled_from(['IN', 'NOT IN']))} ({', '.join(items)})"
+    if form == 3:
+        return f"{name} BETWEEN {lit} AND {draw(literal_for(name))}"
+    if form == 4:
+        args = [name] + ([other] if draw(st.booleans()) else []) + [lit]
+        return f"COALESCE({', '.join(args)}) {op} {draw(literal_for(name))}"
+    if form == 5:
+        return f"{name} IS {draw(st.sampled_from(['NULL', 'NOT NULL']))}"
+    if form == 6:
+        return f"{name} {op} {other}"
+    if form == 7:
+        return f"{lit} {op} {draw(literal_for(name))}"
+    return f"{name} {op} {lit}"
+
+
+@st.composite
+def typed_grammar(draw: st.DrawFn, depth: int = 0) -> str:
+    if depth >= 3 or draw(st.booleans()):
+        return draw(typed_atoms())
+    kind = draw(st.sampled_from(["and", "or", "not", "paren"]))
+    if kind == "not":
+        return f"NOT {draw(typed_grammar(depth + 1))}"
+    if kind == "paren":
+        return f"({draw(typed_grammar(depth + 1))})"
+    return f"{draw(typed_grammar(depth + 1))} {kind.upper()} {draw(typed_grammar(depth + 1))}"
+
+
+EDGE_CASES = [
+    {"case_id": "edges-low", "cpt_code": "72148", "age": 0, "symptom_weeks": 0.0,
+     "pain_score": 0, "motor_strength_grade": 0, "months_since_prior_mri": 0.0,
+     "conservative_therapy_weeks": 0.0, "request_date": dt.date(1, 1, 1), "radiculopathy": False,
+     "trauma": "none", "sex": "F", "prior_spine_surgery_region": "none"},
+    {"case_id": "edges-high", "cpt_code": "72156", "age": 120, "symptom_weeks": 1e300,
+     "pain_score": 10, "motor_strength_grade": 5, "months_since_prior_mri": 1e300,
+     "conservative_therapy_weeks": 1e300, "request_date": dt.date(9999, 12, 31),
+     "radiculopathy": True, "trauma": "high_velocity", "sex": "other",
+     "prior_spine_surgery_region": "cervical"},
+    {"case_id": "nothing"},
+]
+
+
+def engine_runs(source: str) -> bool:
+    """Compile ``source``; if accepted, evaluate it with the DuckDB engine (batch and one
+    case) and read it in plain words. False when refused."""
+    from preauth.engine import Engine, case_table
+    from preauth.library import Library, Policy
+    from preauth.wording import describe, read_expression
+
+    try:
+        compiled = compile_expression(source)
+    except ExpressionError as err:
+        assert str(err) and "\n" not in str(err)
+        return False
+    if not compiled.fields:
+        return True  # the library refuses a constant condition
+    policy = Policy.model_validate({
+        "id": "fuzz", "name": "Fuzz policy", "kind": "payer", "publisher": "tests",
+        "version": "1", "summary": "One generated criterion.",
+        "references": {"r": {"text": "A reference."}},
+        "criteria": [{"id": "fuzz-1", "title": "Generated", "regions": ["lumbar", "cervical"],
+                      "source": "generated", "when": source,
+                      "appropriateness": {"without": "covered", "with": "not_covered",
+                                          "without_and_with": "may_be_appropriate"},
+                      "rationale": "A generated criterion.", "citations": ["r"]}]})
+    engine = Engine(Library(policies=(policy,)), threads=1)
+    try:
+        rows = engine.evaluate(case_table(EDGE_CASES)).to_pylist()
+        assert len(rows) == len(EDGE_CASES)
+        for case in EDGE_CASES:
+            engine.evaluate_case(case)
+        assert len(engine.verdicts(case_table(EDGE_CASES))) == len(EDGE_CASES)
+    finally:
+        engine.close()
+    assert read_expression(compiled.root)
+    for node in compiled.root.walk():
+        if node.kind == "leaf":
+            assert describe(node.expr) and describe(node.expr, negate=True)
+    return True
+
+
+CONTRACT = settings(max_examples=400, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+@CONTRACT
+@given(source=typed_grammar())
+@example(source="request_date > '20200101'")
+@example(source="request_date IN ('2020-01-01', '2020-W01-1')")
+@example(source="request_date BETWEEN '2020-01-01' AND '2020-W01-1'")
+@example(source="COALESCE(request_date, '20200101') > '2020-01-01'")
+@example(source=f"age > {2**127}")
+@example(source=f"age IN (1, {2**127})")
+@example(source=f"COALESCE(age, {2**127}) > 3")
+@example(source=f"COALESCE(age, pain_score) BETWEEN 0 AND {2**127}")
+@example(source="symptom_weeks > 1e308")
+@example(source="symptom_weeks > 1e309")
+@example(source="trauma = 'x'';DROP TABLE t;--'")
+@example(source="age BETWEEN pain_score AND 10")
+@example(source="age > COALESCE(pain_score, 3)")
+def test_what_is_accepted_the_engine_evaluates(source: str) -> None:
+    engine_runs(source)
+
+
+def test_the_contract_test_reaches_accepted_expressions() -> None:
+    for source in ["request_date > '2020-01-01'", "age > 120", "symptom_weeks > 1e308",
+                   "COALESCE(age, symptom_weeks) > 1e300", "age IN (0, 120)",
+                   "trauma NOT IN ('none')", "age BETWEEN pain_score AND 10"]:
+        assert engine_runs(source), source
