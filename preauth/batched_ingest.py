@@ -8,9 +8,14 @@ and the errors. Repeated case_ids are checked across the whole file at the end, 
 is exactly :func:`preauth.ingest.validate` of the whole file: same accepted rows, same errors,
 same row numbers (a test checks this on files with errors and duplicates across batches).
 
+Rows with the wrong number of cells and cells holding a NUL byte reject just their row, here
+as in the whole-file reader (both end in :func:`preauth.ingest.finish_records`), so one bad row
+in a big file does not make it fall back to reading whole.
+
 :func:`validate_in_batches` returns ``None`` when a file is not for this path — another format
-or encoding, or rows the streaming parser cannot take (ragged rows, text that is not UTF-8) —
-and the caller reads it whole, which handles all of those.
+or encoding, text that turns out not to be UTF-8, a single row longer than a 16 MB block, or
+quoting the streaming parser cannot place — and the caller reads it whole, which handles all
+of those.
 """
 
 from __future__ import annotations
@@ -33,10 +38,14 @@ from preauth.ingest import (
     _blank_names,
     _check_headers,
     _clean_ids,
-    _drop_blank_rows,
+    _decode,
     _duplicate_of,
     _flat,
+    _RaggedRows,
+    _Unparsed,
+    csv_options,
     duplicate_messages,
+    finish_records,
     parquet_raw,
     read_raw,
     validate,
@@ -69,6 +78,7 @@ def validate_in_batches(path: str | os.PathLike[str], batch_rows: int = BATCH_RO
     except IngestError:
         raise
     except (pa.ArrowException, OSError, ValueError, UnicodeError):
+        # (_Unparsed is a ValueError: odd quoting that pyarrow will not place)
         return None  # the whole-file reader says what is wrong, or copes
 
 
@@ -94,10 +104,13 @@ def _csv_batches(path: Path, batch_rows: int) -> Iterator[RawTable] | None:
 
     with open(path, "rb") as fh:
         head = fh.read(_SAMPLE_BYTES)
-    # The whole-file reader on the first megabyte: the same sniffing, header checks and
-    # messages; only UTF-8 files stream (others are re-encoded whole).
-    # Anything odd (another encoding, a problem the whole-file reader will name): None.
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head:
+    # The whole-file reader's checks on the same first megabyte (a ZIP, a PDF, mostly NUL
+    # bytes ... the same message), then its sniffing, header checks and messages on the first
+    # megabyte's whole lines. Only UTF-8 files stream (others are re-encoded whole); anything
+    # else odd: None, and the whole-file reader says what is wrong or copes.
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    if _decode(head, path.name, verify=False)[1] not in ("utf-8", "utf-8-sig"):
         return None
     cut = max(head.rfind(b"\n"), head.rfind(b"\r"))
     try:
@@ -107,47 +120,58 @@ def _csv_batches(path: Path, batch_rows: int) -> Iterator[RawTable] | None:
     if probe.encoding not in ("utf-8", "utf-8-sig") or probe.delimiter is None:
         return None
     width = probe.table.num_columns
-    positional = [f"c{i}" for i in range(width)]
-    reader = pcsv.open_csv(
-        path,
-        read_options=pcsv.ReadOptions(column_names=positional, block_size=_CSV_BLOCK),
-        parse_options=pcsv.ParseOptions(delimiter=probe.delimiter, newlines_in_values=True),
-        convert_options=pcsv.ConvertOptions(
-            column_types=dict.fromkeys(positional, pa.string()), null_values=[],
-            strings_can_be_null=False, quoted_strings_can_be_null=False))
+    delimiter = probe.delimiter
+    # Rows with the wrong number of cells are handed to `ragged` (numbered: one thread) and
+    # put back in their batch, in their place, as the whole-file reader does.
+    ragged = _RaggedRows()
+    with ragged.quiet():
+        reader = pcsv.open_csv(path, **csv_options(width, delimiter, _CSV_BLOCK, True, ragged))
 
     def batches() -> Iterator[RawTable]:
-        names: list[str] | None = None
+        header: list[str] | None = None
         pending: list[pa.RecordBatch] = []
         pending_rows = 0
+        records_done = 1  # records (the header is record 1) in the batches yielded so far
         yielded = False
 
-        def flush() -> RawTable:
-            nonlocal pending, pending_rows
-            assert names is not None
+        def flush(last: bool) -> RawTable:
+            nonlocal pending, pending_rows, records_done
+            assert header is not None
             table = pa.Table.from_batches(pending, schema=pending[0].schema) if pending \
-                else pa.table({c: pa.array([], pa.string()) for c in positional})
-            pending, pending_rows = [], 0
-            table = _drop_blank_rows(table).rename_columns(names)
-            return RawTable(table, path.name, "csv", probe.encoding, probe.delimiter)
+                else pa.table({f"c{i}": pa.array([], pa.string()) for i in range(width)})
+            first = records_done + 1
+            end = records_done + table.num_rows
+            mine = []  # the ragged rows among this batch's records
+            while ragged.rows and (last or ragged.rows[0][0] <= end):
+                number, text, cells = ragged.rows.popleft()
+                mine.append((number - first, text, cells))
+                end += 1
+            pending, pending_rows, records_done = [], 0, end
+            table, errors = finish_records(table, header, mine, delimiter)
+            return RawTable(table, path.name, "csv", probe.encoding, delimiter, tuple(errors))
 
-        for batch in reader:
-            if names is None:
-                if batch.num_rows == 0:
-                    continue
-                names = _blank_names([str(v) for v in batch.slice(0, 1).to_pylist()[0]
-                                      .values()])
-                _check_headers(names, path.name)
-                batch = batch.slice(1)
-            pending.append(batch)
-            pending_rows += batch.num_rows
-            if pending_rows >= batch_rows:
-                yield flush()
-                yielded = True
-        if names is None:
+        try:
+            with ragged.quiet():
+                for batch in reader:
+                    if header is None:
+                        if batch.num_rows == 0:
+                            continue
+                        header = [str(v) for v in batch.slice(0, 1).to_pylist()[0].values()]
+                        _check_headers(_blank_names(header), path.name)
+                        batch = batch.slice(1)
+                    pending.append(batch)
+                    pending_rows += batch.num_rows
+                    if pending_rows >= batch_rows:
+                        yield flush(last=False)
+                        yielded = True
+        except pa.ArrowInvalid as exc:
+            if ragged.unplaced:
+                raise _Unparsed(str(exc)) from exc
+            raise
+        if header is None:
             raise ValueError("no header")
-        if pending or not yielded:  # the rest, or the header of a file without rows
-            yield flush()
+        if pending or ragged.rows or not yielded:  # the rest, or the header of an empty file
+            yield flush(last=True)
 
     return batches()
 

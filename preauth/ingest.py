@@ -21,6 +21,7 @@ Empty cells are NULL ("undocumented"), never false or zero.
 from __future__ import annotations
 
 import codecs
+import collections
 import contextlib
 import csv
 import datetime as dt
@@ -28,13 +29,18 @@ import io
 import json
 import math
 import os
+import posixpath
 import re
-import warnings
+import struct
+import sys
+import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+from xml.parsers import expat
 
 import numpy as np
 import pyarrow as pa
@@ -46,9 +52,11 @@ from preauth.fields import CPT_CODES, FIELDS, FIELDS_BY_NAME, Field, Kind, cpt_f
 __all__ = [
     "MAX_CELL_CHARS",
     "MAX_COLUMNS",
+    "XLSX_LIMITS",
     "IngestError",
     "IngestResult",
     "RawTable",
+    "XlsxLimits",
     "normalise_header",
     "propose_mapping",
     "read_raw",
@@ -273,11 +281,20 @@ def _decode(data: bytes, name: str, verify: bool = True) -> tuple[bytes, str]:
             return data.decode(utf16).encode("utf-8"), utf16
         except UnicodeDecodeError as exc:
             raise _undecodable(name, utf16.upper()) from exc
-    if b"\x00" in data[:_SAMPLE_BYTES]:
+    if _mostly_nul(data[:_SAMPLE_BYTES]):
         raise _binary(name)
     if _is_utf8(data, verify):
         return data, "utf-8"
     return _legacy(data)
+
+
+def _mostly_nul(head: bytes) -> bool:
+    """More than 1 byte in 100 of the file's first megabyte is NUL: binary data (or text in an
+    encoding that was not recognised), refused. A rarer NUL - a stray one in a text export -
+    rejects just its row (:func:`_nul_errors`), in whole and batched reading alike: both
+    decide on the same first megabyte."""
+    nuls = head.count(0)
+    return nuls > 0 and nuls * 100 > len(head)
 
 
 def _is_utf8(data: bytes, whole: bool) -> bool:
@@ -392,7 +409,7 @@ def _read_csv(data: bytes, name: str, tab: bool) -> RawTable:
     if _looks_binary(sample):
         raise _binary(name)
     delimiter = "\t" if tab else _sniff_delimiter(sample)
-    header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+    header = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter), [])
     if len(header) > MAX_COLUMNS:
         raise IngestError(f"{name}: has {len(header):,} columns; at most {MAX_COLUMNS:,} "
                           "columns are supported")
@@ -409,35 +426,110 @@ def _read_csv(data: bytes, name: str, tab: bool) -> RawTable:
     return RawTable(table, name, "csv", encoding, delimiter, tuple(read_errors))
 
 
-def _parse_csv(body: bytes, delimiter: str, width: int, name: str
-               ) -> tuple[pa.Table, list[tuple[int, str, str, str]]]:
-    """All columns as text under the header names; pyarrow, else the csv module."""
+def csv_options(width: int, delimiter: str, block: int, newlines: bool,
+                ragged: _RaggedRows | None = None) -> dict[str, Any]:
+    """pyarrow CSV options for every column as text under positional names ``c0, c1 ...``:
+    the whole-file and the batched reader parse alike. With ``ragged`` the rows with a wrong
+    number of cells go to it (numbered: one thread) instead of failing the read."""
     import pyarrow.csv as pcsv
 
     positional = [f"c{i}" for i in range(width)]
-    convert = pcsv.ConvertOptions(column_types=dict.fromkeys(positional, pa.string()),
-                                  null_values=[], strings_can_be_null=False,
-                                  quoted_strings_can_be_null=False)
+    return {
+        "read_options": pcsv.ReadOptions(column_names=positional, block_size=block,
+                                         use_threads=ragged is None),
+        "parse_options": pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines,
+                                           invalid_row_handler=ragged),
+        "convert_options": pcsv.ConvertOptions(
+            column_types=dict.fromkeys(positional, pa.string()), null_values=[],
+            strings_can_be_null=False, quoted_strings_can_be_null=False),
+    }
+
+
+class _RaggedRows:
+    """pyarrow's handler for rows with the wrong number of cells: each is kept - record number
+    (1-based, the header is record 1), text and cell count - and skipped by the parser, to be
+    put back in its place by :func:`finish_records`."""
+
+    def __init__(self) -> None:
+        self.rows: collections.deque[tuple[int, str, int]] = collections.deque()
+        self.unplaced = False
+        self.undecodable = False  # a ragged row's text was not UTF-8 (see quiet())
+
+    @contextlib.contextmanager
+    def quiet(self) -> Any:
+        """While reading: pyarrow cannot hand over a ragged row whose text is not UTF-8; it
+        prints the UnicodeDecodeError (a traceback on stderr) and fails the read, which the
+        caller handles. Note it instead of printing it."""
+        previous = sys.unraisablehook
+
+        def hook(unraisable: Any) -> None:
+            if unraisable.object is self and isinstance(unraisable.exc_value,
+                                                        UnicodeDecodeError):
+                self.undecodable = True
+            else:
+                previous(unraisable)
+
+        sys.unraisablehook = hook
+        try:
+            yield
+        finally:
+            sys.unraisablehook = previous
+
+    def __call__(self, row: Any) -> str:
+        # (an exception raised here would only be printed: pyarrow fails the read on "error")
+        if row.number is None or row.number < 2:  # unnumbered, or the header itself
+            self.unplaced = True
+            return "error"
+        self.rows.append((row.number, row.text, row.actual_columns))
+        return "skip"
+
+
+class _Unparsed(ValueError):
+    """pyarrow could not read the CSV in a way that keeps every row in its place."""
+
+
+def _is_utf8_error(exc: Exception) -> bool:
+    return "utf8" in str(exc).lower().replace("-", "")
+
+
+def _parse_csv(body: bytes, delimiter: str, width: int, name: str
+               ) -> tuple[pa.Table, list[tuple[int, str, str, str]]]:
+    """All columns as text under the header names, and the row errors found reading them."""
+    import pyarrow.csv as pcsv
+
     # Quoted line breaks parse fine inside one block; across the blocks of a big file the
     # (slower) newline-aware chunker is needed to be safe.
     block = 8 << 20
     try:
-        table = pcsv.read_csv(
-            io.BytesIO(body),
-            read_options=pcsv.ReadOptions(column_names=positional, block_size=block),
-            parse_options=pcsv.ParseOptions(delimiter=delimiter,
-                                            newlines_in_values=len(body) > block // 2),
-            convert_options=convert)
+        table = pcsv.read_csv(io.BytesIO(body), **csv_options(width, delimiter, block,
+                                                              len(body) > block // 2))
     except pa.ArrowInvalid as exc:
-        if "utf8" in str(exc).lower().replace("-", ""):
+        if _is_utf8_error(exc):
             raise _NotUtf8 from exc
         table = None
     if table is not None and table.num_rows:
-        header = [str(v) for v in table.slice(0, 1).to_pylist()[0].values()]
-        table = _drop_blank_rows(table.slice(1))
-        return table.rename_columns(_blank_names(header)), []
-    # Ragged rows or odd quoting: the (slower) standard-library parser, which keeps going and
-    # reports a row with the wrong number of cells as a row error.
+        return finish_records(table.slice(1), _csv_header(table), [], delimiter)
+    # Rows with the wrong number of cells: read again in one thread, which numbers the rows,
+    # so that each such row is kept in its place with a row error. A row longer than a block
+    # needs a block as big as the file.
+    for size in (block, min(len(body) + 1, (1 << 31) - 1)) if len(body) >= block else (block,):
+        ragged = _RaggedRows()
+        try:
+            with ragged.quiet():
+                table = pcsv.read_csv(io.BytesIO(body), **csv_options(
+                    width, delimiter, size, len(body) > size // 2, ragged))
+        except pa.ArrowInvalid as exc:
+            if _is_utf8_error(exc) or ragged.undecodable:
+                raise _NotUtf8 from exc
+            if ragged.unplaced:
+                break
+            continue
+        if table.num_rows:
+            return finish_records(table.slice(1), _csv_header(table),
+                                  [(n - 2, text, cells) for n, text, cells in ragged.rows],
+                                  delimiter)
+        break
+    # Odd quoting pyarrow will not place: the (slower) standard-library parser.
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -445,41 +537,147 @@ def _parse_csv(body: bytes, delimiter: str, width: int, name: str
     header, columns, read_errors = _csv_fallback(text, delimiter, name)
     table = pa.table([pa.array(c, pa.string()) for c in columns],
                      names=_blank_names(header))
-    return table, read_errors
+    table, nul = _nul_errors(table)
+    return table, sorted(read_errors + nul, key=lambda e: e[0])
 
 
-def _drop_blank_rows(table: pa.Table) -> pa.Table:
-    """Without rows whose every cell is empty or whitespace (spreadsheet exports add them)."""
+def _csv_header(table: pa.Table) -> list[str]:
+    return [str(v) for v in table.slice(0, 1).to_pylist()[0].values()]
+
+
+def finish_records(records: pa.Table, header: list[str],
+                   ragged: Sequence[tuple[int, str, int]], delimiter: str
+                   ) -> tuple[pa.Table, list[tuple[int, str, str, str]]]:
+    """CSV data records (positional text columns, in file order) as the file's table, and its
+    row errors: rows the parser skipped for a wrong number of cells put back in their place
+    (``ragged``: index among the records, the row's text, its number of cells), padded or cut
+    to the header, each with an error; blank rows dropped; cells holding NUL reported. Reading
+    a file whole and in batches both end here, so they agree row for row."""
+    errors: list[tuple[int, str, str, str]] = []
+    width = records.num_columns
+    if not ragged:
+        table = _drop_blank_rows(records)
+    else:
+        n = records.num_rows + len(ragged)
+        at = np.array([r[0] for r in ragged], dtype=np.int64)
+        if at.min() < 0 or at.max() >= n or len(np.unique(at)) != len(at):
+            raise _Unparsed("ragged rows out of place")
+        parts, shown, nonblank = [], [], []
+        with _csv_field_limit():
+            for k in range(0, len(ragged), 1 << 16):
+                cells = [_split_row(text, delimiter) for _, text, _ in ragged[k:k + (1 << 16)]]
+                padded = [(c + [""] * width)[:width] for c in cells]
+                parts.append(pa.table([pa.array(col, pa.string()) for col in zip(*padded,
+                                                                                 strict=True)],
+                                      names=records.column_names))
+                shown += [delimiter.join(c)[:VALUE_CHARS + 1] for c in cells]
+                nonblank += [any(x.strip(_TRIM) for x in c) for c in cells]
+        is_ragged = np.zeros(n, dtype=bool)
+        is_ragged[at] = True
+        order = np.empty(n, dtype=np.int64)
+        order[~is_ragged] = np.arange(records.num_rows)
+        order[at] = records.num_rows + np.arange(len(ragged))
+        table = pa.concat_tables([records, *parts]).take(pa.array(order))
+        blank = _blank_mask(table)
+        if blank is None:
+            blank = np.zeros(n, dtype=bool)
+        blank[at] = ~np.array(nonblank, dtype=bool)  # a ragged row's own cells decide
+        keep = ~blank
+        if blank.any():
+            table = table.filter(pa.array(keep))
+        position = np.cumsum(keep) - 1
+        for (_, _, cells), i, value in zip(ragged, at, shown, strict=True):
+            if keep[i]:
+                errors.append((int(position[i]) + 1, _ROW_COLUMN, value,
+                               f"row has {cells} cells but the header has {width}"))
+    table = table.rename_columns(_blank_names(header))
+    table, nul = _nul_errors(table)
+    return table, sorted(errors + nul, key=lambda e: e[0])
+
+
+@contextlib.contextmanager
+def _csv_field_limit() -> Any:
+    old_limit = csv.field_size_limit()
+    csv.field_size_limit(1 << 30)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old_limit)
+
+
+def _split_row(text: str, delimiter: str) -> list[str]:
+    """One CSV row's cells (its text may hold quoted line breaks)."""
+    try:
+        return next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+    except csv.Error:
+        return text.split(delimiter)
+
+
+def _has_nul(col: pa.ChunkedArray) -> bool:
+    """Whether a text column's bytes hold a NUL (scanned in place, no copy)."""
+    for chunk in col.chunks:
+        data = chunk.buffers()[2] if chunk.type in (pa.string(), pa.binary()) else None
+        if data is not None and data.size and np.frombuffer(data, np.uint8).min() == 0:
+            return True
+    return False
+
+
+def _nul_errors(table: pa.Table) -> tuple[pa.Table, list[tuple[int, str, str, str]]]:
+    """A cell holding a NUL byte rejects its row (a text file with a stray NUL: a padded
+    database export, a damaged copy); the NUL is shown as U+FFFD."""
+    errors: list[tuple[int, str, str, str]] = []
+    columns = list(table.columns)
+    for j, col in enumerate(table.columns):
+        if not _has_nul(col):
+            continue
+        rows = np.flatnonzero(_np_bool(pc.match_substring(col, "\x00")))
+        if not len(rows):
+            continue
+        columns[j] = pc.replace_substring(col, "\x00", "\ufffd")
+        for row, value in zip(rows, columns[j].take(pa.array(rows)).to_pylist(), strict=True):
+            errors.append((int(row) + 1, table.column_names[j], value[:VALUE_CHARS + 1],
+                           "the cell holds a NUL byte (binary data, or text in another "
+                           "encoding); expected text"))
+    if errors:
+        table = pa.table(columns, names=table.column_names)
+    return table, errors
+
+
+def _blank_mask(table: pa.Table) -> np.ndarray | None:
+    """Per row: every cell empty or whitespace (None: no such row)."""
     if table.num_rows == 0 or table.num_columns == 0:
-        return table
+        return None
     first = pc.utf8_trim(table.column(0), characters=_TRIM)
     candidates = np.flatnonzero(_np_bool(pc.equal(first, "")))
     if len(candidates) == 0:
-        return table
+        return None
     blank = np.ones(len(candidates), dtype=bool)
     take = pa.array(candidates)
     for col in table.columns[1:]:
         cells = pc.utf8_trim(col.take(take), characters=_TRIM)
         blank &= _np_bool(pc.equal(cells, ""))
     if not blank.any():
-        return table
-    keep = np.ones(table.num_rows, dtype=bool)
-    keep[candidates[blank]] = False
-    return table.filter(pa.array(keep))
+        return None
+    mask = np.zeros(table.num_rows, dtype=bool)
+    mask[candidates[blank]] = True
+    return mask
+
+
+def _drop_blank_rows(table: pa.Table) -> pa.Table:
+    """Without rows whose every cell is empty or whitespace (spreadsheet exports add them)."""
+    blank = _blank_mask(table)
+    return table if blank is None else table.filter(pa.array(~blank))
 
 
 def _csv_fallback(text: str, delimiter: str, name: str
                   ) -> tuple[list[str], list[list[str]], list[tuple[int, str, str, str]]]:
-    old_limit = csv.field_size_limit()
-    csv.field_size_limit(1 << 30)
     try:
-        rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-                if any(cell.strip(_TRIM) for cell in r)]
+        with _csv_field_limit():
+            rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+                    if any(cell.strip(_TRIM) for cell in r)]
     except csv.Error as exc:
         raise IngestError(f"{name}: could not be parsed as delimited text ({exc}); expected "
                           f"{_DELIMITER_NAMES[delimiter]}-separated values") from exc
-    finally:
-        csv.field_size_limit(old_limit)
     if not rows:
         raise IngestError(f"{name}: the file is empty; expected a header row")
     header, data = rows[0], rows[1:]
@@ -644,10 +842,78 @@ def _records_table(records: list[dict[str, Any]]) -> pa.Table:
     return pa.table(columns, names=[str(k) for k in keys])
 
 
+class _Repeated(dict):  # type: ignore[type-arg]
+    """A JSON object that gave a key more than once (``json`` keeps the last silently):
+    ``repeated`` is ``(key, times, the values shown)`` for each such key."""
+
+    __slots__ = ("repeated",)
+
+
+class _JsonObjects:
+    """``object_pairs_hook``: a plain dict, or a :class:`_Repeated` one when a key repeats
+    (``repeats`` counts those)."""
+
+    def __init__(self) -> None:
+        self.repeats = 0
+
+    def __call__(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) == len(pairs):
+            return obj
+        self.repeats += 1
+        return _repeated(pairs)
+
+
+def _repeated(pairs: list[tuple[str, Any]]) -> _Repeated:
+    out = _Repeated(pairs)
+    out.repeated = []
+    for key in dict.fromkeys(k for k, _ in pairs):
+        values = [v for k, v in pairs if k == key]
+        if len(values) > 1:
+            out.repeated.append((key, len(values),
+                                 " | ".join(_cell_text(v) or "" for v in values)))
+    return out
+
+
+def _repeated_inside(value: Any) -> _Repeated | None:
+    """The first object inside ``value`` that repeats a key (no recursion)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _Repeated):
+            return item
+        if isinstance(item, dict):
+            stack.extend(v for v in item.values() if isinstance(v, (dict, list)))
+        elif isinstance(item, list):
+            stack.extend(v for v in item if isinstance(v, (dict, list)))
+    return None
+
+
+def _repeated_key_errors(records: list[dict[str, Any]]) -> list[tuple[int, str, str, str]]:
+    """A row error for each key given twice in a record, or in an object in one of its
+    cells."""
+    errors = []
+    for row, record in enumerate(records, start=1):
+        if isinstance(record, _Repeated):
+            errors += [(row, str(key), shown, f"key {key!r} is given {times} times in this "
+                                              "record; expected each key once")
+                       for key, times, shown in record.repeated]
+        for column, value in record.items():
+            inner = _repeated_inside(value) if isinstance(value, (dict, list)) else None
+            if inner is not None:
+                key, times, shown = inner.repeated[0]
+                errors.append((row, str(column), shown,
+                               f"key {key!r} is given {times} times in an object in this "
+                               "cell; expected each key once"))
+    return errors
+
+
 def _read_json(data: bytes, name: str) -> RawTable:
     body, encoding = _decode(data, name)
     text = body.decode("utf-8")
-    hooks: dict[str, Any] = {"parse_float": str, "parse_int": str, "parse_constant": str}
+    objects = _JsonObjects()
+    hooks: dict[str, Any] = {"parse_float": str, "parse_int": str, "parse_constant": str,
+                             "object_pairs_hook": objects}
     stripped = text.lstrip()
     expected = "an array of objects or JSON Lines (one object per line)"
     records: list[Any]
@@ -670,6 +936,10 @@ def _read_json(data: bytes, name: str) -> RawTable:
                 raise IngestError(f"{name}: line {lineno} is not a JSON object; expected "
                                   f"{expected}") from None
     else:
+        if isinstance(doc, _Repeated):  # {"cases": [...], "cases": [...]}: which one?
+            key, times, _ = doc.repeated[0]
+            raise IngestError(f"{name}: key {key!r} is given {times} times in the top-level "
+                              "object; expected each key once")
         if isinstance(doc, dict):
             lists = [v for v in doc.values() if isinstance(v, list)]
             # {"cases": [...]} is a wrapped array; any other object is one record
@@ -684,58 +954,616 @@ def _read_json(data: bytes, name: str) -> RawTable:
         records = doc
     if not records:
         raise IngestError(f"{name}: contains no records; expected {expected}")
-    return RawTable(_records_table(records), name, "json", encoding)
+    errors = _repeated_key_errors(records) if objects.repeats else []
+    return RawTable(_records_table(records), name, "json", encoding, read_errors=tuple(errors))
 
 
-def _read_xlsx(data: bytes, name: str) -> RawTable:
+# --- Excel (.xlsx) ----------------------------------------------------------------------------
+#
+# An .xlsx workbook is a zip of XML parts, read here with zipfile and expat rather than
+# openpyxl's loader, so that what a hostile workbook can cost is bounded before and while it is
+# read: the zip's directory is checked before anything is decompressed (number of parts, their
+# declared sizes and compression ratios), every part is read through a stream that stops at its
+# declared size and the file's budget, the XML may not declare a DTD (entity expansion) nor nest
+# deeper than a workbook does, and a sheet costs what its cells cost - only the cells present
+# are looked at (a cell's column from its own reference), never the grid that <dimension> or the
+# last cell claims. Values follow what openpyxl's read-only, values-only reader gave: shared and
+# inline strings, numbers (dates by their cell style), booleans, cached formula results.
+
+@dataclass(frozen=True)
+class XlsxLimits:
+    """What reading one .xlsx file may cost (the reasons are in the README's Security
+    section). Tests lower them to try small files against them."""
+
+    max_parts: int = 10_000  # zip members
+    max_directory_bytes: int = 4 << 20  # the zip's central directory
+    max_expanded_bytes: int = 1 << 30  # all members together, decompressed
+    max_ratio: int = 100  # decompressed : compressed, for a member of ...
+    ratio_from_bytes: int = 1 << 20  # ... at least this many decompressed bytes
+    max_rows: int = 1_048_576  # Excel's last row
+    max_columns: int = MAX_COLUMNS  # a value beyond this column refuses the file
+    max_cells: int = 1 << 26  # data rows x header columns (the table that is built)
+    max_depth: int = 64  # XML element nesting
+    max_elements: int = 100_000  # sheets, relationships, styles listed in the small parts
+
+
+XLSX_LIMITS = XlsxLimits()
+
+_EOCD = struct.Struct("<4s4H2LH")  # end of central directory record
+_EOCD64_LOCATOR = struct.Struct("<4sLQL")
+_EOCD64 = struct.Struct("<4sQ2H2L4Q")
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_XML_CHUNK = 1 << 20
+_FLUSH_CELLS = 1 << 20  # a sheet's rows become Arrow columns every ~million cells
+
+
+def _column_letters(index: int) -> str:
+    letters = ""
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+# "A" -> 1 ... "XFD" -> 16384: a cell reference's column by one dictionary look-up
+_COLUMN_OF = {_column_letters(i): i for i in range(1, 16_385)}
+
+
+def _size(n: int) -> str:
+    if n >= 10 << 20:
+        return f"{n / (1 << 20):,.0f} MB"
+    if n >= 1 << 20:
+        return f"{n / (1 << 20):.1f} MB"
+    return f"{n / 1024:,.1f} KB" if n >= 1024 else f"{n:,} bytes"
+
+
+_LOCAL_NAMES: dict[str, str] = {}
+
+
+def _local(tag: str) -> str:
+    """The element's name without a namespace prefix (``x:c`` -> ``c``)."""
+    local = _LOCAL_NAMES.get(tag)
+    if local is None:
+        local = tag.rpartition(":")[2]
+        if len(_LOCAL_NAMES) < 4096:
+            _LOCAL_NAMES[tag] = local
+    return local
+
+
+class _CappedStream:
+    """A zip member's decompressed bytes, refused past ``cap`` bytes (its declared size, within
+    the file's budget). zipfile stops at the declared size itself; this keeps the bound
+    whatever does the decompressing."""
+
+    def __init__(self, raw: IO[bytes], cap: int, refuse: Any) -> None:
+        self.raw, self.cap, self.count, self.refuse = raw, cap, 0, refuse
+
+    def read(self, n: int = -1) -> bytes:
+        want = self.cap + 1 - self.count
+        data = self.raw.read(want if n is None or n < 0 else min(n, want))
+        self.count += len(data)
+        if self.count > self.cap:
+            raise self.refuse()
+        return data
+
+
+class _Workbook:
+    """One .xlsx file: its zip checked (see :class:`XlsxLimits`), its parts parsed by expat."""
+
+    def __init__(self, data: bytes, name: str, limits: XlsxLimits) -> None:
+        self.name, self.limits = name, limits
+        self._check_directory(data)
+        self.zip = zipfile.ZipFile(io.BytesIO(data))
+        self._check_members()
+        self.budget = limits.max_expanded_bytes
+
+    # -- the zip, before anything is decompressed --------------------------------------------
+
+    def _check_directory(self, data: bytes) -> None:
+        """zipfile parses the whole central directory when it opens a file: check its size and
+        entry count from the end record first."""
+        name, limits = self.name, self.limits
+        at = data.rfind(b"PK\x05\x06", max(0, len(data) - _EOCD.size - 65535))
+        if at < 0 or at + _EOCD.size > len(data):
+            raise IngestError(f"{name}: is not an .xlsx workbook (a damaged zip: no end of "
+                              "directory record); expected an Excel .xlsx file")
+        entries, directory = _EOCD.unpack_from(data, at)[4:6]
+        start64 = at - _EOCD64_LOCATOR.size - _EOCD64.size
+        if (entries == 0xFFFF or directory == 0xFFFFFFFF) and start64 >= 0 \
+                and data[at - _EOCD64_LOCATOR.size:at].startswith(b"PK\x06\x07") \
+                and data[start64:start64 + 4] == b"PK\x06\x06":
+            entries, directory = _EOCD64.unpack_from(data, start64)[7:9]
+        if entries > limits.max_parts:
+            raise self._too_many_parts(entries)
+        if directory > limits.max_directory_bytes:
+            raise IngestError(f"{name}: the zip directory is {_size(directory)}; at most "
+                              f"{_size(limits.max_directory_bytes)} is accepted in an .xlsx "
+                              "workbook")
+
+    def _too_many_parts(self, count: int) -> IngestError:
+        return IngestError(f"{self.name}: the zip holds {count:,} parts; at most "
+                           f"{self.limits.max_parts:,} are accepted in an .xlsx workbook")
+
+    def _check_members(self) -> None:
+        name, limits = self.name, self.limits
+        infos = self.zip.infolist()
+        if len(infos) > limits.max_parts:
+            raise self._too_many_parts(len(infos))
+        total = 0
+        for info in infos:
+            if info.flag_bits & 0x1:
+                raise IngestError(f"{name}: part {info.filename} is encrypted; save the "
+                                  "workbook without a password")
+            size = info.file_size
+            if size >= limits.ratio_from_bytes \
+                    and size > limits.max_ratio * max(info.compress_size, 1):
+                raise IngestError(
+                    f"{name}: part {info.filename} expands from {_size(info.compress_size)} to "
+                    f"{_size(size)} ({size // max(info.compress_size, 1):,} to 1); at most "
+                    f"{limits.max_ratio} to 1 is accepted in an .xlsx workbook (a zip bomb?)")
+            total += size
+        if total > limits.max_expanded_bytes:
+            big = max(infos, key=lambda i: i.file_size)
+            raise IngestError(
+                f"{name}: the workbook expands to {_size(total)} (largest part {big.filename}: "
+                f"{_size(big.file_size)}); at most {_size(limits.max_expanded_bytes)} is read "
+                "from an .xlsx file - save a sheet this big as CSV")
+
+    # -- parts -------------------------------------------------------------------------------
+
+    def has(self, part: str) -> bool:
+        return part in self.zip.NameToInfo
+
+    def parse(self, part: str, start: Any, end: Any, chars: Any = None) -> None:
+        """Feed ``part`` through expat to the handlers (no DTD, bounded bytes)."""
+        name = self.name
+        try:
+            info = self.zip.getinfo(part)
+        except KeyError:
+            raise IngestError(f"{name}: the workbook has no part {part} (a damaged .xlsx?); "
+                              "expected an Excel .xlsx file") from None
+        parser = expat.ParserCreate()
+        parser.buffer_text = True
+        parser.buffer_size = 1 << 16
+
+        def refuse_dtd(*_: Any) -> None:
+            raise IngestError(f"{name}: part {part} declares a DTD (XML entities), which "
+                              ".xlsx parts never do; refused")
+
+        parser.StartDoctypeDeclHandler = refuse_dtd
+        parser.EntityDeclHandler = refuse_dtd
+        parser.StartElementHandler = start
+        parser.EndElementHandler = end
+        if chars is not None:
+            parser.CharacterDataHandler = chars
+        cap = min(info.file_size, self.budget)
+
+        def too_big() -> IngestError:
+            return IngestError(f"{name}: part {part} expands beyond the {_size(cap)} its zip "
+                               "entry declares (a zip bomb?); refused")
+
+        try:
+            with self.zip.open(info) as raw:
+                stream = _CappedStream(raw, cap, too_big)
+                while chunk := stream.read(_XML_CHUNK):
+                    parser.Parse(chunk, False)
+                parser.Parse(b"", True)
+        except expat.ExpatError as exc:
+            raise IngestError(f"{name}: part {part} is not well-formed XML ({_detail(exc)}); "
+                              "expected an Excel .xlsx file") from exc
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise IngestError(f"{name}: part {part} is damaged ({_detail(exc)}); expected an "
+                              "Excel .xlsx file") from exc
+        self.budget -= stream.count
+
+    def elements(self, part: str, wanted: set[str]
+                 ) -> list[tuple[str, dict[str, str], str]]:
+        """``(name, attributes, parent's name)`` of the ``wanted`` elements of a small part."""
+        found: list[tuple[str, dict[str, str], str]] = []
+        stack: list[str] = [""]
+        limits = self.limits
+
+        def start(tag: str, attrs: dict[str, str]) -> None:
+            local = _local(tag)
+            if local in wanted:
+                if len(found) >= limits.max_elements:
+                    raise IngestError(f"{self.name}: part {part} lists more than "
+                                      f"{limits.max_elements:,} {local} elements; refused")
+                found.append((local, attrs, stack[-1]))
+            stack.append(local)
+            if len(stack) > limits.max_depth:
+                raise self.too_deep(part)
+
+        def end(tag: str) -> None:
+            stack.pop()
+
+        self.parse(part, start, end)
+        return found
+
+    def too_deep(self, part: str) -> IngestError:
+        return IngestError(f"{self.name}: part {part} nests XML elements more than "
+                           f"{self.limits.max_depth} deep; expected an Excel .xlsx file")
+
+    def relationships(self, part: str) -> dict[str, tuple[str, str]]:
+        """Id -> (type, target part) of a ``.rels`` part (none when it is missing)."""
+        if not self.has(part):
+            return {}
+        base = posixpath.dirname(posixpath.dirname(part))
+        rels = {}
+        for _, attrs, _ in self.elements(part, {"Relationship"}):
+            target = attrs.get("Target", "")
+            if attrs.get("TargetMode") == "External" or not target:
+                continue
+            target = target.lstrip("/") if target.startswith("/") \
+                else posixpath.normpath(posixpath.join(base, target))
+            rels[attrs.get("Id", "")] = (attrs.get("Type", ""), target)
+        return rels
+
+    # -- the workbook ------------------------------------------------------------------------
+
+    def read(self) -> RawTable:
+        from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
+
+        name = self.name
+        office = [t for kind, t in self.relationships("_rels/.rels").values()
+                  if kind.endswith("/officeDocument")]
+        book = office[0] if office else "xl/workbook.xml"
+        book_rels = self.relationships(posixpath.join(posixpath.dirname(book), "_rels",
+                                                      posixpath.basename(book) + ".rels"))
+        listed = self.elements(book, {"sheet", "workbookPr"})
+        date1904 = any(attrs.get("date1904", "").lower() in ("1", "true")
+                       for local, attrs, _ in listed if local == "workbookPr")
+        epoch = CALENDAR_MAC_1904 if date1904 else CALENDAR_WINDOWS_1900
+        sheets = []
+        for local, attrs, _ in listed:
+            if local != "sheet":
+                continue
+            rid = next((v for k, v in attrs.items() if k.endswith(":id")), attrs.get("id"))
+            kind, target = book_rels.get(rid or "", ("", ""))
+            if kind.endswith("/worksheet"):
+                sheets.append((attrs.get("name", target), target))
+        by_kind = {kind.rpartition("/")[2]: target for kind, target in book_rels.values()}
+        date_styles, delta_styles = self._date_styles(by_kind.get("styles"))
+        strings = by_kind.get("sharedStrings")
+        if strings is None and self.has("xl/sharedStrings.xml"):
+            strings = "xl/sharedStrings.xml"
+        shared: _SharedStrings | None = None
+        for sheet_name, part in sheets:
+            if shared is None:
+                shared = _SharedStrings(self, strings)
+            reader = _SheetReader(self, sheet_name, part, shared, date_styles, delta_styles,
+                                  epoch)
+            raw = reader.read()
+            if raw is not None:
+                return raw
+        raise IngestError(f"{name}: the workbook has no data; expected a header row with "
+                          "column names such as case_id, cpt_code")
+
+    def _date_styles(self, part: str | None) -> tuple[frozenset[int], frozenset[int]]:
+        """Cell style indexes whose number format shows a date (and those showing a duration),
+        as openpyxl decides."""
+        from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
+
+        if not part or not self.has(part):
+            return frozenset(), frozenset()
+        found = self.elements(part, {"numFmt", "xf"})
+        custom = {attrs.get("numFmtId"): attrs.get("formatCode")
+                  for local, attrs, _ in found if local == "numFmt"}
+        dates, deltas = set(), set()
+        xfs = [attrs for local, attrs, parent in found if local == "xf" and parent == "cellXfs"]
+        for index, attrs in enumerate(xfs):
+            fmt_id = attrs.get("numFmtId", "0")
+            fmt = custom[fmt_id] if fmt_id in custom else \
+                BUILTIN_FORMATS.get(int(fmt_id) if fmt_id.isdigit() else -1)
+            if is_date_format(fmt):
+                dates.add(index)
+            if is_timedelta_format(fmt):
+                deltas.add(index)
+        return frozenset(dates), frozenset(deltas)
+
+
+class _SharedStrings:
+    """The shared string table, kept as Arrow text (a few bytes a string, not a Python object
+    each); ``blank`` holds the indexes of strings that are only whitespace."""
+
+    def __init__(self, book: _Workbook, part: str | None) -> None:
+        self.blank: set[int] = set()
+        chunks: list[pa.Array] = []
+        pending: list[str] = []
+        parts: list[str] | None = None
+        sink: list[str] | None = None
+        depth = phonetic = kept = count = 0
+        max_depth = book.limits.max_depth
+
+        def start(tag: str, attrs: dict[str, str]) -> None:
+            nonlocal parts, sink, depth, phonetic, kept
+            depth += 1
+            if depth > max_depth:
+                raise book.too_deep(part or "")
+            local = _local(tag)
+            if local == "si":
+                parts, kept = [], 0
+            elif local == "t":
+                if parts is not None and not phonetic:
+                    sink = parts
+            elif local == "rPh":
+                phonetic += 1
+
+        def end(tag: str) -> None:
+            nonlocal parts, sink, depth, phonetic, pending, count
+            depth -= 1
+            local = _local(tag)
+            if local == "t":
+                sink = None
+            elif local == "rPh":
+                phonetic -= 1
+            elif local == "si" and parts is not None:
+                text = "".join(parts).replace("x005F_", "")  # as openpyxl reads them
+                if not text.strip():
+                    self.blank.add(count)
+                pending.append(text)
+                count += 1
+                parts = None
+                if len(pending) >= 1 << 16:
+                    chunks.append(pa.array(pending, pa.string()))
+                    pending = []
+
+        def chars(data: str) -> None:
+            nonlocal kept, sink
+            if sink is not None:
+                sink.append(data)
+                kept += len(data)
+                if kept > MAX_CELL_CHARS:  # longer than any cell may be: the rest is not kept
+                    sink = None
+
+        if part is not None and book.has(part):
+            book.parse(part, start, end, chars)
+        chunks.append(pa.array(pending, pa.string()))
+        self.table = pa.concat_arrays(chunks)
+        self.count = len(self.table)
+
+    def text(self, index: int) -> str:
+        return self.table[index].as_py()
+
+    def resolve(self, column: Sequence[Any]) -> pa.Array:
+        """One column of cells (text, None, or a shared string's index) as Arrow text."""
+        try:
+            return pa.array(column, pa.string())
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            pass
+        indexes = pa.array([v if type(v) is int else None for v in column], pa.int64())
+        texts = pa.array([None if type(v) is int else v for v in column], pa.string())
+        return pc.coalesce(texts, self.table.take(indexes))
+
+
+class _SheetReader:
+    """One worksheet's cells, streamed: rows that hold a value become table rows (the first
+    the header); blank rows, empty cells and the declared dimension cost nothing."""
+
+    def __init__(self, book: _Workbook, sheet: str, part: str, shared: _SharedStrings,
+                 date_styles: frozenset[int], delta_styles: frozenset[int],
+                 epoch: dt.datetime) -> None:
+        self.book, self.sheet, self.part, self.shared = book, sheet, part, shared
+        self.date_styles, self.delta_styles, self.epoch = date_styles, delta_styles, epoch
+        self.limits = book.limits
+        self.header: list[str] | None = None
+        self.width = self.rows_read = self.row_number = self.column = self.depth = 0
+        self.cells: list[tuple[int, str | int]] = []
+        self.pending: list[list[str | int | None]] = []
+        self.columns: list[list[pa.Array]] = []
+        self.errors: list[tuple[int, str, str, str]] = []
+        self.kind = "n"
+        self.style: str | None = None
+        self.value: list[str] | None = None
+        self.inline: list[str] | None = None
+        self.sink: list[str] | None = None
+        self.kept = self.phonetic = 0
+
+    def where(self) -> str:
+        return f"{self.book.name}: sheet {self.sheet!r}"
+
+    def read(self) -> RawTable | None:
+        self.book.parse(self.part, self.start, self.end, self.chars)
+        if self.header is None:
+            return None
+        self.flush()
+        columns = [pa.chunked_array(self.columns[j] if self.columns else [], pa.string())
+                   for j in range(self.width)]
+        table = pa.table(columns, names=_blank_names(self.header))
+        return RawTable(table, self.book.name, "xlsx", None, None, tuple(self.errors))
+
+    # -- expat handlers ----------------------------------------------------------------------
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        self.depth += 1
+        if self.depth > self.limits.max_depth:
+            raise self.book.too_deep(self.part)
+        local = _LOCAL_NAMES.get(tag) or _local(tag)
+        if local == "c":
+            ref = attrs.get("r")
+            if ref:
+                column = _COLUMN_OF.get(ref.rstrip("0123456789"))
+                if column is None:
+                    raise IngestError(f"{self.where()} has a cell reference {ref[:20]!r} that "
+                                      "is not one; expected an Excel .xlsx file")
+                self.column = column
+            else:
+                self.column += 1
+            self.kind = attrs.get("t", "n")
+            self.style = attrs.get("s")
+            self.value = self.inline = None
+        elif local == "v":
+            self.sink = self.value = []
+            self.kept = 0
+        elif local == "t":
+            if self.inline is not None and not self.phonetic:
+                self.sink = self.inline
+        elif local == "is":
+            self.inline = []
+            self.kept = 0
+        elif local == "row":
+            number = attrs.get("r")
+            self.row_number = int(number) if number else self.row_number + 1
+            if self.row_number > self.limits.max_rows:
+                raise IngestError(f"{self.where()} has a row {self.row_number:,}, beyond "
+                                  f"Excel's last row ({self.limits.max_rows:,}); expected an "
+                                  "Excel .xlsx file")
+            self.cells = []
+            self.column = 0
+        elif local == "rPh":
+            self.phonetic += 1
+
+    def chars(self, data: str) -> None:
+        sink = self.sink
+        if sink is not None:
+            sink.append(data)
+            self.kept += len(data)
+            if self.kept > MAX_CELL_CHARS:  # longer than any cell may be: the rest is not kept
+                self.sink = None
+
+    def end(self, tag: str) -> None:
+        self.depth -= 1
+        local = _LOCAL_NAMES.get(tag) or _local(tag)
+        if local == "c":
+            self.cell()
+        elif local in ("v", "t"):
+            self.sink = None
+        elif local == "row":
+            self.row()
+        elif local == "rPh":
+            self.phonetic -= 1
+
+    # -- cells and rows ----------------------------------------------------------------------
+
+    def cell(self) -> None:
+        kind = self.kind
+        value: str | int | None
+        if kind == "inlineStr":
+            value = "".join(self.inline) if self.inline is not None else None
+        else:
+            text = "".join(self.value) if self.value else ""
+            if not text:
+                return
+            if kind == "n":
+                value = self.number(text)
+            elif kind == "s":
+                value = int(text)
+                if not 0 <= value < self.shared.count:
+                    raise IngestError(f"{self.where()}: a cell refers to shared string "
+                                      f"{value:,} of {self.shared.count:,}; expected an Excel "
+                                      ".xlsx file")
+            elif kind == "b":
+                value = "true" if int(text) else "false"
+            elif kind == "d":
+                from openpyxl.utils.datetime import from_ISO8601
+
+                value = _cell_text(from_ISO8601(text))
+            else:  # "str" (a formula's text), "e" (#N/A ...)
+                value = text
+        if value is None:
+            return
+        if self.column > self.limits.max_columns:
+            ref = f"{_column_letters(self.column)}{self.row_number}"
+            raise IngestError(f"{self.where()} has a value in cell {ref} (column "
+                              f"{self.column:,}); at most {self.limits.max_columns:,} columns "
+                              "are supported")
+        self.cells.append((self.column, value))
+
+    def number(self, text: str) -> str | None:
+        style = int(self.style) if self.style else 0
+        if style in self.date_styles:
+            from openpyxl.utils.datetime import from_excel
+
+            number: float | int = float(text) if ("." in text or "E" in text or "e" in text) \
+                else int(text)
+            try:
+                return _cell_text(from_excel(number, self.epoch,
+                                             timedelta=style in self.delta_styles))
+            except (OverflowError, ValueError):
+                return "#VALUE!"  # as openpyxl: a date serial out of range
+        if "." in text or "E" in text or "e" in text:
+            return _cell_text(float(text))
+        return str(int(text))
+
+    def row(self) -> None:
+        cells = self.cells
+        if not cells:
+            return
+        self.cells = []
+        blank = self.shared.blank
+        if not any((v not in blank) if type(v) is int else v.strip()  # type: ignore[union-attr]
+                   for _, v in cells):
+            return
+        if self.header is None:
+            texts = {column: self.text(v) for column, v in cells}
+            header = [texts.get(c, "") for c in range(1, max(texts) + 1)]
+            while header and not header[-1].strip():
+                header.pop()
+            _check_header_row(header, self.book.name)
+            self.header, self.width = header, len(header)
+            return
+        width = self.width
+        values: list[str | int | None] = [None] * width
+        extra = []
+        for column, v in cells:
+            if column <= width:
+                values[column - 1] = v
+            else:
+                extra.append((column, v))
+        self.rows_read += 1
+        if extra:
+            texts = [t for _, v in sorted(extra, key=lambda c: c[0])
+                     if (t := self.text(v)).strip()]
+            if texts:
+                self.errors.append((self.rows_read, _ROW_COLUMN, " | ".join(texts),
+                                    f"row has cells beyond the {width} header columns"))
+        if self.rows_read * width > self.limits.max_cells:
+            raise IngestError(
+                f"{self.where()} is too big to read: more than {self.limits.max_cells:,} cells "
+                f"({self.rows_read:,} rows x {width:,} columns so far); save it as CSV or "
+                "Parquet (read in batches)")
+        self.pending.append(values)
+        if len(self.pending) * width >= _FLUSH_CELLS:
+            self.flush()
+
+    def text(self, value: str | int) -> str:
+        return self.shared.text(value) if type(value) is int else value  # type: ignore[return-value]
+
+    def flush(self) -> None:
+        if not self.columns:
+            self.columns = [[] for _ in range(self.width)]
+        if self.pending:
+            for j, column in enumerate(zip(*self.pending, strict=True)):
+                self.columns[j].append(self.shared.resolve(column))
+        self.pending = []
+
+
+def _read_xlsx(data: bytes, name: str, limits: XlsxLimits | None = None) -> RawTable:
     try:
-        import openpyxl
+        import openpyxl  # noqa: F401 - its date helpers; the file is read below
     except ImportError as exc:
         raise IngestError(f"{name}: reading .xlsx needs the openpyxl package (pip install "
                           "openpyxl); or save the sheet as CSV") from exc
+    if data.startswith(_OLE_MAGIC):
+        raise IngestError(f"{name}: is a password-protected workbook or an old binary Excel "
+                          "file, not an .xlsx; save it without a password as .xlsx or CSV")
     if not data.startswith(b"PK\x03\x04"):
         raise IngestError(f"{name}: is not an .xlsx workbook (not a ZIP container); expected "
                           "an Excel .xlsx file")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl / zipfile raise many kinds of error
-            raise IngestError(f"{name}: could not be opened as an .xlsx workbook "
-                              f"({str(exc).splitlines()[0][:200] if str(exc) else exc!r})"
-                              ) from exc
     try:
-        rows: list[tuple[Any, ...]] = []
-        for sheet in book.worksheets:
-            rows = [r for r in sheet.iter_rows(values_only=True)
-                    if any(v is not None and str(v).strip() for v in r)]
-            if rows:
-                break
-    finally:
-        book.close()
-    if not rows:
-        raise IngestError(f"{name}: the workbook has no data; expected a header row with "
-                          "column names such as case_id, cpt_code")
-    header_cells = [_cell_text(v) or "" for v in rows[0]]
-    while header_cells and not header_cells[-1].strip():
-        header_cells.pop()
-    width = len(header_cells)
-    if width > MAX_COLUMNS:
-        raise IngestError(f"{name}: has {width:,} columns; at most {MAX_COLUMNS:,} columns "
-                          "are supported")
-    _check_header_row(header_cells, name)
-    errors: list[tuple[int, str, str, str]] = []
-    cells: list[list[str | None]] = []
-    for i, row in enumerate(rows[1:], start=1):
-        texts = [_cell_text(v) for v in row]
-        extra = [t for t in texts[width:] if t is not None and t.strip()]
-        if extra:
-            errors.append((i, _ROW_COLUMN, " | ".join(extra),
-                           f"row has cells beyond the {width} header columns"))
-        cells.append((texts + [None] * width)[:width])
-    columns = [pa.array([r[j] for r in cells], pa.string()) for j in range(width)]
-    table = pa.table(columns, names=_blank_names(header_cells))
-    return RawTable(table, name, "xlsx", None, None, tuple(errors))
+        return _Workbook(data, name, limits or XLSX_LIMITS).read()
+    except (IngestError, MemoryError):
+        raise
+    except Exception as exc:  # zipfile, zlib, expat and value parsing raise many kinds
+        raise IngestError(f"{name}: could not be opened as an .xlsx workbook "
+                          f"({_detail(exc)})") from exc
+
+
+def _detail(exc: BaseException) -> str:
+    """An exception's message for a one-line error: its first line, at most 120 characters."""
+    text = str(exc).strip()
+    detail = text.splitlines()[0] if text else type(exc).__name__
+    return detail if len(detail) <= 120 else detail[:119] + "…"
 
 
 # --------------------------------------------------------------------------------------------
