@@ -977,14 +977,15 @@ class XlsxLimits:
 
     max_parts: int = 10_000  # zip members
     max_directory_bytes: int = 4 << 20  # the zip's central directory
-    max_expanded_bytes: int = 1 << 30  # all members together, decompressed
+    max_expanded_bytes: int = 512 << 20  # all members together, decompressed
     max_ratio: int = 100  # decompressed : compressed, for a member of ...
     ratio_from_bytes: int = 1 << 20  # ... at least this many decompressed bytes
-    max_rows: int = 1_048_576  # Excel's last row
+    max_rows: int = 1_048_576  # Excel's last row (and most rows a sheet can have)
     max_columns: int = MAX_COLUMNS  # a value beyond this column refuses the file
-    max_cells: int = 1 << 26  # data rows x header columns (the table that is built)
+    max_cells: int = 1 << 24  # data rows x header columns (the table that is built)
+    max_elements: int = 1 << 26  # XML elements in all parts read (~4 a cell)
     max_depth: int = 64  # XML element nesting
-    max_elements: int = 100_000  # sheets, relationships, styles listed in the small parts
+    max_listed: int = 100_000  # sheets, relationships, styles listed in the small parts
 
 
 XLSX_LIMITS = XlsxLimits()
@@ -1056,6 +1057,7 @@ class _Workbook:
         self.zip = zipfile.ZipFile(io.BytesIO(data))
         self._check_members()
         self.budget = limits.max_expanded_bytes
+        self.elements_left = limits.max_elements
 
     # -- the zip, before anything is decompressed --------------------------------------------
 
@@ -1164,11 +1166,14 @@ class _Workbook:
         limits = self.limits
 
         def start(tag: str, attrs: dict[str, str]) -> None:
+            self.elements_left -= 1
+            if self.elements_left < 0:
+                raise self.too_many_elements(part)
             local = _local(tag)
             if local in wanted:
-                if len(found) >= limits.max_elements:
+                if len(found) >= limits.max_listed:
                     raise IngestError(f"{self.name}: part {part} lists more than "
-                                      f"{limits.max_elements:,} {local} elements; refused")
+                                      f"{limits.max_listed:,} {local} elements; refused")
                 found.append((local, attrs, stack[-1]))
             stack.append(local)
             if len(stack) > limits.max_depth:
@@ -1183,6 +1188,11 @@ class _Workbook:
     def too_deep(self, part: str) -> IngestError:
         return IngestError(f"{self.name}: part {part} nests XML elements more than "
                            f"{self.limits.max_depth} deep; expected an Excel .xlsx file")
+
+    def too_many_elements(self, part: str) -> IngestError:
+        return IngestError(f"{self.name}: part {part} takes the workbook beyond "
+                           f"{self.limits.max_elements:,} XML elements; save a sheet this big "
+                           "as CSV")
 
     def relationships(self, part: str) -> dict[str, tuple[str, str]]:
         """Id -> (type, target part) of a ``.rels`` part (none when it is missing)."""
@@ -1273,13 +1283,17 @@ class _SharedStrings:
         parts: list[str] | None = None
         sink: list[str] | None = None
         depth = phonetic = kept = count = 0
+        left = book.elements_left
         max_depth = book.limits.max_depth
 
         def start(tag: str, attrs: dict[str, str]) -> None:
-            nonlocal parts, sink, depth, phonetic, kept
+            nonlocal parts, sink, depth, phonetic, kept, left
             depth += 1
+            left -= 1
             if depth > max_depth:
                 raise book.too_deep(part or "")
+            if left < 0:
+                raise book.too_many_elements(part or "")
             local = _local(tag)
             if local == "si":
                 parts, kept = [], 0
@@ -1318,6 +1332,7 @@ class _SharedStrings:
 
         if part is not None and book.has(part):
             book.parse(part, start, end, chars)
+            book.elements_left = left
         chunks.append(pa.array(pending, pa.string()))
         self.table = pa.concat_arrays(chunks)
         self.count = len(self.table)
@@ -1357,13 +1372,15 @@ class _SheetReader:
         self.value: list[str] | None = None
         self.inline: list[str] | None = None
         self.sink: list[str] | None = None
-        self.kept = self.phonetic = 0
+        self.kept = self.phonetic = self.rows_seen = 0
+        self.elements_left = book.elements_left
 
     def where(self) -> str:
         return f"{self.book.name}: sheet {self.sheet!r}"
 
     def read(self) -> RawTable | None:
         self.book.parse(self.part, self.start, self.end, self.chars)
+        self.book.elements_left = self.elements_left
         if self.header is None:
             return None
         self.flush()
@@ -1376,8 +1393,11 @@ class _SheetReader:
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
         self.depth += 1
+        self.elements_left -= 1
         if self.depth > self.limits.max_depth:
             raise self.book.too_deep(self.part)
+        if self.elements_left < 0:
+            raise self.book.too_many_elements(self.part)
         local = _LOCAL_NAMES.get(tag) or _local(tag)
         if local == "c":
             ref = attrs.get("r")
@@ -1404,10 +1424,14 @@ class _SheetReader:
         elif local == "row":
             number = attrs.get("r")
             self.row_number = int(number) if number else self.row_number + 1
+            self.rows_seen += 1
             if self.row_number > self.limits.max_rows:
                 raise IngestError(f"{self.where()} has a row {self.row_number:,}, beyond "
                                   f"Excel's last row ({self.limits.max_rows:,}); expected an "
                                   "Excel .xlsx file")
+            if self.rows_seen > self.limits.max_rows:
+                raise IngestError(f"{self.where()} has more than {self.limits.max_rows:,} "
+                                  "rows, Excel's maximum; expected an Excel .xlsx file")
             self.cells = []
             self.column = 0
         elif local == "rPh":
