@@ -6,9 +6,13 @@ from pathlib import Path
 import streamlit as st
 
 from ui.bootstrap import mark_navigation_ran
+from ui.session_reaper import register_session, use_returnable_arrow_memory
+
+use_returnable_arrow_memory()  # a closed session's memory can go back to the OS
 
 st.set_page_config(page_title="Preauth Explorer", page_icon=":material/radiology:",
                    layout="wide")
+register_session()  # a closed session's memory goes back to the server (ui/session_reaper.py)
 
 PAGES = Path(__file__).resolve().parent / "pages"
 SECTIONS = {

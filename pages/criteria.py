@@ -8,7 +8,7 @@ import streamlit as st
 
 from preauth.determination import VERDICT_LABELS
 from preauth.fields import CONTRAST_LABELS
-from preauth.library import CriteriaError, load_policy_text
+from preauth.library import MAX_FILE_BYTES, CriteriaError, load_policy_text
 from preauth.policy_diff import compare, disagreements
 from preauth.scenarios import SCENARIOS
 from preauth.wording import read_expression
@@ -80,10 +80,10 @@ with browse:
 with diff:
     ids = [p.id for p in library.policies]
     c1, c2 = st.columns(2)
-    a = c1.selectbox("Policy A", ids, index=0, format_func=lambda i: library[i].name,
+    a = c1.selectbox("Policy A", ids, index=0, format_func=names.get,
                      key="diff_a")
     b = c2.selectbox("Policy B", ids, index=min(1, len(ids) - 1),
-                     format_func=lambda i: library[i].name, key="diff_b")
+                     format_func=names.get, key="diff_b")
     features = compare(library[a], library[b])
     # st.table renders markdown: every cell and header is plain text
     head_a, head_b = f"A: {plain(library[a].name)}", f"B: {plain(library[b].name)}"
@@ -110,6 +110,9 @@ with custom:
         # each uploaded file is read once: later reruns (and "Remove") leave it alone
         st.session_state["criteria_upload_seen"] = seen
         try:
+            if upload.size > MAX_FILE_BYTES:  # never decode an oversized file
+                raise CriteriaError(upload.name, None,
+                                    f"file is larger than {MAX_FILE_BYTES:,} bytes")
             text = upload.getvalue().decode("utf-8")
             policy = load_policy_text(text, upload.name)
             add_custom_policy(policy)

@@ -55,7 +55,9 @@ if requested in datasets:
     st.session_state["evidence_source"] = requested
 if st.session_state.get("evidence_source") not in datasets:
     st.session_state["evidence_source"] = next(iter(datasets))
-source = st.radio("Data", list(datasets), format_func=lambda k: datasets[k].label,
+# Label functions are dict lookups, never page-defined functions: those would keep this
+# page's globals (an uploaded dataset) alive in Streamlit's widget registry.
+source = st.radio("Data", list(datasets), format_func={k: d.label for k, d in datasets.items()}.get,
                   key="evidence_source", horizontal=True)
 ds = datasets[source]
 if "uploaded" not in datasets:
@@ -230,7 +232,8 @@ with tab_time:
     time_measure = c1.selectbox("Rate", list(MEASURE_LABELS), format_func=MEASURE_LABELS.get,
                                 key="ev_time_measure")
     split = c2.radio("Lines", [None, "region", "carrier"], horizontal=True, key="ev_split",
-                     format_func=lambda s: "overall" if s is None else f"by {s}")
+                     format_func={None: "overall", "region": "by region",
+                                  "carrier": "by carrier"}.get)
     dims = ["month"] + ([split] if split else [])
     series = stats.rate_table(cells, time_measure, dims)
     series = series[series["month"].notna() & (series["denominator"] > 0)]
@@ -303,7 +306,8 @@ with tab_conc:
         counts = {"denied_although_meets": con.denied_although_meets,
                   "approved_although_not_meets": con.approved_although_not_meets}
         kind = st.radio("Requests", list(stats.DISCORDANT_KINDS), key="ev_kind",
-                        format_func=lambda x: f"{stats.DISCORDANT_KINDS[x]} ({counts[x]:,})")
+                        format_func={x: f"{label} ({counts[x]:,})"
+                                     for x, label in stats.DISCORDANT_KINDS.items()}.get)
         rows, total = discordant_for(ds.key, policy, lib_key, fkey, kind, ds.table, verdict,
                                      filters)
         if total == 0:

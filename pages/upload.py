@@ -9,13 +9,14 @@ disk; only heads are shown, full tables are downloads produced on click.
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
 import streamlit as st
 
 from preauth import stats
-from preauth.fields import FIELDS, FIELDS_BY_NAME
+from preauth.fields import FIELDS
 from preauth.ingest import IngestError, propose_mapping
 from ui.bootstrap import ensure_navigation
 from ui.datasets import (
@@ -36,6 +37,9 @@ IGNORE = "(ignore this column)"
 CHUNK_ROWS = 50_000  # rows per evaluation step (progress granularity)
 HEAD_ROWS = 200
 RESULTS = "batch_results"
+# Widget label functions are dict lookups, never page-defined functions: those would keep
+# this page's globals (the upload and its results) alive in Streamlit's widget registry.
+CHOICE_LABELS = {IGNORE: IGNORE, **{f.name: f"{f.name} — {f.label}" for f in FIELDS}}
 
 ensure_navigation()
 
@@ -94,7 +98,7 @@ with st.expander(f"Column mapping — {len(mapped)} of {len(headers)} columns ma
             grid[i % 3].selectbox(
                 f"{h}", [IGNORE, *field_names],
                 index=0 if not current else field_names.index(current) + 1,
-                format_func=lambda v: v if v == IGNORE else f"{v} — {FIELDS_BY_NAME[v].label}",
+                format_func=CHOICE_LABELS.get,
                 key=f"map_{token}_{i}")
         if st.form_submit_button("Apply mapping and validate", icon=":material/check:"):
             st.session_state[map_key] = {
@@ -131,7 +135,7 @@ if result.rows_rejected:
     st.dataframe(result.errors.slice(0, 1000).to_pandas(), hide_index=True, width="stretch",
                  height="auto" if result.error_count <= 10 else 400)
     errors = result.errors
-    download_csv(lambda: errors, f"{Path(uploaded.name).stem}_rejected.csv", "dl_rejected",
+    download_csv(errors, f"{Path(uploaded.name).stem}_rejected.csv", "dl_rejected",
                  label=f"Download all {result.error_count:,} errors (CSV)")
 else:
     st.success(f"All {result.rows_in:,} rows are valid.", icon=":material/check_circle:")
@@ -197,10 +201,10 @@ if batch is not None and batch["key"] == run_key:
     stem = Path(uploaded.name).stem
     d1, d2, _ = st.columns([1, 1, 2])
     with d1:
-        download_csv(lambda: results, f"{stem}_determinations.csv", "dl_results_csv",
+        download_csv(results, f"{stem}_determinations.csv", "dl_results_csv",
                      label="Download results (CSV)")
     with d2:
-        st.download_button("Download results (Parquet)", lambda: parquet_bytes(results),
+        st.download_button("Download results (Parquet)", partial(parquet_bytes, results),
                            file_name=f"{stem}_determinations.parquet", mime=PARQUET_MIME,
                            icon=":material/download:", key="dl_results_parquet",
                            on_click="ignore")

@@ -106,11 +106,14 @@ def test_header_only_and_exact_batch_multiples(tmp_path: Path) -> None:
     _same(four, 4)
 
 
-def test_files_that_do_not_stream_return_none(tmp_path: Path) -> None:
+def test_ragged_rows_stream_and_match_reading_whole(tmp_path: Path) -> None:
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("case_id,cpt_code,age\nA,72148,40\nB,72141\nC,72148,50,extra\n",
                       encoding="utf-8")
-    assert validate_in_batches(ragged, 1) is None
+    _same(ragged, 1)  # streamed, each ragged row rejected as when read whole (issue 8)
+
+
+def test_files_that_do_not_stream_return_none(tmp_path: Path) -> None:
     utf16 = tmp_path / "utf16.csv"
     utf16.write_text("case_id,cpt_code\nA,72148\n", encoding="utf-16")
     assert validate_in_batches(utf16, 1) is None

@@ -49,15 +49,11 @@ def parquet_bytes(data: pd.DataFrame | pa.Table) -> bytes:
 
 def download_csv(data: pd.DataFrame | pa.Table | Callable[[], pd.DataFrame | pa.Table],
                  file_name: str, key: str, label: str = "Download CSV") -> None:
-    """A CSV download button; ``data`` may be a callable run only on click."""
-    payload: bytes | Callable[[], bytes]
-    if callable(data):
-        source = data
-
-        def payload() -> bytes:
-            return csv_bytes(source())
-    else:
-        payload = csv_bytes(data)
+    """A CSV download button; the CSV is made only on click. Pages pass the table itself (or
+    a callable), so no function defined in a page — which would keep the page's globals,
+    uploads included, alive in Streamlit's widget registry — is handed to Streamlit."""
+    def payload() -> bytes:
+        return csv_bytes(data() if callable(data) else data)
     st.download_button(label, payload, file_name=file_name, mime=CSV_MIME, key=key,
                        icon=":material/download:", on_click="ignore")
 
