@@ -15,6 +15,7 @@ from ui.bootstrap import ensure_navigation
 from ui.case_form import case_form, current_case, seed_state
 from ui.resources import current_engine
 from ui.state import take_pending_case
+from ui.text import plain, safe_file_stem
 
 ensure_navigation()
 
@@ -43,8 +44,9 @@ st.session_state["explorer_seeded"] = True
 
 @st.fragment
 def explain(results: list[Determination], case: dict[str, Any]) -> None:
-    """One policy's reasons; switching the policy reruns only this part."""
-    names = {d.policy.id: d.policy.name for d in results}
+    """One policy's reasons; switching the policy reruns only this part. Policy text may come
+    from a custom upload, so it is always shown as plain text (ui.text.plain)."""
+    names = {d.policy.id: plain(d.policy.name) for d in results}
     chosen = st.radio("Explain under", list(names), format_func=names.get, horizontal=True,
                       key="explain_policy")
     d = next(x for x in results if x.policy.id == chosen)
@@ -52,29 +54,30 @@ def explain(results: list[Determination], case: dict[str, Any]) -> None:
               "insufficient_documentation": st.warning}.get(d.verdict or "", st.info)
     banner(f"**{d.verdict_label}** — {d.procedure_label}"
            + (" · flagged for review" if d.needs_review else ""), icon=d.material_icon)
-    st.write(d.summary())
+    st.markdown(plain(d.summary()))
 
     if d.fired:
         st.markdown("#### Criteria that fired")
         for r in d.fired:
-            with st.expander(f"{r.title} — {r.category_label}", expanded=len(d.fired) == 1):
-                st.markdown(f"*{r.criterion.source}*")
-                st.write(r.criterion.rationale)
+            with st.expander(f"{plain(r.title)} — {r.category_label}",
+                             expanded=len(d.fired) == 1):
+                st.markdown(f"*{plain(r.criterion.source)}*")
+                st.markdown(plain(r.criterion.rationale))
                 for ref in r.criterion.citations:
-                    st.caption(d.policy.references[ref].text)
+                    st.caption(plain(d.policy.references[ref].text))
     if d.undocumented_fields:
         st.markdown("#### Documentation that would decide it")
         st.markdown("\n".join(f"- {label}" for label in d.undocumented_field_labels))
     if d.would_flip:
         st.markdown("#### What would change this decision")
         for r in d.would_flip:
-            needs = [f"{c} " for c in r.blocking] + [f"{c.text} — not documented"
-                                                     for c in r.missing]
-            st.markdown(f"- **{r.title}** ({r.category_label})"
+            needs = [plain(c) for c in r.blocking] + [f"{plain(c.text)} — not documented"
+                                                      for c in r.missing]
+            st.markdown(f"- **{plain(r.title)}** ({r.category_label})"
                         + "".join(f"\n    - {n}" for n in needs))
     if d.missing_documentation:
         with st.expander("Documentation a reviewer would need"):
-            st.markdown("\n".join(f"- {doc}" for doc in d.missing_documentation))
+            st.markdown("\n".join(f"- {plain(doc)}" for doc in d.missing_documentation))
     with st.expander("Every criterion of this policy"):
         st.dataframe(pd.DataFrame([{
             "Criterion": r.title, "Status": STATUS_LABELS[r.status],
@@ -87,7 +90,7 @@ def explain(results: list[Determination], case: dict[str, Any]) -> None:
     st.caption("The address bar holds this case — copy it to share. Download the "
                "determination as a review letter:")
     d1, d2 = st.columns(2)
-    stem = f"determination-{d.case_id or 'case'}-{d.policy.id}"
+    stem = safe_file_stem(f"determination-{d.case_id or 'case'}-{d.policy.id}")
     d1.download_button("Letter (Markdown)", letter_markdown(d, case), f"{stem}.md",
                        "text/markdown", icon=":material/description:", width="stretch")
     d2.download_button("Letter (HTML)", letter_html(d, case), f"{stem}.html", "text/html",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["plain"]
+__all__ = ["plain", "safe_file_stem"]
 
 # characters that start markdown / Streamlit syntax ("." and "@" for GFM's bare-URL and
 # e-mail autolinks such as www.example.org)
@@ -30,3 +30,13 @@ def plain(text: object, limit: int | None = None) -> str:
     s = _ACTIVE.sub(r"\\\1", s)
     return _LEADING.sub(lambda m: m.group(1) + ("\\" + m.group(2) if m.group(2)
                                                 else m.group(3) + "\\" + m.group(4)), s)
+
+
+_UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_file_stem(text: str, limit: int = 80) -> str:
+    """A download file name stem from user text (a case id from a link): letters, digits,
+    ``.``, ``_`` and ``-`` only, at most ``limit`` characters, never empty or hidden."""
+    stem = _UNSAFE_FILE_CHARS.sub("_", text).strip("._") or "download"
+    return stem[:limit]
