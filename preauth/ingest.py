@@ -1792,6 +1792,8 @@ def _parse(f: Field, v: pa.Array) -> pa.Array:
             pc.utf8_lpad(pc.struct_field(parts, "d"), 2, "0"), "-")
         stamp = pc.strptime(iso, "%Y-%m-%d", unit="s", error_is_null=True)
         real = pc.equal(pc.strftime(stamp, "%Y-%m-%d"), iso)  # rejects 2024-02-30
+        # year 0000 exists in Arrow but not in Python's dates (the app's date filters)
+        real = pc.and_(real, pc.not_equal(pc.struct_field(parts, "y"), "0000"))
         return pc.if_else(real, stamp.cast(pa.date32()), pa.scalar(None, pa.date32()))
     # INTEGER / NUMBER: a plain decimal number - no NaN, inf or thousands separators
     ok = pc.match_substring_regex(v, _NUM_PATTERN)

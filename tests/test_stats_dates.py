@@ -145,3 +145,17 @@ def test_evidence_page_analyses_old_and_far_dates() -> None:
                        evidence_source_request="uploaded")
         assert "Could not analyse" not in " ".join(e.value for e in at.error), dates
         assert len(at.get("plotly_chart")) == 5
+
+
+def test_ingest_rejects_year_0000_naming_the_row() -> None:
+    """Python (and so the Evidence page's date filter) has no year 0: ingest refuses it with
+    a row error, as any other impossible date, and keeps year 0001."""
+    from preauth.ingest import RawTable, validate
+
+    raw = RawTable(pa.table({"case_id": ["A", "B"], "cpt_code": ["72148", "72148"],
+                             "request_date": ["0000-06-01", "0001-01-01"]}), "r.csv", "csv")
+    result = validate(raw, {"case_id": "case_id", "cpt_code": "cpt_code",
+                            "request_date": "request_date"})
+    assert (result.rows_accepted, result.rows_rejected) == (1, 1)
+    error = result.errors.to_pylist()[0]
+    assert error["row"] == 1 and error["column"] == "request_date"

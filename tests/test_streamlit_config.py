@@ -14,6 +14,15 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / ".streamlit" / "config.toml"
 
 
+def _streamlit_says(code: str) -> object:
+    """Run ``code`` in a fresh Python in the app directory (no STREAMLIT_* overrides); the
+    JSON on its last output line."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                         text=True, check=True, timeout=60).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def test_config_file_settings() -> None:
     cfg = tomllib.loads(CONFIG.read_text(encoding="utf-8"))
     assert cfg["browser"]["gatherUsageStats"] is False  # no usage statistics leave the machine
@@ -38,10 +47,7 @@ def test_streamlit_reads_the_same_values() -> None:
         "print(json.dumps({k: [config.get_option(k), config._config_options[k].where_defined]\n"
         "                  for k in keys}))\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                         text=True, check=True, timeout=60).stdout
-    seen = json.loads(out.strip().splitlines()[-1])
+    seen = _streamlit_says(code)
     assert seen["browser.gatherUsageStats"][0] is False
     assert seen["client.showErrorDetails"][0] == "none"
     assert seen["server.enableXsrfProtection"][0] is True
@@ -62,7 +68,4 @@ def test_uncaught_errors_show_no_trace_message_or_type() -> None:
         "v = ex._error_detail_visibility(True)\n"
         "print(json.dumps([v.show_message, v.show_trace, v.show_type]))\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                         text=True, check=True, timeout=60).stdout
-    assert json.loads(out.strip().splitlines()[-1]) == [False, False, False]
+    assert _streamlit_says(code) == [False, False, False]

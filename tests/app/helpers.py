@@ -23,3 +23,31 @@ def app(page: str | None = None, **state: object) -> AppTest:
 
 def alerts(at: AppTest) -> str:
     return " ".join(e.value for e in [*at.success, *at.error, *at.warning, *at.info])
+
+
+ONE_RULE_POLICY = """
+policy:
+  id: {pid}
+  name: {name}
+  kind: payer
+  publisher: Test
+  version: "1"
+  summary: A one-rule policy uploaded by one user only.
+  references:
+    r1: {{text: "Test reference for isolation"}}
+criteria:
+  - id: only-rule
+    title: {title}
+    regions: [cervical, thoracic, lumbar]
+    source: Test source
+    when: {when}
+    appropriateness: {{without: covered}}
+    rationale: A rule that only this user's session may use.
+    citations: [r1]
+"""
+
+
+def one_rule_policy(name: str, when: str, title: str | None = None, pid: str = "acr") -> str:
+    """A minimal custom criteria file (YAML text) with one rule."""
+    return ONE_RULE_POLICY.format(pid=pid, name=name, title=title or f"Rule of {name}",
+                                  when=when)

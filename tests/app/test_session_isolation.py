@@ -5,33 +5,12 @@ server, so two AppTests are two users on one server."""
 
 from __future__ import annotations
 
-from tests.app.helpers import alerts, app
-
-POLICY = """
-policy:
-  id: acr
-  name: {name}
-  kind: payer
-  publisher: Test
-  version: "1"
-  summary: A one-rule policy uploaded by one user only.
-  references:
-    r1: {{text: "Test reference for isolation"}}
-criteria:
-  - id: only-rule
-    title: {title}
-    regions: [cervical, thoracic, lumbar]
-    source: Test source
-    when: {when}
-    appropriateness: {{without: covered}}
-    rationale: A rule that only this user's session may use.
-    citations: [r1]
-"""
+from tests.app.helpers import alerts, app, one_rule_policy
 
 
 def _upload(name: str, title: str, when: str):  # type: ignore[no-untyped-def]
     at = app("criteria")
-    text = POLICY.format(name=name, title=title, when=when)
+    text = one_rule_policy(name, when, title)
     at.file_uploader(key="criteria_upload").set_value(
         ("custom.yaml", text.encode(), "application/x-yaml")).run()
     assert not at.exception

@@ -8,31 +8,10 @@ import urllib.parse
 
 import pytest
 
+from tests.app.helpers import one_rule_policy
 from tests.e2e.conftest import assert_no_exception, shot, wait_idle
 
 pytestmark = pytest.mark.e2e
-
-POLICY = """
-policy:
-  id: acr
-  name: {name}
-  kind: payer
-  publisher: Test
-  version: "1"
-  summary: A one-rule policy uploaded by one user only.
-  references:
-    r1: {{text: "Test reference for isolation"}}
-criteria:
-  - id: only-rule
-    title: Rule of {name}
-    regions: [cervical, thoracic, lumbar]
-    source: Test source
-    when: {when}
-    appropriateness: {{without: covered}}
-    rationale: A rule that only this user's session may use.
-    citations: [r1]
-"""
-
 
 def _new_page(browser):  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport={"width": 1440, "height": 1200})
@@ -49,7 +28,7 @@ def _upload_policy(page, app_url: str, name: str, when: str) -> None:  # type: i
     page.get_by_role("tab", name="Custom criteria").click()
     page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(
         {"name": "custom.yaml", "mimeType": "application/x-yaml",
-         "buffer": POLICY.format(name=name, when=when).encode()})
+         "buffer": one_rule_policy(name, when).encode()})
     page.get_by_text("Loaded", exact=False).first.wait_for(timeout=30_000)
     wait_idle(page)
     assert_no_exception(page)

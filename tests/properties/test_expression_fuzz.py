@@ -96,15 +96,21 @@ def atoms(draw: st.DrawFn) -> str:
 
 
 @st.composite
-def grammar(draw: st.DrawFn, depth: int = 0) -> str:
+def boolean_tree(draw: st.DrawFn, atom: st.SearchStrategy[str], depth: int = 0) -> str:
+    """AND / OR / NOT / parentheses over ``atom`` expressions, at most three levels deep."""
     if depth >= 3 or draw(st.booleans()):
-        return draw(atoms())
+        return draw(atom)
     kind = draw(st.sampled_from(["and", "or", "not", "paren"]))
     if kind == "not":
-        return f"NOT {draw(grammar(depth + 1))}"
+        return f"NOT {draw(boolean_tree(atom, depth + 1))}"
     if kind == "paren":
-        return f"({draw(grammar(depth + 1))})"
-    return f"{draw(grammar(depth + 1))} {kind.upper()} {draw(grammar(depth + 1))}"
+        return f"({draw(boolean_tree(atom, depth + 1))})"
+    left, right = draw(boolean_tree(atom, depth + 1)), draw(boolean_tree(atom, depth + 1))
+    return f"{left} {kind.upper()} {right}"
+
+
+def grammar() -> st.SearchStrategy[str]:
+    return boolean_tree(atoms())
 
 
 @st.composite
@@ -281,16 +287,8 @@ def typed_atoms(draw: st.DrawFn) -> str:
     return f"{name} {op} {lit}"
 
 
-@st.composite
-def typed_grammar(draw: st.DrawFn, depth: int = 0) -> str:
-    if depth >= 3 or draw(st.booleans()):
-        return draw(typed_atoms())
-    kind = draw(st.sampled_from(["and", "or", "not", "paren"]))
-    if kind == "not":
-        return f"NOT {draw(typed_grammar(depth + 1))}"
-    if kind == "paren":
-        return f"({draw(typed_grammar(depth + 1))})"
-    return f"{draw(typed_grammar(depth + 1))} {kind.upper()} {draw(typed_grammar(depth + 1))}"
+def typed_grammar() -> st.SearchStrategy[str]:
+    return boolean_tree(typed_atoms())
 
 
 EDGE_CASES = [
