@@ -10,6 +10,7 @@ hash of the policies' *content*, not of their ids or file names.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import weakref
 
@@ -72,6 +73,8 @@ def add_custom_policy(policy: Policy) -> None:
         raise CustomCriteriaLimit(
             f"This session already has {MAX_CUSTOM_POLICIES} custom policies (the limit per "
             "session, which keeps one shared server responsive): remove one first.")
+    if not customs and len(_live_custom_engines) >= MAX_CUSTOM_ENGINES:
+        gc.collect()  # engines of closed sessions may only wait for the cycle collector
     if not customs and len(_live_custom_engines) >= MAX_CUSTOM_ENGINES:
         raise CustomCriteriaLimit(
             f"The server is holding custom criteria for {MAX_CUSTOM_ENGINES} sessions, its "

@@ -50,3 +50,23 @@ def test_removing_a_custom_policy_takes_effect_although_the_file_stays_selected(
     a.button(key="remove_acr").click().run()
     assert not a.exception
     assert "user A" not in " ".join(_explorer_policies(a))
+
+
+def test_custom_criteria_limits_give_a_message(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Per session and per server limits on custom criteria are stated, not a crash."""
+    from ui import resources
+
+    monkeypatch.setattr(resources, "MAX_CUSTOM_POLICIES", 1)
+    at = _upload("Policy of user A", "Rule of user A", "region = 'lumbar'")
+    text = one_rule_policy("Second policy", "region = 'lumbar'", pid="second")
+    at.file_uploader(key="criteria_upload").set_value(
+        ("second.yaml", text.encode(), "application/x-yaml")).run()
+    assert not at.exception
+    assert "1 custom policies" in " ".join(e.value for e in at.error).replace("\\", "")
+
+    monkeypatch.setattr(resources, "MAX_CUSTOM_ENGINES", 0)
+    other = app("criteria")
+    other.file_uploader(key="criteria_upload").set_value(
+        ("custom.yaml", text.encode(), "application/x-yaml")).run()
+    assert not other.exception
+    assert "custom criteria for 0 sessions" in " ".join(e.value for e in other.error)
