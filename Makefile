@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# The inner loop: no browser, Spark or slow tests, at most 10 examples per property test, on
+# two workers (under a minute on 2 cores). `make test` runs everything: the CI command.
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	PREAUTH_TEST_FAST=1 $(BIN)/python -m pytest -q -n 2 -m "not e2e and not spark and not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -19,6 +19,7 @@ from preauth.batched_ingest import validate_in_batches
 from preauth.cli import main
 from preauth.ingest import IngestError, read_raw, validate
 from preauth.synth import synthesize
+from tests.fast import examples
 
 
 def _same(path: Path, batch_rows: int) -> None:
@@ -55,7 +56,7 @@ def files(draw: st.DrawFn) -> tuple[pa.Table, str, int]:
     return text, draw(st.sampled_from(["csv", "parquet"])), draw(st.integers(1, 17))
 
 
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=examples(60), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(case=files())
 def test_batches_equal_the_whole_file(case: tuple[pa.Table, str, int],

@@ -11,6 +11,7 @@ from preauth.bench import run_benchmark, run_targets
 from preauth.cli import main
 
 
+@pytest.mark.slow  # a subprocess or a big input: `make test` only
 def test_run_benchmark_reports_every_measure() -> None:
     out = run_benchmark(rows=400, repeat=1, latency_runs=3, reference_rows=40)
     for key in ("machine", "engine", "evaluate_fast_s", "evaluate_detailed_s", "ingest_csv",
@@ -24,6 +25,7 @@ def test_run_benchmark_reports_every_measure() -> None:
     json.dumps(out)
 
 
+@pytest.mark.slow
 def test_run_targets_measures_in_fresh_processes(tmp_path) -> None:  # type: ignore[no-untyped-def]
     out = run_targets(rows=3000, parquet_rows=1500, repeat=1, workdir=tmp_path)
     fast, e2e = out["fast_path"], out["parquet_end_to_end"]
@@ -35,6 +37,7 @@ def test_run_targets_measures_in_fresh_processes(tmp_path) -> None:  # type: ign
     json.dumps(out)
 
 
+@pytest.mark.slow  # a subprocess or a big input: `make test` only
 def test_cli_bench_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--rows", "20", "--repeat", "1"]) == 0
     figures = json.loads(capsys.readouterr().out)

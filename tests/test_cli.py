@@ -122,6 +122,7 @@ def test_synth_is_reproducible(tmp_path: Path) -> None:
     assert pq.read_table(a).num_rows == 300
 
 
+@pytest.mark.slow  # a subprocess or a big input: `make test` only
 def test_python_dash_m_entry_point(tmp_path: Path) -> None:
     path = _csv(tmp_path, "a,72148,40,2,yes,no,no,none\n")
     proc = subprocess.run([sys.executable, "-m", "preauth", "evaluate", str(path), "--policy",

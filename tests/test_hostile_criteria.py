@@ -44,6 +44,7 @@ from preauth.library import (
     Policy,
     load_policy_text,
 )
+from tests.fast import examples
 from tests.properties.test_expression_fuzz import mutated, token_soup, typed_grammar
 from tests.test_library import GOOD
 
@@ -403,6 +404,7 @@ def _nest(parts: list[str]) -> str:
     return " OR ".join(chunks)
 
 
+@pytest.mark.slow  # a subprocess or a big input: `make test` only
 def test_the_worst_allowed_policy_loads_and_evaluates_quickly() -> None:
     text = worst_policy_text()
     assert len(text.encode()) <= MAX_FILE_BYTES
@@ -455,6 +457,7 @@ def test_validate_criteria_exits_1_naming_file_criterion_and_reason(
         assert fragment in err, err
 
 
+@pytest.mark.slow  # a subprocess or a big input: `make test` only
 def test_validate_criteria_in_a_fresh_process_prints_no_traceback(tmp_path: Path) -> None:
     for name, (text, *_rest) in HOSTILE_FILES.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
@@ -583,7 +586,8 @@ def loads_or_refuses(text: str) -> None:
     _evaluate(policy)
 
 
-FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=examples(200), deadline=None,
+                suppress_health_check=[HealthCheck.too_slow])
 
 
 @FUZZ

@@ -37,6 +37,7 @@ from preauth.batched_ingest import validate_in_batches
 from preauth.ingest import XLSX_LIMITS, IngestError, IngestResult, read_raw, validate
 from preauth.synth import synthesize
 from tests import hostile_corpus as hc
+from tests.fast import examples
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -160,6 +161,7 @@ def test_dimension_is_ignored_and_empty_rows_cost_nothing(corpus: dict[str, Path
                                                      "columns"),)
 
 
+@pytest.mark.slow  # a subprocess or a big input: `make test` only
 def test_rows_times_columns_is_capped(corpus: dict[str, Path], tmp_path: Path) -> None:
     message = _refused(corpus["wide_grid.xlsx"], "wide_grid.xlsx")
     assert "more than 16,777,216 cells" in message and "x 2,000 columns" in message
@@ -266,6 +268,7 @@ def test_shared_strings_rich_text_and_styles_match_openpyxl(tmp_path: Path) -> N
     assert raw.read_errors == errors == ()
 
 
+@pytest.mark.slow  # a subprocess or a big input: `make test` only
 def test_existing_round_trip_through_pandas_style_workbook(tmp_path: Path) -> None:
     """A workbook as pandas / openpyxl write them, 2,000 rows: same table as openpyxl."""
     openpyxl = pytest.importorskip("openpyxl")
@@ -410,7 +413,7 @@ def messy_csv(draw: st.DrawFn) -> tuple[bytes, int]:
     return text.encode(), draw(st.integers(1, 9))
 
 
-@settings(max_examples=80, deadline=None,
+@settings(max_examples=examples(80), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(case=messy_csv())
 def test_batched_equals_whole_on_messy_csv(case: tuple[bytes, int], tmp_path: Path) -> None:
@@ -484,6 +487,7 @@ def _one_line(err: str) -> str:
     return lines[0]
 
 
+@pytest.mark.slow  # a subprocess or a big input: `make test` only
 def test_cli_refuses_xfd_workbook_quickly_and_small(corpus: dict[str, Path]) -> None:
     code, err, seconds, peak_kb = _evaluate(corpus["xfd.xlsx"])
     assert code == 2

@@ -110,6 +110,7 @@ def test_header_only_is_zero_rows_in_ingest_and_unusable_in_the_cli(
     assert "no data rows" in _one_line(capsys.readouterr().err)
 
 
+@pytest.mark.slow  # a subprocess or a big input: `make test` only
 def test_whole_process_never_prints_a_traceback(tmp_path: Path) -> None:
     """The real entry point, in a subprocess: exit status 2 and exactly one stderr line."""
     for name in ("garbage.csv", "deep.json", "wide.csv"):

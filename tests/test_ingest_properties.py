@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from preauth.fields import CPT_CODES, FIELDS, Kind
 from preauth.ingest import MAX_CELL_CHARS, RawTable, read_raw, validate
+from tests.fast import examples
 
 TRIM = " \t\r\n\x0b\x0c\u00a0\ufeff"
 BOOLEANS = [f.name for f in FIELDS if f.kind is Kind.BOOLEAN]
@@ -26,7 +27,7 @@ ENUMS = {f.name: f.values for f in FIELDS if f.kind is Kind.ENUM and f.name != "
 CODES = list(CPT_CODES)
 BOOL_WORDS = {"true", "t", "yes", "y", "1", "false", "f", "no", "n", "0"}
 
-SETTINGS = settings(max_examples=40, deadline=None,
+SETTINGS = settings(max_examples=examples(40), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 

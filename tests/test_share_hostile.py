@@ -33,6 +33,7 @@ from preauth.share import (
     describe_problems,
     overflow_guard_script,
 )
+from tests.fast import examples
 
 LINK = "[Click to re-authenticate](https://evil.example/login)"
 IMAGE = "![x](https://evil.example/track.png)"
@@ -67,7 +68,7 @@ def test_link_numbers_follow_ingest(name: str) -> None:
         assert _link_accepts(name, text) == _ingest_accepts(name, text), (name, text)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(name=st.sampled_from(NUMBER_FIELDS),
        text=st.one_of(st.from_regex(r"\A[+-]?[0-9]{0,4}\.?[0-9]{0,3}([eE][+-]?[0-9]{1,3})?\Z"),
                       st.text(alphabet="0123456789.eE+-_ infa,x", max_size=8)))
@@ -197,7 +198,7 @@ def _unescaped(md: str) -> list[str]:
     return out
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text())
 def test_markdown_text_is_inert(text: str) -> None:
     md = markdown_text(text)

@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 
 from preauth import reference
 from preauth.engine import Engine, case_table
+from tests.fast import examples
 from tests.properties.strategies import cases
 
-SETTINGS = settings(max_examples=60, deadline=None,
+SETTINGS = settings(max_examples=examples(60), deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 

@@ -26,6 +26,7 @@ from sqlglot import exp
 from preauth.engine import _arrow, base_select, case_table
 from preauth.expressions import ExpressionError, compile_expression
 from preauth.fields import FIELDS, FIELDS_BY_NAME, Kind
+from tests.fast import examples
 
 CLINICAL = [f.name for f in FIELDS if not f.outcome and f.kind is not Kind.TEXT]
 FORBIDDEN = [f.name for f in FIELDS if f.outcome or f.kind is Kind.TEXT]
@@ -168,7 +169,7 @@ def check(source: str, con: duckdb.DuckDBPyConnection) -> None:
     assert len(values) == 3 and set(values) <= {True, False, None}
 
 
-SETTINGS = settings(max_examples=300, deadline=None,
+SETTINGS = settings(max_examples=examples(300), deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
                                            HealthCheck.too_slow])
 
@@ -344,7 +345,7 @@ def engine_runs(source: str) -> bool:
     return True
 
 
-CONTRACT = settings(max_examples=400, deadline=None,
+CONTRACT = settings(max_examples=examples(400), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 

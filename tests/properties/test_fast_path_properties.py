@@ -23,9 +23,10 @@ from preauth.verdicts import (
     kleene_planes,
     verdict_codes,
 )
+from tests.fast import examples
 from tests.properties.strategies import cases
 
-SETTINGS = settings(max_examples=40, deadline=None,
+SETTINGS = settings(max_examples=examples(40), deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -74,7 +75,7 @@ def bool_arrays(draw: st.DrawFn) -> pa.Array:
     return arr.slice(start)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(arr=bool_arrays())
 def test_bool_planes_are_true_false_and_neither(arr: pa.Array) -> None:
     t, f = bool_planes(arr)
@@ -98,7 +99,7 @@ def _planes_from_words(met: list[np.ndarray], known: list[np.ndarray], k: int
     return out
 
 
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=examples(60), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_verdict_codes_equal_decide(library: Library, data: st.DataObject) -> None:

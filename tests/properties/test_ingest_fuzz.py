@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from preauth.batched_ingest import validate_in_batches
 from preauth.ingest import IngestError, IngestResult, read_raw, validate
 from tests import hostile_corpus
+from tests.fast import examples
 
 ROWS = [
     {"case_id": "A1", "cpt_code": "72148", "age": "40", "radiculopathy": "yes",
@@ -130,7 +131,7 @@ def _refused_or_accounted_for(name: str, source: bytes | Path) -> IngestResult |
     return result
 
 
-@settings(max_examples=250, deadline=None,
+@settings(max_examples=examples(250), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(case=corrupted())
 def test_corrupted_files_are_refused_or_fully_accounted_for(case: tuple[str, bytes]) -> None:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from preauth import stats
 from preauth.grouping import count_combinations
+from tests.fast import examples
 
 TEXT = {"carrier": ["Carrier A", "Carrier B", "", " ", "Z"],
         "region": ["cervical", "thoracic", "lumbar", ""],
@@ -97,7 +98,7 @@ def _must_apply(*args: object, **kwargs: object) -> pa.Table:
     return result
 
 
-@settings(max_examples=80, deadline=None,
+@settings(max_examples=examples(80), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(case=tables())
 def test_fast_grouping_equals_sql_grouping(case: tuple[pa.Table, stats.Filters, bool],
