@@ -17,8 +17,20 @@ def app(page: str | None = None, **state: object) -> AppTest:
     at.run()
     if page:
         at.switch_page(f"pages/{page}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
+    assert_healthy(at)
     return at
+
+
+# How pages say that they failed (an error box instead of a traceback): a page showing one of
+# these has not rendered, even though Streamlit saw no exception.
+FAILURE_PREFIXES = ("Could not", "This page could not be shown", "Evaluation failed")
+
+
+def assert_healthy(at: AppTest) -> None:
+    """No exception element and no failure message (verdict banners may be error boxes)."""
+    assert not at.exception, [e.value for e in at.exception]
+    failures = [e.value for e in at.error if e.value.startswith(FAILURE_PREFIXES)]
+    assert not failures, failures
 
 
 def alerts(at: AppTest) -> str:
