@@ -86,13 +86,16 @@ def add_custom_policy(policy: Policy) -> None:
 
 def _custom_state() -> tuple[Library, str]:
     customs = _custom()
-    lib = bundled_library()
-    for policy in customs.values():
-        lib = lib.with_policy(policy)
+
+    def build() -> tuple[Library, str]:
+        lib = bundled_library()
+        for policy in customs.values():
+            lib = lib.with_policy(policy)
+        return lib, "custom:" + _library_digest(lib)
+
+    # built and hashed once per set of uploaded policy objects, not on every call
     ident = "|".join(f"{pid}:{id(p)}" for pid, p in customs.items())  # this session's objects
-    key = session_memo("custom_library_key", ident,
-                       lambda: "custom:" + _library_digest(lib))
-    return lib, key
+    return session_memo("custom_library", ident, build)
 
 
 def current_library() -> Library:
