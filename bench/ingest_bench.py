@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from preauth.fields import CPT_CODES, FIELDS, Kind
+from preauth.catalog.fields import CPT_CODES, FIELDS, Kind
 from preauth.ingest import RawTable, read_raw, validate
 
 _BOOLS = ("true", "false", "yes", "no", "Y", "N", "1", "0", "")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from preauth.letter import DISCLAIMER
+from preauth.evaluate.letter import DISCLAIMER
 from ui.bootstrap import ensure_navigation
 from ui.resources import current_library
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from preauth.determination import VERDICT_LABELS
-from preauth.fields import CONTRAST_LABELS
-from preauth.library import MAX_FILE_BYTES, CriteriaError, load_policy_text
-from preauth.policy_diff import compare, disagreements
-from preauth.scenarios import SCENARIOS
-from preauth.wording import read_expression
+from preauth.catalog.fields import CONTRAST_LABELS
+from preauth.criteria.library import MAX_FILE_BYTES, CriteriaError, load_policy_text
+from preauth.criteria.policy_diff import compare, disagreements
+from preauth.criteria.wording import read_expression
+from preauth.evaluate.determination import VERDICT_LABELS
+from preauth.synthetic.scenarios import SCENARIOS
 from ui.bootstrap import ensure_navigation
 from ui.resources import (
     CUSTOM,

@@ -1,6 +1,6 @@
 """Evidence: rates, odds ratios and verdict–decision concordance over many requests.
 
-Thin page: every number comes from :mod:`preauth.stats` (aggregated in DuckDB, cached on the
+Thin page: every number comes from :mod:`preauth.evidence` (aggregated in DuckDB, cached on the
 dataset's content key); the browser only ever receives aggregates and short heads.
 """
 
@@ -11,8 +11,8 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from preauth import stats
-from preauth.fields import CPT_CODES, REGIONS
+from preauth import evidence as stats
+from preauth.catalog.fields import CPT_CODES, REGIONS
 from ui import charts
 from ui.bootstrap import ensure_navigation
 from ui.case_form import cpt_label

@@ -7,10 +7,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from preauth.determination import STATUS_LABELS, Determination, determine
-from preauth.letter import letter_html, letter_markdown
-from preauth.scenarios import DEFAULT_CASE
-from preauth.share import case_from_params, case_to_params, describe_problems, overflow_guard_script
+from preauth.catalog.share import (
+    case_from_params,
+    case_to_params,
+    describe_problems,
+    overflow_guard_script,
+)
+from preauth.evaluate.determination import STATUS_LABELS, Determination, determine
+from preauth.evaluate.letter import letter_html, letter_markdown
+from preauth.synthetic.scenarios import DEFAULT_CASE
 from ui.bootstrap import ensure_navigation
 from ui.case_form import case_form, current_case, seed_state
 from ui.resources import current_engine

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from preauth.determination import VERDICT_ICONS, VERDICT_LABELS, determine
-from preauth.engine import case_table
-from preauth.scenarios import SCENARIOS
+from preauth.evaluate.determination import VERDICT_ICONS, VERDICT_LABELS, determine
+from preauth.evaluate.engine import case_table
+from preauth.synthetic.scenarios import SCENARIOS
 from ui.bootstrap import ensure_navigation
 from ui.resources import current_engine, current_library
 from ui.state import open_in_explorer

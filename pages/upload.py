@@ -2,7 +2,7 @@
 under the chosen policies, download the results, or analyse it on the Evidence page.
 
 Thin page: reading, mapping and validation are :mod:`preauth.ingest`, evaluation is the
-engine, counting is :mod:`preauth.stats`. The upload is read from memory and never written to
+engine, counting is :mod:`preauth.evidence`. The upload is read from memory and never written to
 disk; only heads are shown, full tables are downloads produced on click.
 """
 
@@ -15,8 +15,8 @@ from pathlib import Path
 import pyarrow as pa
 import streamlit as st
 
-from preauth import stats
-from preauth.fields import FIELDS
+from preauth import evidence as stats
+from preauth.catalog.fields import FIELDS
 from preauth.ingest import IngestError, propose_mapping
 from ui.bootstrap import ensure_navigation
 from ui.datasets import (

@@ -3,7 +3,7 @@
 Measures, on synthetic in-memory requests: evaluation of every policy (fast verdict path and
 the detailed path with explanation lists) on DuckDB or Spark, case-policy evaluations per
 second, ingest of the same rows written as CSV (``read_raw`` + ``validate``), the statistics
-(:mod:`preauth.stats`, when present), single-case latency with full trace (median, p99), the
+(:mod:`preauth.evidence`, when present), single-case latency with full trace (median, p99), the
 pure-Python reference evaluator's rate on a sample and the speed-up over it, and peak RSS.
 
 :func:`run_targets` (``preauth bench --targets``) measures the issue's targets in fresh
@@ -84,11 +84,11 @@ def _ingest_csv(table: Any) -> dict[str, Any]:
 
 
 def _statistics(table: Any, engine: Any, repeat: int) -> dict[str, Any]:
-    """:func:`preauth.stats.analyse` (rates, both models, concordance), if the module exists."""
+    """:func:`preauth.evidence.analyse` (rates, both models, concordance), if the module exists."""
     try:
-        from preauth import stats
+        from preauth import evidence as stats
     except ImportError:
-        return {"status": "not available (preauth.stats is missing)"}
+        return {"status": "not available (preauth.evidence is missing)"}
     try:
         verdict = engine.verdicts(table, ["acr"]).column("verdict:acr")
         plain_s, _ = _timed(lambda: stats.analyse(table, policy=None), repeat)
@@ -111,10 +111,10 @@ def _timed(fn: Any, repeat: int) -> tuple[float, Any]:
 def run_benchmark(rows: int = 1_000_000, repeat: int = 3, latency_runs: int = 200,
                   reference_rows: int = 20_000, engine: str = "duckdb",
                   spark_master: str = "local[*]") -> dict[str, Any]:
-    from preauth import reference
-    from preauth.engine import Engine
-    from preauth.library import load_library
-    from preauth.synth import synthesize
+    from preauth.criteria.library import load_library
+    from preauth.evaluate import reference
+    from preauth.evaluate.engine import Engine
+    from preauth.synthetic.generator import synthesize
 
     machine = _machine()
     library = load_library()
@@ -125,7 +125,7 @@ def run_benchmark(rows: int = 1_000_000, repeat: int = 3, latency_runs: int = 20
     synth_s = time.perf_counter() - t0
 
     if engine == "spark":
-        from preauth.spark_engine import SparkEngine
+        from preauth.evaluate.spark_engine import SparkEngine
 
         evaluator: Any = SparkEngine(library, master=spark_master)
         evaluator.verdicts(table.slice(0, min(rows, 1000)))  # JVM and workers warm
@@ -198,8 +198,8 @@ def run_benchmark(rows: int = 1_000_000, repeat: int = 3, latency_runs: int = 20
 _FAST_PATH_CHILD = """
 import json, resource, sys, time
 import pyarrow.parquet as pq
-from preauth.engine import Engine
-from preauth.library import load_library
+from preauth.evaluate.engine import Engine
+from preauth.criteria.library import load_library
 table = pq.read_table(sys.argv[1])
 rss_input = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 engine = Engine(load_library())
@@ -218,9 +218,9 @@ _STATS_CHILD = """
 import json, sys, time
 import pyarrow.parquet as pq
 try:
-    from preauth import stats
+    from preauth import evidence as stats
 except ImportError:
-    print(json.dumps({"status": "not available (preauth.stats is missing)"}))
+    print(json.dumps({"status": "not available (preauth.evidence is missing)"}))
     sys.exit(0)
 path, repeat = sys.argv[1], int(sys.argv[2])
 # categorical text as Arrow dictionaries (as Parquet stores it), and as plain strings

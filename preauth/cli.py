@@ -89,9 +89,9 @@ def _say(message: str) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from preauth.engine import Engine
-    from preauth.export import TableWriter, write_table
-    from preauth.library import load_library
+    from preauth.criteria.library import load_library
+    from preauth.evaluate.engine import Engine
+    from preauth.ingest.export import TableWriter, write_table
 
     if args.format == "parquet" and not args.out:
         _say("--format parquet needs --out PATH")
@@ -141,8 +141,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _read_requests(path: Path) -> Any:
     """Read and validate a requests file: big UTF-8 CSV and Parquet files in batches
     (:mod:`preauth.batched_ingest`), everything else whole. An :class:`IngestResult`."""
-    from preauth import batched_ingest
     from preauth.ingest import read_raw, validate
+    from preauth.ingest import stream as batched_ingest
 
     result = None
     if path.stat().st_size >= STREAM_FROM_BYTES:
@@ -151,7 +151,7 @@ def _read_requests(path: Path) -> Any:
 
 
 def _spark_ready() -> bool:
-    from preauth.spark_engine import spark_available
+    from preauth.evaluate.spark_engine import spark_available
 
     if not spark_available():
         _say("--engine spark needs PySpark: pip install 'preauth-explorer[spark]' (and Java 17)")
@@ -160,7 +160,7 @@ def _spark_ready() -> bool:
 
 
 def _spark_engine(args: argparse.Namespace, library: Any) -> Any:
-    from preauth.spark_engine import SparkEngine, SparkUnavailable
+    from preauth.evaluate.spark_engine import SparkEngine, SparkUnavailable
 
     try:
         return SparkEngine(library, master=args.spark_master)
@@ -170,7 +170,7 @@ def _spark_engine(args: argparse.Namespace, library: Any) -> Any:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from preauth.library import load_library
+    from preauth.criteria.library import load_library
 
     library = load_library(args.dir)
     _check_runs(library)
@@ -186,8 +186,8 @@ def _check_runs(library: Any) -> None:
     here a bug; should one slip through, it is still a CriteriaError naming the criterion."""
     import duckdb
 
-    from preauth.engine import Engine
-    from preauth.library import CriteriaError, Library
+    from preauth.criteria.library import CriteriaError, Library
+    from preauth.evaluate.engine import Engine
 
     def fails(policy: Any) -> str | None:
         engine = Engine(Library(policies=(policy,)), threads=1)
@@ -214,7 +214,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    from preauth.synth import synthesize
+    from preauth.synthetic.generator import synthesize
 
     if args.rows < 0:
         _say("--rows must be ≥ 0")
@@ -235,9 +235,9 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 def _cmd_stats(args: argparse.Namespace) -> int:
     import json
 
-    from preauth import stats
-    from preauth.engine import Engine
-    from preauth.library import load_library
+    from preauth import evidence as stats
+    from preauth.criteria.library import load_library
+    from preauth.evaluate.engine import Engine
 
     library = load_library(args.criteria)
     if args.policy not in {p.id for p in library.policies}:
@@ -289,8 +289,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from preauth.criteria.library import CriteriaError
     from preauth.ingest import IngestError
-    from preauth.library import CriteriaError
 
     args = _parser().parse_args(argv)
     handlers = {"evaluate": _cmd_evaluate, "validate-criteria": _cmd_validate,

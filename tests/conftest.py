@@ -7,8 +7,8 @@ import os
 import pytest
 from hypothesis import settings
 
-from preauth.engine import Engine
-from preauth.library import Library, load_library
+from preauth.criteria.library import Library, load_library
+from preauth.evaluate.engine import Engine
 
 # Property tests explore fresh random inputs on a developer's machine (run them with
 # --hypothesis-seed=N to search further); CI replays a fixed sequence so that a red build

@@ -14,11 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from preauth import batched_ingest, cli
-from preauth.batched_ingest import validate_in_batches
+from preauth import cli
 from preauth.cli import main
 from preauth.ingest import IngestError, read_raw, validate
-from preauth.synth import synthesize
+from preauth.ingest import stream as batched_ingest
+from preauth.ingest.stream import validate_in_batches
+from preauth.synthetic.generator import synthesize
 from tests.fast import examples
 
 

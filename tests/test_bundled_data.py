@@ -7,12 +7,13 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from preauth import datacard
-from preauth.engine import Engine
-from preauth.synth import TARGETS, synthesize
+from preauth.evaluate.engine import Engine
+from preauth.synthetic import datacard
+from preauth.synthetic.generator import TARGETS, synthesize
 
-REGENERATE = (f"regenerate it: `{datacard.COMMAND}` then `python -m preauth.datacard --write` "
-              "(needed after changing preauth/synth.py or the criteria)")
+REGENERATE = (f"regenerate it: `{datacard.COMMAND}` then "
+              "`python -m preauth.synthetic.datacard --write` "
+              "(needed after changing preauth/synthetic/generator.py or the criteria)")
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,7 @@ def test_card_states_purpose_provenance_and_assumptions() -> None:
 
 
 def test_card_lists_the_generator_assumptions() -> None:
-    from preauth.synth import ASSUMPTIONS, CARRIERS
+    from preauth.synthetic.generator import ASSUMPTIONS, CARRIERS
 
     text = datacard.CARD.read_text(encoding="utf-8")
     for mix in ("region_mix", "contrast_mix"):

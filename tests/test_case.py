@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from preauth.case import Case, parse_bool
+from preauth.catalog.case import Case, parse_bool
 
 
 @pytest.mark.parametrize(("text", "value"), [

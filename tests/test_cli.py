@@ -139,7 +139,7 @@ def test_evaluate_in_batches_writes_the_same_determinations(
     import pyarrow.parquet as pq
 
     from preauth import cli
-    from preauth.synth import synthesize
+    from preauth.synthetic.generator import synthesize
 
     src = tmp_path / "in.parquet"
     pq.write_table(synthesize(23, seed=5, outcomes=False), src)

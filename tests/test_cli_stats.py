@@ -13,8 +13,8 @@ import pytest
 import statsmodels.formula.api as smf
 
 from preauth.cli import main
-from preauth.engine import Engine
-from preauth.synth import synthesize
+from preauth.evaluate.engine import Engine
+from preauth.synthetic.generator import synthesize
 
 KEYS = {"outcome", "factor", "level", "reference", "odds_ratio", "ci_low", "ci_high", "p_value"}
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from preauth.library import (
+from preauth.criteria.library import (
     MAX_FILE_BYTES,
     MAX_YAML_ALIASES,
     MAX_YAML_DEPTH,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from preauth.determination import VERDICT_LABELS, determine
-from preauth.engine import Engine
+from preauth.evaluate.determination import VERDICT_LABELS, determine
+from preauth.evaluate.engine import Engine
 from tests.cases import NO_RED_FLAGS, acute_lbp
 
 # The worked denial: prior cervical fusion, burning mid and low back pain, thoracic + lumbar

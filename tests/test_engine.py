@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from preauth.engine import OUTPUT_COLUMNS, Engine, case_table
+from preauth.evaluate.engine import OUTPUT_COLUMNS, Engine, case_table
 from tests.cases import acute_lbp
 
 

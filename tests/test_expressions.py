@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from preauth.expressions import ExpressionError, compile_expression
+from preauth.criteria.expressions import ExpressionError, compile_expression
 
 ACCEPTED = [
     "conservative_therapy_weeks >= 6 AND surgical_candidate AND (radiculopathy OR neuro_deficit)",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from preauth.case import Case
-from preauth.docs import ROOT, fields_markdown, template_csv
-from preauth.engine import arrow_schema
-from preauth.fields import CPT_CODES, FIELDS, FIELDS_BY_NAME, Kind, cpt_for
+from preauth.catalog.case import Case
+from preauth.catalog.docs import ROOT, fields_markdown, template_csv
+from preauth.catalog.fields import CPT_CODES, FIELDS, FIELDS_BY_NAME, Kind, cpt_for
+from preauth.evaluate.engine import arrow_schema
 
 # The public contract (shared/case-schema.md): names and kinds must not change.
 CONTRACT = {
@@ -53,7 +53,7 @@ def test_case_model_and_arrow_schema_derive_from_catalog() -> None:
 
 def test_generated_docs_are_current() -> None:
     assert (ROOT / "docs" / "fields.md").read_text(encoding="utf-8") == fields_markdown(), \
-        "docs/fields.md is stale: run `python -m preauth.docs`"
+        "docs/fields.md is stale: run `python -m preauth.catalog.docs`"
     assert (ROOT / "data" / "template.csv").read_text(encoding="utf-8") == template_csv()
     for f in FIELDS:
         assert f"`{f.name}`" in fields_markdown()

@@ -24,15 +24,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from preauth.cli import main
-from preauth.engine import Engine, case_table
-from preauth.expressions import (
+from preauth.criteria.expressions import (
     MAX_EXPRESSION_LENGTH,
     MAX_EXPRESSION_NODES,
     MAX_NESTING_DEPTH,
     ExpressionError,
     compile_expression,
 )
-from preauth.library import (
+from preauth.criteria.library import (
     MAX_CRITERIA_PER_POLICY,
     MAX_FILE_BYTES,
     MAX_LEAVES_PER_POLICY,
@@ -44,6 +43,7 @@ from preauth.library import (
     Policy,
     load_policy_text,
 )
+from preauth.evaluate.engine import Engine, case_table
 from tests.fast import examples
 from tests.properties.test_expression_fuzz import mutated, token_soup, typed_grammar
 from tests.test_library import GOOD
@@ -139,7 +139,7 @@ def test_deep_nesting_is_refused_with_the_limit(when: str) -> None:
 
 
 def test_deep_nesting_is_refused_before_sqlglot_parses(monkeypatch: pytest.MonkeyPatch) -> None:
-    from preauth import expressions
+    from preauth.criteria import expressions
 
     def no_parse(*args: object) -> None:
         raise AssertionError("parsed")
@@ -154,7 +154,7 @@ def test_deep_nesting_is_refused_before_sqlglot_parses(monkeypatch: pytest.Monke
 def test_a_recursion_error_while_parsing_is_still_an_expression_error(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Belt and braces: a nesting the token count did not foresee."""
-    from preauth import expressions
+    from preauth.criteria import expressions
 
     monkeypatch.setattr(expressions, "MAX_NESTING_DEPTH", 10**6)
     monkeypatch.setattr(expressions, "MAX_EXPRESSION_NODES", 10**6)
@@ -477,7 +477,7 @@ def test_validate_criteria_runs_what_it_accepts(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """Should the expression checker miss something, validate-criteria still refuses a
     file the engine cannot evaluate — naming the criterion — instead of accepting it."""
-    from preauth import expressions
+    from preauth.criteria import expressions
 
     monkeypatch.setattr(expressions, "_check_date", lambda value, lit: None)  # a "bug"
     second = ONE.replace("demo-1", "demo-2").replace(

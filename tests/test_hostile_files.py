@@ -32,10 +32,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from preauth import batched_ingest, cli, ingest
-from preauth.batched_ingest import validate_in_batches
+from preauth import cli, ingest
 from preauth.ingest import XLSX_LIMITS, IngestError, IngestResult, read_raw, validate
-from preauth.synth import synthesize
+from preauth.ingest import stream as batched_ingest
+from preauth.ingest.stream import validate_in_batches
+from preauth.synthetic.generator import synthesize
 from tests import hostile_corpus as hc
 from tests.fast import examples
 

@@ -22,8 +22,8 @@ import pyarrow as pa
 import pytest
 
 from preauth.cli import main
-from preauth.export import FORMULA_PREFIXES, csv_safe_table, write_table
 from preauth.ingest import IngestError, read_raw, validate
+from preauth.ingest.export import FORMULA_PREFIXES, csv_safe_table, write_table
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from preauth.engine import arrow_schema
-from preauth.fields import FIELDS, FIELDS_BY_NAME, Kind
+from preauth.catalog.fields import FIELDS, FIELDS_BY_NAME, Kind
+from preauth.evaluate.engine import arrow_schema
 from preauth.ingest import (
     MAX_CELL_CHARS,
     IngestError,

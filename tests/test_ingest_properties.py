@@ -17,7 +17,7 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from preauth.fields import CPT_CODES, FIELDS, Kind
+from preauth.catalog.fields import CPT_CODES, FIELDS, Kind
 from preauth.ingest import MAX_CELL_CHARS, RawTable, read_raw, validate
 from tests.fast import examples
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from preauth.library import Category, CriteriaError, load_library, load_policy_text
+from preauth.criteria.library import Category, CriteriaError, load_library, load_policy_text
 
 GOOD = """
 policy:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from preauth.case import Case
-from preauth.engine import Engine
-from preauth.scenarios import DEFAULT_CASE, SCENARIOS, scenario
+from preauth.catalog.case import Case
+from preauth.evaluate.engine import Engine
+from preauth.synthetic.scenarios import DEFAULT_CASE, SCENARIOS, scenario
 
 
 def test_gallery_covers_the_required_vignettes() -> None:

@@ -19,12 +19,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from preauth import ingest
-from preauth.case import Case
-from preauth.determination import determine
-from preauth.engine import Engine
-from preauth.fields import FIELDS, FIELDS_BY_NAME
-from preauth.letter import letter_html, letter_markdown, markdown_text
-from preauth.share import (
+from preauth.catalog.case import Case
+from preauth.catalog.fields import FIELDS, FIELDS_BY_NAME
+from preauth.catalog.share import (
     MAX_LINK_PARAMETERS,
     MAX_PROBLEMS,
     OVERFLOW_PARAM,
@@ -33,6 +30,9 @@ from preauth.share import (
     describe_problems,
     overflow_guard_script,
 )
+from preauth.evaluate.determination import determine
+from preauth.evaluate.engine import Engine
+from preauth.evaluate.letter import letter_html, letter_markdown, markdown_text
 from tests.fast import examples
 
 LINK = "[Click to re-authenticate](https://evil.example/login)"

@@ -22,10 +22,10 @@ from _pytest.mark import ParameterSet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from preauth.engine import Engine, case_table, stage1_sql
-from preauth.fields import CPT_CODES, FIELDS_BY_NAME
-from preauth.library import Library
-from preauth.scenarios import SCENARIOS
+from preauth.catalog.fields import CPT_CODES, FIELDS_BY_NAME
+from preauth.criteria.library import Library
+from preauth.evaluate.engine import Engine, case_table, stage1_sql
+from preauth.synthetic.scenarios import SCENARIOS
 from tests.properties.strategies import cases
 
 pytestmark = pytest.mark.spark
@@ -50,7 +50,7 @@ def _require_spark() -> None:
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
     _require_spark()
-    from preauth.spark_engine import spark_session
+    from preauth.evaluate.spark_engine import spark_session
 
     session = spark_session("local[2]", app_name="preauth-tests",
                             config={"spark.sql.shuffle.partitions": "2",
@@ -62,7 +62,7 @@ def spark() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def spark_engine(spark: Any, library: Library) -> Any:
-    from preauth.spark_engine import SparkEngine
+    from preauth.evaluate.spark_engine import SparkEngine
 
     return SparkEngine(library, spark=spark)
 
@@ -213,7 +213,7 @@ def test_ingested_file_and_partition_order(engine: Engine, spark_engine: Any,
     """Rows validated by ingest (with their ``row`` column), spread over several Spark
     partitions: same rows, same order."""
     from preauth.ingest import read_raw, validate
-    from preauth.synth import synthesize
+    from preauth.synthetic.generator import synthesize
 
     path = tmp_path / "requests.csv"
     synthesize(3000, seed=5).to_pandas().to_csv(path, index=False)
@@ -236,7 +236,7 @@ def test_stage2_runs_lazily_in_the_workers(spark_engine: Any) -> None:
 def test_cli_spark_engine_matches_duckdb(spark: Any, tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     from preauth.cli import main
-    from preauth.synth import synthesize
+    from preauth.synthetic.generator import synthesize
 
     src = tmp_path / "requests.csv"
     synthesize(500, seed=3).to_pandas().to_csv(src, index=False)

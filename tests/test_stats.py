@@ -1,4 +1,4 @@
-"""preauth.stats: aggregation, rates, odds ratios (vs row-level Logit), exact ORs,
+"""preauth.evidence: aggregation, rates, odds ratios (vs row-level Logit), exact ORs,
 concordance, degenerate inputs."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from scipy.stats import fisher_exact
 from scipy.stats.contingency import odds_ratio
 from statsmodels.stats.proportion import proportion_confint
 
-from preauth import stats
-from preauth.engine import Engine
-from preauth.synth import synthesize
+from preauth import evidence as stats
+from preauth.evaluate.engine import Engine
+from preauth.synthetic.generator import synthesize
 
 
 @pytest.fixture(scope="module")

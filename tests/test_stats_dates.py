@@ -16,9 +16,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from preauth import ingest, stats
+from preauth import evidence as stats
+from preauth import ingest
 from preauth.cli import main
-from preauth.grouping import count_combinations
+from preauth.evidence.grouping import count_combinations
 
 DATES = ["1969-12-31", "1970-01-01", "1900-01-01", "1582-10-10", "0001-01-01",
          "9999-12-31", "2020-02-29", ""]
@@ -126,9 +127,9 @@ def test_stats_on_year_0000_from_any_source() -> None:
 
 
 def test_evidence_page_analyses_old_and_far_dates() -> None:
-    from preauth.engine import Engine
-    from preauth.library import load_library
-    from preauth.synth import synthesize
+    from preauth.criteria.library import load_library
+    from preauth.evaluate.engine import Engine
+    from preauth.synthetic.generator import synthesize
     from tests.app.test_evidence_page import _accepted, _evidence
 
     engine = Engine(load_library())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from preauth.engine import Engine
-from preauth.library import Library, load_policy_text
+from preauth.criteria.library import Library, load_policy_text
+from preauth.evaluate.engine import Engine
 
 POLICY = """
 policy:

@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from preauth.fields import CLINICAL_FIELDS, CONTRAST_LABELS, CPT_CODES, GROUPS, Field, Kind
+from preauth.catalog.fields import CLINICAL_FIELDS, CONTRAST_LABELS, CPT_CODES, GROUPS, Field, Kind
 
 NOT_DOCUMENTED = "Not documented"
 _BOOL_OPTIONS = ("Yes", "No", NOT_DOCUMENTED)

@@ -1,4 +1,4 @@
-"""Plotly figures for the Evidence page (presentation only: they draw what preauth.stats
+"""Plotly figures for the Evidence page (presentation only: they draw what preauth.evidence
 computed)."""
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import streamlit as st
 
-from preauth import stats
-from preauth.engine import Engine
+from preauth import evidence as stats
+from preauth.evaluate.engine import Engine
 from preauth.ingest import IngestResult, RawTable, read_raw, validate
 from ui.session_cache import session_memo
 

@@ -16,7 +16,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import streamlit as st
 
-from preauth.export import csv_safe_table
+from preauth.ingest.export import csv_safe_table
 
 __all__ = ["csv_bytes", "download_csv", "parquet_bytes", "table_with_download"]
 

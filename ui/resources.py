@@ -16,8 +16,8 @@ import weakref
 
 import streamlit as st
 
-from preauth.engine import Engine
-from preauth.library import Library, Policy, load_library
+from preauth.criteria.library import Library, Policy, load_library
+from preauth.evaluate.engine import Engine
 from ui.session_cache import session_memo
 
 __all__ = ["CUSTOM", "MAX_CUSTOM_ENGINES", "MAX_CUSTOM_POLICIES", "CustomCriteriaLimit",

@@ -10,9 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from preauth import stats
+from preauth import evidence as stats
 from preauth.ingest import RawTable, validate
-from preauth.synth import synthesize
+from preauth.synthetic.generator import synthesize
 
 ROOT = Path(__file__).resolve().parents[2]
 

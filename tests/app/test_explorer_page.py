@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from preauth.scenarios import scenario
+from preauth.synthetic.scenarios import scenario
 from tests.app.helpers import alerts, app
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from preauth.scenarios import SCENARIOS
+from preauth.synthetic.scenarios import SCENARIOS
 from tests.app.helpers import ROOT, alerts, app
 
 

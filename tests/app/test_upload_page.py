@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from preauth.synth import synthesize
+from preauth.synthetic.generator import synthesize
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from preauth.engine import Engine, case_table
-from preauth.library import Library, load_library
+from preauth.criteria.library import Library, load_library
+from preauth.evaluate.engine import Engine, case_table
 
 Row = dict[str, Any]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from preauth.fields import cpt_for
+from preauth.catalog.fields import cpt_for
 from tests.criteria.helpers import (
     C_W,
     C_WO,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from preauth.fields import cpt_for
+from preauth.catalog.fields import cpt_for
 from tests.criteria.helpers import C_WO, L_W, L_WO, L_WW, MET, NA, NOT_MET, T_WO, UNDOC, c, regions
 
 POLICY = "evicore_style"

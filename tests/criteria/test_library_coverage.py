@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from preauth.library import default_criteria_dir
+from preauth.criteria.library import default_criteria_dir
 
 TESTS_DIR = Path(__file__).resolve().parent
 CRITERIA_FILES = sorted(p for p in default_criteria_dir().iterdir()

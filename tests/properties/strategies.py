@@ -6,7 +6,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from preauth.fields import CLINICAL_FIELDS, CPT_CODES, Field, Kind
+from preauth.catalog.fields import CLINICAL_FIELDS, CPT_CODES, Field, Kind
 
 _SKIP = {"case_id", "carrier", "request_date", "cpt_code", "region", "contrast"}
 

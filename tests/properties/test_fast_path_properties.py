@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
-from preauth.engine import Engine, case_table
-from preauth.expressions import Node
-from preauth.library import Library
-from preauth.verdicts import (
+from preauth.criteria.expressions import Node
+from preauth.criteria.library import Library
+from preauth.evaluate.engine import Engine, case_table
+from preauth.evaluate.verdicts import (
     N_PROCEDURES,
     PolicyTables,
     Statuses,

@@ -26,8 +26,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from preauth.batched_ingest import validate_in_batches
 from preauth.ingest import IngestError, IngestResult, read_raw, validate
+from preauth.ingest.stream import validate_in_batches
 from tests import hostile_corpus
 from tests.fast import examples
 

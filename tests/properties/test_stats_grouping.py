@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from preauth import stats
-from preauth.grouping import count_combinations
+from preauth import evidence as stats
+from preauth.evidence.grouping import count_combinations
 from tests.fast import examples
 
 TEXT = {"carrier": ["Carrier A", "Carrier B", "", " ", "Z"],

@@ -12,9 +12,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from preauth.determination import Determination
-from preauth.fields import FIELDS
-from preauth.wording import format_value
+from preauth.catalog.fields import FIELDS
+from preauth.criteria.wording import format_value
+from preauth.evaluate.determination import Determination
 
 __all__ = ["DISCLAIMER", "letter_html", "letter_markdown", "markdown_text"]
 

@@ -42,7 +42,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from preauth.engine import (
+from preauth.catalog.fields import FIELDS_BY_NAME
+from preauth.criteria.library import Library, Policy
+from preauth.evaluate.engine import (
     OUTPUT_COLUMNS,
     Stage1,
     _Plan,
@@ -51,8 +53,6 @@ from preauth.engine import (
     stage2,
     stage2_wide,
 )
-from preauth.fields import FIELDS_BY_NAME
-from preauth.library import Library, Policy
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
@@ -144,11 +144,11 @@ def _jvm_stderr_to_log() -> Iterator[None]:
 
 def _ship_package(session: SparkSession) -> None:
     """Make ``preauth`` importable on cluster workers (a zip of the package's modules)."""
-    root = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parents[1]
     path = Path(tempfile.gettempdir()) / f"preauth-{os.getpid()}.zip"
     with zipfile.ZipFile(path, "w") as zf:
-        for module in sorted(root.glob("*.py")):
-            zf.write(module, f"preauth/{module.name}")
+        for module in sorted(root.rglob("*.py")):
+            zf.write(module, f"preauth/{module.relative_to(root).as_posix()}")
     session.sparkContext.addPyFile(str(path))
 
 

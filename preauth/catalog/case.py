@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
-from preauth.fields import CPT_CODES, FIELDS, Kind, cpt_for
-from preauth.fields import Field as CatalogField
+from preauth.catalog.fields import CPT_CODES, FIELDS, Kind, cpt_for
+from preauth.catalog.fields import Field as CatalogField
 
 __all__ = ["Case", "parse_bool"]
 

@@ -3,9 +3,10 @@
 Stage 1 (SQL): every distinct leaf predicate of the chosen policies' criteria (a comparison,
 IN, BETWEEN, IS NULL, a boolean field ...; shared across criteria and policies) becomes a
 column of one SELECT over the typed case table, so the data is scanned once, vectorized, on all
-cores. SQL NULL means "not documented". The same SQL runs on Spark (:mod:`preauth.spark_engine`).
+cores. SQL NULL means "not documented". The same SQL runs on Spark
+(:mod:`preauth.evaluate.spark_engine`).
 
-Stage 2 (:mod:`preauth.verdicts`, numpy/Arrow): each leaf column becomes two packed bit
+Stage 2 (:mod:`preauth.evaluate.verdicts`, numpy/Arrow): each leaf column becomes two packed bit
 planes, TRUE and FALSE (NULL = neither), and the criteria's AND / OR / NOT are applied with
 Kleene logic as bitwise operations — eight rows per byte and no NULL handling, where SQL
 engines are slowest — giving each criterion TRUE (met), FALSE (not met) or NULL
@@ -33,10 +34,17 @@ import pandas as pd
 import pyarrow as pa
 from sqlglot import exp
 
-from preauth.expressions import Node, _unparen
-from preauth.fields import CLINICAL_FIELDS, CONTRASTS, CPT_CODES, FIELDS_BY_NAME, REGIONS, Kind
-from preauth.library import Library, Policy
-from preauth.verdicts import (
+from preauth.catalog.fields import (
+    CLINICAL_FIELDS,
+    CONTRASTS,
+    CPT_CODES,
+    FIELDS_BY_NAME,
+    REGIONS,
+    Kind,
+)
+from preauth.criteria.expressions import Node, _unparen
+from preauth.criteria.library import Library, Policy
+from preauth.evaluate.verdicts import (
     UNKNOWN_PROCEDURE,
     Planes,
     PolicyTables,

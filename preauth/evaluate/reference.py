@@ -2,8 +2,8 @@
 baseline of the benchmark. Not used by the product.
 
 It interprets the checked sqlglot tree with Kleene logic row by row and applies the verdict
-rules written out independently of :mod:`preauth.verdicts`, returning the same shape as a row
-of :meth:`preauth.engine.Engine.evaluate`.
+rules written out independently of :mod:`preauth.evaluate.verdicts`, returning the same shape
+as a row of :meth:`preauth.evaluate.engine.Engine.evaluate`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlglot import exp
 
-from preauth.expressions import _literal_value, _unparen
-from preauth.fields import CLINICAL_FIELDS, CPT_CODES
-from preauth.library import Category, Criterion, Library, Policy
+from preauth.catalog.fields import CLINICAL_FIELDS, CPT_CODES
+from preauth.criteria.expressions import _literal_value, _unparen
+from preauth.criteria.library import Category, Criterion, Library, Policy
 
 __all__ = ["evaluate_case", "kleene"]
 

@@ -51,8 +51,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from preauth.fields import REGIONS
-from preauth.grouping import TextFilter, count_combinations
+from preauth.catalog.fields import REGIONS
+from preauth.evidence.grouping import TextFilter, count_combinations
 
 __all__ = [
     "DECISIONS",

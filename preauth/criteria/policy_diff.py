@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlglot import exp
 
-from preauth.engine import Engine
-from preauth.expressions import _literal_value, _unparen
-from preauth.fields import CONTRAST_LABELS, CONTRASTS, FIELDS_BY_NAME, REGIONS
-from preauth.library import Criterion, Policy
+from preauth.catalog.fields import CONTRAST_LABELS, CONTRASTS, FIELDS_BY_NAME, REGIONS
+from preauth.criteria.expressions import _literal_value, _unparen
+from preauth.criteria.library import Criterion, Policy
+from preauth.evaluate.engine import Engine
 
 __all__ = ["Feature", "compare", "disagreements", "features"]
 

@@ -24,8 +24,8 @@ from pydantic import (
     field_validator,
 )
 
-from preauth.expressions import CompiledExpression, ExpressionError, compile_expression
-from preauth.fields import CONTRASTS, REGIONS
+from preauth.catalog.fields import CONTRASTS, REGIONS
+from preauth.criteria.expressions import CompiledExpression, ExpressionError, compile_expression
 
 __all__ = [
     "Category",
@@ -268,7 +268,7 @@ class Library(BaseModel):
 
 
 def default_criteria_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "criteria"
+    return Path(__file__).resolve().parents[2] / "criteria"
 
 
 def _format_validation(err: ValidationError, data: Any) -> tuple[str | None, str]:

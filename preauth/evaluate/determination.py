@@ -11,11 +11,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from preauth.engine import Engine
-from preauth.fields import CONTRAST_LABELS, CPT_CODES, FIELDS_BY_NAME
-from preauth.library import Category, Criterion, Policy
-from preauth.verdicts import Verdict
-from preauth.wording import Clause, blocking_clauses, missing_clauses
+from preauth.catalog.fields import CONTRAST_LABELS, CPT_CODES, FIELDS_BY_NAME
+from preauth.criteria.library import Category, Criterion, Policy
+from preauth.criteria.wording import Clause, blocking_clauses, missing_clauses
+from preauth.evaluate.engine import Engine
+from preauth.evaluate.verdicts import Verdict
 
 __all__ = ["VERDICT_LABELS", "CriterionResult", "Determination", "determine"]
 

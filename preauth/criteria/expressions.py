@@ -24,7 +24,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
 from sqlglot.tokens import TokenType
 
-from preauth.fields import FIELDS_BY_NAME, Field, Kind
+from preauth.catalog.fields import FIELDS_BY_NAME, Field, Kind
 
 __all__ = [
     "CompiledExpression",

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from preauth.engine import arrow_schema
-from preauth.fields import CPT_CODES
+from preauth.catalog.fields import CPT_CODES
+from preauth.evaluate.engine import arrow_schema
 
 __all__ = ["ASSUMPTIONS", "CARRIERS", "TARGETS", "SynthConfig", "synthesize"]
 
@@ -212,8 +212,8 @@ def synthesize(rows: int, seed: int = 7, outcomes: bool = True,
 
 def _add_outcomes(table: pa.Table, rng: np.random.Generator, cidx: np.ndarray,
                   ridx: np.ndarray, engine: object | None) -> pa.Table:
-    from preauth.engine import Engine
-    from preauth.library import load_library
+    from preauth.criteria.library import load_library
+    from preauth.evaluate.engine import Engine
 
     n = table.num_rows
     eng = engine if engine is not None else Engine(load_library())

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlglot import exp
 
-from preauth.expressions import Node, _is_literal, _literal_value, _unparen
-from preauth.fields import FIELDS_BY_NAME, Field, Kind
+from preauth.catalog.fields import FIELDS_BY_NAME, Field, Kind
+from preauth.criteria.expressions import Node, _is_literal, _literal_value, _unparen
 
 __all__ = ["Clause", "blocking_clauses", "describe", "format_value", "missing_clauses",
            "read_expression"]

@@ -1,7 +1,8 @@
 """From criterion statuses to verdicts and explanations — vectorized (numpy / Arrow).
 
-Stage 2 of evaluation. Stage 1 (SQL on DuckDB or Spark, :mod:`preauth.engine`) computes, per
-case, a procedure code (region × contrast) and, per policy, two bit sets over its criteria —
+Stage 2 of evaluation. Stage 1 (SQL on DuckDB or Spark, :mod:`preauth.evaluate.engine`)
+computes, per case, a procedure code (region × contrast) and, per policy,
+two bit sets over its criteria —
 *met* (TRUE) and *known* (not NULL) — packed in 62-bit words so the SQL stays portable
 (BIGINT arithmetic). In the detailed mode it also says, for undocumented criteria, which NULL
 fields decide them. This module turns those into, per (case, policy): the verdict, whether it
@@ -30,9 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from preauth.expressions import Node
-from preauth.fields import CLINICAL_FIELDS, CONTRASTS, REGIONS
-from preauth.library import Category, Policy
+from preauth.catalog.fields import CLINICAL_FIELDS, CONTRASTS, REGIONS
+from preauth.criteria.expressions import Node
+from preauth.criteria.library import Category, Policy
 
 __all__ = ["BITS_PER_WORD", "UNKNOWN_PROCEDURE", "Decision", "Planes", "PolicyTables",
            "Statuses", "Verdict", "bool_planes", "category", "decide", "explain",

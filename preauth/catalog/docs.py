@@ -1,24 +1,25 @@
 """Generated reference documents: the field reference (docs/fields.md) and the CSV upload
 template (data/template.csv), both from the field catalog. Regenerate with
-``python -m preauth.docs``; a test fails when the committed files are stale."""
+``python -m preauth.catalog.docs``; a test fails when the committed files are stale."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from preauth.fields import FIELDS, GROUPS, Kind
+from preauth.catalog.fields import FIELDS, GROUPS, Kind
 
 __all__ = ["fields_markdown", "template_csv", "write_all"]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def fields_markdown() -> str:
     lines = [
         "# Case fields",
         "",
-        "<!-- Generated from preauth/fields.py by `python -m preauth.docs`; do not edit. -->",
+        ("<!-- Generated from preauth/catalog/fields.py by `python -m preauth.catalog.docs`; "
+         "do not edit. -->"),
         "",
         "One row = one spine MRI prior-authorization request. Column names are the public",
         "contract for uploads, the CLI, the case model and criteria expressions. Header",

@@ -46,8 +46,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from preauth.engine import arrow_schema
-from preauth.fields import CPT_CODES, FIELDS, FIELDS_BY_NAME, Field, Kind, cpt_for
+from preauth.catalog.fields import CPT_CODES, FIELDS, FIELDS_BY_NAME, Field, Kind, cpt_for
+from preauth.evaluate.engine import arrow_schema
 
 __all__ = [
     "MAX_CELL_CHARS",
@@ -1953,7 +1953,7 @@ def validate(raw: RawTable, mapping: Mapping[str, str | None] | None = None,
     proposed mapping. Raises :class:`IngestError` only for whole-file problems (no case_id
     column, a bad mapping); row problems go to ``errors`` and reject just that row.
     ``check_duplicates=False`` leaves repeated case_ids to the caller (a file validated in
-    batches checks them across all batches: :mod:`preauth.batched_ingest`).
+    batches checks them across all batches: :mod:`preauth.ingest.stream`).
     """
     name = raw.filename
     headers = raw.table.column_names

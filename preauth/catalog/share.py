@@ -30,8 +30,8 @@ from typing import Any
 import pyarrow as pa
 from pydantic import ValidationError
 
-from preauth.case import Case
-from preauth.fields import CLINICAL_FIELDS, FIELDS_BY_NAME, Field, Kind
+from preauth.catalog.case import Case
+from preauth.catalog.fields import CLINICAL_FIELDS, FIELDS_BY_NAME, Field, Kind
 
 __all__ = ["MAX_LINK_CHARS", "MAX_LINK_PARAMETERS", "MAX_PROBLEMS", "MAX_SHOWN",
            "OVERFLOW_PARAM", "case_from_params", "case_to_params", "describe_problems",

@@ -1,0 +1,6 @@
+"""Synthetic data: the seeded generator of the bundled dataset, the teaching scenarios and
+the data card (calibration targets, their sources and the achieved values).
+
+May import: :mod:`preauth.catalog`, :mod:`preauth.criteria`, :mod:`preauth.evaluate`,
+:mod:`preauth.evidence` (the data card measures the generated data with it).
+"""
