@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from preauth.catalog.schema import case_table
 from preauth.evaluate.determination import VERDICT_ICONS, VERDICT_LABELS, determine
-from preauth.evaluate.engine import case_table
 from preauth.synthetic.scenarios import SCENARIOS
 from ui.bootstrap import ensure_navigation
 from ui.resources import current_engine, current_library

@@ -8,7 +8,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from preauth.evaluate.engine import OUTPUT_COLUMNS, Engine, case_table
+from preauth.catalog.schema import case_table
+from preauth.evaluate.engine import OUTPUT_COLUMNS, Engine
 from tests.cases import acute_lbp
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from preauth.catalog.case import Case
 from preauth.catalog.docs import ROOT, fields_markdown, template_csv
 from preauth.catalog.fields import CPT_CODES, FIELDS, FIELDS_BY_NAME, Kind, cpt_for
-from preauth.evaluate.engine import arrow_schema
+from preauth.catalog.schema import arrow_schema
 
 # The public contract (shared/case-schema.md): names and kinds must not change.
 CONTRACT = {

@@ -23,6 +23,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from preauth.catalog.schema import case_table
 from preauth.cli import main
 from preauth.criteria.expressions import (
     MAX_EXPRESSION_LENGTH,
@@ -43,7 +44,7 @@ from preauth.criteria.library import (
     Policy,
     load_policy_text,
 )
-from preauth.evaluate.engine import Engine, case_table
+from preauth.evaluate.engine import Engine
 from tests.fast import examples
 from tests.properties.test_expression_fuzz import mutated, token_soup, typed_grammar
 from tests.test_library import GOOD

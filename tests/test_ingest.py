@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from preauth.catalog.fields import FIELDS, FIELDS_BY_NAME, Kind
-from preauth.evaluate.engine import arrow_schema
+from preauth.catalog.schema import arrow_schema
 from preauth.ingest import (
     MAX_CELL_CHARS,
     IngestError,

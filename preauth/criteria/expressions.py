@@ -31,6 +31,9 @@ __all__ = [
     "ExpressionError",
     "Node",
     "compile_expression",
+    "is_literal",
+    "literal_value",
+    "unparen",
 ]
 
 # Limits on one criterion's expression, checked before sqlglot parses it (its parser recurses
@@ -101,16 +104,16 @@ def _q(node: exp.Expression) -> str:
     return _shown(_token(node))
 
 
-def _literal_value(node: exp.Expression) -> object:
+def literal_value(node: exp.Expression) -> object:
     """The Python value of a literal node (number, string, bool or None)."""
     if isinstance(node, exp.Paren):
-        return _literal_value(node.this)
+        return literal_value(node.this)
     if isinstance(node, exp.Null):
         return None
     if isinstance(node, exp.Boolean):
         return bool(node.this)
     if isinstance(node, exp.Neg):
-        inner = _literal_value(node.this)
+        inner = literal_value(node.this)
         if isinstance(inner, int | float) and not isinstance(inner, bool):
             return -inner
         raise ExpressionError(f"'-' applies to numbers only, not {_q(node.this)}",
@@ -138,11 +141,11 @@ def _number(text: str) -> int | float:
     return value
 
 
-def _is_literal(node: exp.Expression) -> bool:
+def is_literal(node: exp.Expression) -> bool:
     while isinstance(node, exp.Paren):
         node = node.this
     if isinstance(node, exp.Neg):
-        return _is_literal(node.this)
+        return is_literal(node.this)
     return isinstance(node, exp.Literal | exp.Boolean | exp.Null)
 
 
@@ -255,13 +258,13 @@ class _Checker:
                  whole: exp.Expression) -> None:
         lt, rt = self.check(left), self.check(right)
         _require_compatible(lt, left, rt, right, op, whole)
-        if _is_literal(left) and _is_literal(right):
+        if is_literal(left) and is_literal(right):
             raise ExpressionError(
                 f"{_q(whole)} compares two constants; a condition compares a case "
                 f"field with a value or another field", _token(whole))
-        if _is_literal(right):
+        if is_literal(right):
             self._literal_fits(left, lt, right)
-        elif _is_literal(left):
+        elif is_literal(left):
             self._literal_fits(right, rt, left)
 
     def _cmp(self, node: exp.Binary) -> str:
@@ -291,11 +294,11 @@ class _Checker:
         if not items:
             raise ExpressionError(f"IN needs at least one value: {_q(node)}",
                                   _token(node))
-        if _is_literal(subject):
+        if is_literal(subject):
             raise ExpressionError(
                 f"{_q(node)} tests a constant; IN tests a case field", _token(subject))
         for item in items:
-            if not _is_literal(item):
+            if not is_literal(item):
                 raise ExpressionError(f"IN takes literals only, not {_q(item)}",
                                       _token(item))
             it = self.check(item)
@@ -323,7 +326,7 @@ class _Checker:
     def _check_Coalesce(self, node: exp.Coalesce) -> str:
         args = [node.this, *node.expressions]
         types = [self.check(a) for a in args]
-        fields = [(a, t) for a, t in zip(args, types, strict=True) if not _is_literal(a)]
+        fields = [(a, t) for a, t in zip(args, types, strict=True) if not is_literal(a)]
         if not fields:
             raise ExpressionError(
                 f"{_q(node)} has no case field; COALESCE picks the first documented "
@@ -334,14 +337,14 @@ class _Checker:
                 raise ExpressionError(f"NULL as an argument of {_q(node)} has no "
                                       f"effect; leave it out", _token(a))
             _require_compatible(result, first, t, a, "COALESCE", node)
-            if _is_literal(a):
+            if is_literal(a):
                 self._literal_fits(node, result, a)
         return result
 
     # -- literals ------------------------------------------------------------------------
     def _literal_fits(self, other: exp.Expression, t: str, lit: exp.Expression) -> None:
         """``lit`` meets ``other`` (of type ``t``): it must be a value ``other`` can take."""
-        value = _literal_value(lit)
+        value = literal_value(lit)
         if t.startswith("enum:"):
             f = FIELDS_BY_NAME[t[5:]]
             if value not in f.values:
@@ -391,12 +394,12 @@ def _field_domain(f: Field) -> tuple[float, float]:
 def _domain(e: exp.Expression) -> tuple[float, float, str] | None:
     """(low, high, description) of the values a numeric field expression can take: a
     field's catalog range, or for COALESCE the span of its fields' ranges."""
-    e = _unparen(e)
+    e = unparen(e)
     if isinstance(e, exp.Column) and (f := FIELDS_BY_NAME.get(e.name)) and f.is_numeric:
         lo, hi = _field_domain(f)
         return lo, hi, f.name
     if isinstance(e, exp.Coalesce):
-        spans = [d for a in (e.this, *e.expressions) if not _is_literal(a)
+        spans = [d for a in (e.this, *e.expressions) if not is_literal(a)
                  and (d := _domain(a)) is not None]
         if spans:
             return (min(d[0] for d in spans), max(d[1] for d in spans),
@@ -469,7 +472,7 @@ class Node:
             yield from c.walk()
 
 
-def _unparen(e: exp.Expression) -> exp.Expression:
+def unparen(e: exp.Expression) -> exp.Expression:
     while isinstance(e, exp.Paren):
         e = e.this
     return e
@@ -481,7 +484,7 @@ def _flatten(e: exp.Expression, kind: type[exp.Connector]) -> list[exp.Expressio
     out: list[exp.Expression] = []
     stack = [e]
     while stack:
-        e = _unparen(stack.pop())
+        e = unparen(stack.pop())
         if isinstance(e, kind):
             stack += (e.right, e.left)
         else:
@@ -497,12 +500,12 @@ def _fields_of(e: exp.Expression) -> tuple[str, ...]:
 
 
 def _build(e: exp.Expression) -> Node:
-    e = _unparen(e)
+    e = unparen(e)
     if isinstance(e, exp.And | exp.Or):
         parts = _flatten(e, type(e))
         return Node("and" if isinstance(e, exp.And) else "or", e,
                     tuple(_build(p) for p in parts), _fields_of(e))
-    if isinstance(e, exp.Not) and isinstance(_unparen(e.this), exp.And | exp.Or | exp.Not):
+    if isinstance(e, exp.Not) and isinstance(unparen(e.this), exp.And | exp.Or | exp.Not):
         return Node("not", e, (_build(e.this),), _fields_of(e))
     return Node("leaf", e, (), _fields_of(e))
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlglot import exp
 
 from preauth.catalog.fields import CONTRAST_LABELS, CONTRASTS, FIELDS_BY_NAME, REGIONS
-from preauth.criteria.expressions import _literal_value, _unparen
+from preauth.criteria.expressions import literal_value, unparen
 from preauth.criteria.library import Criterion, Policy
 from preauth.evaluate.engine import Engine
 
@@ -33,10 +33,10 @@ class Feature:
 def _thresholds(c: Criterion, field: str) -> list[float]:
     out = []
     for node in c.expression.tree.find_all(exp.GTE, exp.GT):
-        left, right = _unparen(node.left), _unparen(node.right)
+        left, right = unparen(node.left), unparen(node.right)
         if isinstance(left, exp.Column) and left.name == field \
                 and isinstance(right, exp.Literal | exp.Neg):
-            out.append(float(_literal_value(right)))  # type: ignore[arg-type]
+            out.append(float(literal_value(right)))  # type: ignore[arg-type]
     return out
 
 

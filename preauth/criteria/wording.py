@@ -14,7 +14,7 @@ from typing import Any
 from sqlglot import exp
 
 from preauth.catalog.fields import FIELDS_BY_NAME, Field, Kind
-from preauth.criteria.expressions import Node, _is_literal, _literal_value, _unparen
+from preauth.criteria.expressions import Node, is_literal, literal_value, unparen
 
 __all__ = ["Clause", "blocking_clauses", "describe", "format_value", "missing_clauses",
            "read_expression"]
@@ -38,7 +38,7 @@ def format_value(f: Field, value: Any) -> str:
 
 
 def _literal_text(f: Field | None, node: exp.Expression) -> str:
-    value = _literal_value(node)
+    value = literal_value(node)
     if f is not None and f.is_numeric and isinstance(value, int | float):
         unit = f.unit
         num = f"{value:g}"
@@ -50,7 +50,7 @@ def _literal_text(f: Field | None, node: exp.Expression) -> str:
 
 def _operand_text(node: exp.Expression) -> str:
     """A field or COALESCE operand in words ("pain score", "age (else 3)")."""
-    node = _unparen(node)
+    node = unparen(node)
     if isinstance(node, exp.Column) and node.name in FIELDS_BY_NAME:
         return _lower_first(_label(node.name))
     if isinstance(node, exp.Coalesce):
@@ -63,7 +63,7 @@ def _operand_text(node: exp.Expression) -> str:
 
 def _field_of(node: exp.Expression) -> Field | None:
     """The field an operand reads (a COALESCE's first), for the unit of its values."""
-    node = _unparen(node)
+    node = unparen(node)
     if isinstance(node, exp.Coalesce):
         return _field_of(node.this)
     return FIELDS_BY_NAME.get(node.name) if isinstance(node, exp.Column) else None
@@ -71,7 +71,7 @@ def _field_of(node: exp.Expression) -> Field | None:
 
 def _value_text(f: Field | None, node: exp.Expression) -> str:
     """A literal (with the field's unit) or another operand, in words."""
-    return _literal_text(f, node) if _is_literal(node) else _operand_text(node)
+    return _literal_text(f, node) if is_literal(node) else _operand_text(node)
 
 
 def _label(name: str) -> str:
@@ -85,7 +85,7 @@ def _lower_first(text: str) -> str:
 
 def describe(e: exp.Expression, negate: bool = False) -> str:
     """Plain words for a leaf predicate (``negate``: words for its opposite)."""
-    e = _unparen(e)
+    e = unparen(e)
     if isinstance(e, exp.Not):
         return describe(e.this, not negate)
     if isinstance(e, exp.Column):
@@ -94,7 +94,7 @@ def describe(e: exp.Expression, negate: bool = False) -> str:
     if isinstance(e, exp.Boolean):
         return "false" if bool(e.this) != negate else "true"
     if isinstance(e, exp.Is):
-        label = _label(_unparen(e.this).name) if isinstance(_unparen(e.this), exp.Column) \
+        label = _label(unparen(e.this).name) if isinstance(unparen(e.this), exp.Column) \
             else describe(e.this)
         return f"{label} documented" if negate else f"{label} not documented"
     if isinstance(e, exp.Coalesce):
@@ -105,7 +105,7 @@ def describe(e: exp.Expression, negate: bool = False) -> str:
             return f"{text} (undocumented counts as {'Yes' if default.this else 'No'})"
         return text
     if type(e) in _OPS:
-        left, right = _unparen(e.left), _unparen(e.right)
+        left, right = unparen(e.left), unparen(e.right)
         op = _OPS[type(e)]
         if not isinstance(left, exp.Column) and isinstance(right, exp.Column):
             left, right = right, left
@@ -117,9 +117,9 @@ def describe(e: exp.Expression, negate: bool = False) -> str:
                 verb = "matches" if op == "=" else "differs from"
                 return f"{_label(left.name)} {verb} the {_lower_first(_label(right.name))}"
             return f"{_label(left.name)} {op} {_lower_first(_label(right.name))}"
-        if isinstance(left, exp.Column) and _is_literal(right):
+        if isinstance(left, exp.Column) and is_literal(right):
             f = FIELDS_BY_NAME[left.name]
-            value = _literal_value(right)
+            value = literal_value(right)
             if f.kind is Kind.BOOLEAN and isinstance(value, bool):
                 positive = value if op == "=" else not value
                 return describe(left, negate=not positive)
@@ -127,19 +127,19 @@ def describe(e: exp.Expression, negate: bool = False) -> str:
                 verb = "is" if op == "=" else "is not"
                 return f"{f.label} {verb} {_literal_text(f, right)}"
             return f"{f.label} {op} {_literal_text(f, right)}"
-        if _is_literal(left) and not _is_literal(right):
+        if is_literal(left) and not is_literal(right):
             left, right = right, left
             op = {">": "<", "<": ">", "≥": "≤", "≤": "≥"}.get(op, op)
         text = _operand_text(left)
         return f"{text[:1].upper()}{text[1:]} {op} {_value_text(_field_of(left), right)}"
     if isinstance(e, exp.In):
-        subject = _unparen(e.this)
+        subject = unparen(e.this)
         f = _field_of(subject)
         items = " or ".join(_value_text(f, i) for i in e.expressions)
         label = f.label if f else describe(subject)
         return f"{label} {'is not' if negate else 'is'} {items}"
     if isinstance(e, exp.Between):
-        subject = _unparen(e.this)
+        subject = unparen(e.this)
         f = _field_of(subject)
         low = _value_text(f, e.args["low"])
         high = _value_text(f, e.args["high"])

@@ -42,7 +42,8 @@ from preauth.catalog.fields import (
     REGIONS,
     Kind,
 )
-from preauth.criteria.expressions import Node, _unparen
+from preauth.catalog.schema import case_table
+from preauth.criteria.expressions import Node, unparen
 from preauth.criteria.library import Library, Policy
 from preauth.evaluate.verdicts import (
     UNKNOWN_PROCEDURE,
@@ -61,7 +62,7 @@ from preauth.evaluate.verdicts import (
     verdict_names,
 )
 
-__all__ = ["OUTPUT_COLUMNS", "Engine", "Verdict", "base_select", "case_table", "sql_literal"]
+__all__ = ["OUTPUT_COLUMNS", "Engine", "Verdict", "base_select", "sql_literal"]
 
 OUTPUT_COLUMNS = ("case_id", "policy", "cpt_code", "region", "contrast", "verdict",
                   "needs_review", "category", "fired", "not_met", "undocumented",
@@ -255,7 +256,7 @@ def _fast_leaves(plans: Sequence[_Plan]) -> tuple[dict[int, str], list[tuple[str
 
 def bare_field(node: Node) -> str | None:
     """The field of a leaf that is just a (boolean) column reference, else None."""
-    e = _unparen(node.expr)
+    e = unparen(node.expr)
     return e.name if node.kind == "leaf" and isinstance(e, exp.Column) else None
 
 
@@ -523,25 +524,3 @@ def _arrow(result: Any) -> pa.Table:
         # small (one case) or already materialised, so the copy is what we want.
         warnings.simplefilter("ignore", UserWarning)
         return fetch()
-
-
-_ARROW_TYPES = {
-    Kind.TEXT: pa.string(),
-    Kind.ENUM: pa.string(),
-    Kind.DATE: pa.date32(),
-    Kind.INTEGER: pa.int32(),
-    Kind.NUMBER: pa.float64(),
-    Kind.BOOLEAN: pa.bool_(),
-}
-
-
-def arrow_schema() -> pa.Schema:
-    """The Arrow schema of a typed case table (every catalog field)."""
-    return pa.schema([(f.name, _ARROW_TYPES[f.kind]) for f in FIELDS_BY_NAME.values()])
-
-
-def case_table(cases: Sequence[Mapping[str, Any]]) -> pa.Table:
-    """A typed Arrow table with every catalog column from case dicts (missing = NULL)."""
-    schema = arrow_schema()
-    return pa.table({f.name: pa.array([c.get(f.name) for c in cases], type=f.type)
-                     for f in schema}, schema=schema)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlglot import exp
 
 from preauth.catalog.fields import CLINICAL_FIELDS, CPT_CODES
-from preauth.criteria.expressions import _literal_value, _unparen
+from preauth.criteria.expressions import literal_value, unparen
 from preauth.criteria.library import Category, Criterion, Library, Policy
 
 __all__ = ["evaluate_case", "kleene"]
@@ -47,7 +47,7 @@ def _compare(op: type, a: Any, b: Any) -> bool | None:
 
 
 def _value(e: exp.Expression, case: Mapping[str, Any]) -> Any:
-    e = _unparen(e)
+    e = unparen(e)
     if isinstance(e, exp.Column):
         return case.get(e.name)
     if isinstance(e, exp.Coalesce):
@@ -57,13 +57,13 @@ def _value(e: exp.Expression, case: Mapping[str, Any]) -> Any:
                 return v
         return None
     if isinstance(e, exp.Literal | exp.Boolean | exp.Null | exp.Neg):
-        return _literal_value(e)
+        return literal_value(e)
     return kleene(e, case)
 
 
 def kleene(e: exp.Expression, case: Mapping[str, Any]) -> bool | None:
     """Three-valued truth of a checked expression for one case (None = unknown)."""
-    e = _unparen(e)
+    e = unparen(e)
     if isinstance(e, exp.And):
         return _and([kleene(e.left, case), kleene(e.right, case)])
     if isinstance(e, exp.Or):
@@ -91,7 +91,7 @@ def kleene(e: exp.Expression, case: Mapping[str, Any]) -> bool | None:
 
 def _relevant_nulls(e: exp.Expression, case: Mapping[str, Any]) -> set[str]:
     """Fields whose being undocumented makes ``e`` unknown (``e`` is known to be NULL)."""
-    e = _unparen(e)
+    e = unparen(e)
     if isinstance(e, exp.Not):
         return _relevant_nulls(e.this, case)
     if isinstance(e, exp.And | exp.Or):
@@ -108,7 +108,7 @@ def _relevant_nulls(e: exp.Expression, case: Mapping[str, Any]) -> set[str]:
 
 
 def _flatten(e: exp.Expression, kind: type) -> list[exp.Expression]:
-    e = _unparen(e)
+    e = unparen(e)
     if isinstance(e, kind):
         return _flatten(e.left, kind) + _flatten(e.right, kind)
     return [e]

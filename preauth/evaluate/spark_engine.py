@@ -43,12 +43,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from preauth.catalog.fields import FIELDS_BY_NAME
+from preauth.catalog.schema import arrow_schema
 from preauth.criteria.library import Library, Policy
 from preauth.evaluate.engine import (
     OUTPUT_COLUMNS,
     Stage1,
     _Plan,
-    arrow_schema,
     stage1_sql,
     stage2,
     stage2_wide,

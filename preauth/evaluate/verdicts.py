@@ -34,6 +34,7 @@ import pyarrow as pa
 from preauth.catalog.fields import CLINICAL_FIELDS, CONTRASTS, REGIONS
 from preauth.criteria.expressions import Node
 from preauth.criteria.library import Category, Policy
+from preauth.evaluate.vocabulary import Verdict
 
 __all__ = ["BITS_PER_WORD", "UNKNOWN_PROCEDURE", "Decision", "Planes", "PolicyTables",
            "Statuses", "Verdict", "bool_planes", "category", "decide", "explain",
@@ -41,11 +42,6 @@ __all__ = ["BITS_PER_WORD", "UNKNOWN_PROCEDURE", "Decision", "Planes", "PolicyTa
            "verdict_names"]
 
 
-class Verdict:
-    MEETS = "meets_criteria"
-    DOES_NOT_MEET = "does_not_meet"
-    INSUFFICIENT = "insufficient_documentation"
-    ALL = (MEETS, DOES_NOT_MEET, INSUFFICIENT)
 
 
 BITS_PER_WORD = 62  # stays positive in a signed 64-bit integer on every engine

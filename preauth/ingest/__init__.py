@@ -47,7 +47,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from preauth.catalog.fields import CPT_CODES, FIELDS, FIELDS_BY_NAME, Field, Kind, cpt_for
-from preauth.evaluate.engine import arrow_schema
+from preauth.catalog.schema import arrow_schema
 
 __all__ = [
     "MAX_CELL_CHARS",

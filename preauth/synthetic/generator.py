@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from preauth.catalog.fields import CPT_CODES
-from preauth.evaluate.engine import arrow_schema
+from preauth.catalog.schema import arrow_schema
 
 __all__ = ["ASSUMPTIONS", "CARRIERS", "TARGETS", "SynthConfig", "synthesize"]
 

@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
+from preauth.catalog.schema import case_table
 from preauth.criteria.library import Library, load_library
-from preauth.evaluate.engine import Engine, case_table
+from preauth.evaluate.engine import Engine
 
 Row = dict[str, Any]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from preauth.evaluate.engine import case_table
+from preauth.catalog.schema import case_table
 
 ACR, EV, AE, BC = "acr", "evicore_style", "aetna_style", "bcbs_style"
 POLICIES = (ACR, EV, AE, BC)

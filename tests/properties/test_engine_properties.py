@@ -10,8 +10,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from preauth.catalog.schema import case_table
 from preauth.evaluate import reference
-from preauth.evaluate.engine import Engine, case_table
+from preauth.evaluate.engine import Engine
 from tests.fast import examples
 from tests.properties.strategies import cases
 

@@ -24,8 +24,9 @@ from hypothesis import strategies as st
 from sqlglot import exp
 
 from preauth.catalog.fields import FIELDS, FIELDS_BY_NAME, Kind
+from preauth.catalog.schema import case_table
 from preauth.criteria.expressions import ExpressionError, compile_expression
-from preauth.evaluate.engine import _arrow, base_select, case_table
+from preauth.evaluate.engine import _arrow, base_select
 from tests.fast import examples
 
 CLINICAL = [f.name for f in FIELDS if not f.outcome and f.kind is not Kind.TEXT]
@@ -309,9 +310,10 @@ EDGE_CASES = [
 def engine_runs(source: str) -> bool:
     """Compile ``source``; if accepted, evaluate it with the DuckDB engine (batch and one
     case) and read it in plain words. False when refused."""
+    from preauth.catalog.schema import case_table
     from preauth.criteria.library import Library, Policy
     from preauth.criteria.wording import describe, read_expression
-    from preauth.evaluate.engine import Engine, case_table
+    from preauth.evaluate.engine import Engine
 
     try:
         compiled = compile_expression(source)

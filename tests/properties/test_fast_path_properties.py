@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
+from preauth.catalog.schema import case_table
 from preauth.criteria.expressions import Node
 from preauth.criteria.library import Library
-from preauth.evaluate.engine import Engine, case_table
+from preauth.evaluate.engine import Engine
 from preauth.evaluate.verdicts import (
     N_PROCEDURES,
     PolicyTables,
