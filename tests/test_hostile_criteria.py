@@ -140,12 +140,12 @@ def test_deep_nesting_is_refused_with_the_limit(when: str) -> None:
 
 
 def test_deep_nesting_is_refused_before_sqlglot_parses(monkeypatch: pytest.MonkeyPatch) -> None:
-    from preauth.criteria import expressions
+    from preauth.criteria import _parser
 
     def no_parse(*args: object) -> None:
         raise AssertionError("parsed")
 
-    monkeypatch.setattr(expressions, "_parse", no_parse)
+    monkeypatch.setattr(_parser, "_parse", no_parse)
     with pytest.raises(ExpressionError, match="nested too deeply"):
         compile_expression("(" * 50 + "age > 3" + ")" * 50)
     with pytest.raises(ExpressionError, match="too complex"):
@@ -155,12 +155,21 @@ def test_deep_nesting_is_refused_before_sqlglot_parses(monkeypatch: pytest.Monke
 def test_a_recursion_error_while_parsing_is_still_an_expression_error(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Belt and braces: a nesting the token count did not foresee."""
-    from preauth.criteria import expressions
+    from preauth.criteria import _parser
 
-    monkeypatch.setattr(expressions, "MAX_NESTING_DEPTH", 10**6)
-    monkeypatch.setattr(expressions, "MAX_EXPRESSION_NODES", 10**6)
+    monkeypatch.setattr(_parser, "MAX_NESTING_DEPTH", 10**6)
+    monkeypatch.setattr(_parser, "MAX_EXPRESSION_NODES", 10**6)
+    parsed = []
+    real_parse = _parser._parse
+
+    def spy(*args: object) -> object:
+        parsed.append(True)
+        return real_parse(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_parser, "_parse", spy)
     with pytest.raises(ExpressionError, match="nested too deeply"):
         compile_expression("(" * 400 + "age > 3" + ")" * 400)
+    assert parsed, "the token bound refused it: the parser's RecursionError was not reached"
 
 
 def test_long_and_or_chains_need_little_stack() -> None:
@@ -478,9 +487,9 @@ def test_validate_criteria_runs_what_it_accepts(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """Should the expression checker miss something, validate-criteria still refuses a
     file the engine cannot evaluate — naming the criterion — instead of accepting it."""
-    from preauth.criteria import expressions
+    from preauth.criteria import _types
 
-    monkeypatch.setattr(expressions, "_check_date", lambda value, lit: None)  # a "bug"
+    monkeypatch.setattr(_types, "check_date", lambda value, lit: None)  # a "bug"
     second = ONE.replace("demo-1", "demo-2").replace(
         WHEN, "when: request_date > '20200101'")
     (tmp_path / "p.yaml").write_text(GOOD + second, encoding="utf-8")

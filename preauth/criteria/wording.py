@@ -14,13 +14,14 @@ from typing import Any
 from sqlglot import exp
 
 from preauth.catalog.fields import FIELDS_BY_NAME, Field, Kind
+from preauth.criteria._syntax import COMPARISONS
 from preauth.criteria.expressions import Node, is_literal, literal_value, unparen
 
 __all__ = ["Clause", "blocking_clauses", "describe", "format_value", "missing_clauses",
            "read_expression"]
 
-_OPS = {exp.EQ: "=", exp.NEQ: "≠", exp.GT: ">", exp.GTE: "≥", exp.LT: "<", exp.LTE: "≤"}
 _NEGATED = {"=": "≠", "≠": "=", ">": "≤", "≥": "<", "<": "≥", "≤": ">"}
+_MIRRORED = {">": "<", "<": ">", "≥": "≤", "≤": "≥"}  # the operator with its sides swapped
 
 
 def format_value(f: Field, value: Any) -> str:
@@ -104,34 +105,8 @@ def describe(e: exp.Expression, negate: bool = False) -> str:
         if isinstance(default, exp.Boolean):
             return f"{text} (undocumented counts as {'Yes' if default.this else 'No'})"
         return text
-    if type(e) in _OPS:
-        left, right = unparen(e.left), unparen(e.right)
-        op = _OPS[type(e)]
-        if not isinstance(left, exp.Column) and isinstance(right, exp.Column):
-            left, right = right, left
-            op = {">": "<", "<": ">", "≥": "≤", "≤": "≥"}.get(op, op)
-        if negate:
-            op = _NEGATED[op]
-        if isinstance(left, exp.Column) and isinstance(right, exp.Column):
-            if op in ("=", "≠"):
-                verb = "matches" if op == "=" else "differs from"
-                return f"{_label(left.name)} {verb} the {_lower_first(_label(right.name))}"
-            return f"{_label(left.name)} {op} {_lower_first(_label(right.name))}"
-        if isinstance(left, exp.Column) and is_literal(right):
-            f = FIELDS_BY_NAME[left.name]
-            value = literal_value(right)
-            if f.kind is Kind.BOOLEAN and isinstance(value, bool):
-                positive = value if op == "=" else not value
-                return describe(left, negate=not positive)
-            if f.kind is Kind.ENUM and op in ("=", "≠"):
-                verb = "is" if op == "=" else "is not"
-                return f"{f.label} {verb} {_literal_text(f, right)}"
-            return f"{f.label} {op} {_literal_text(f, right)}"
-        if is_literal(left) and not is_literal(right):
-            left, right = right, left
-            op = {">": "<", "<": ">", "≥": "≤", "≤": "≥"}.get(op, op)
-        text = _operand_text(left)
-        return f"{text[:1].upper()}{text[1:]} {op} {_value_text(_field_of(left), right)}"
+    if type(e) in COMPARISONS:
+        return _describe_comparison(e, negate)
     if isinstance(e, exp.In):
         subject = unparen(e.this)
         f = _field_of(subject)
@@ -150,6 +125,37 @@ def describe(e: exp.Expression, negate: bool = False) -> str:
         parts = [describe(p, negate) for p in (e.left, e.right)]
         return "(" + word.join(parts) + ")"
     return ("not " if negate else "") + e.sql()
+
+
+def _describe_comparison(e: exp.Expression, negate: bool) -> str:
+    """Plain words for ``left op right``: the field first, with its label and unit."""
+    left, right = unparen(e.left), unparen(e.right)
+    op = COMPARISONS[type(e)]
+    if not isinstance(left, exp.Column) and isinstance(right, exp.Column):
+        left, right = right, left
+        op = _MIRRORED.get(op, op)
+    if negate:
+        op = _NEGATED[op]
+    if isinstance(left, exp.Column) and isinstance(right, exp.Column):
+        if op in ("=", "≠"):
+            verb = "matches" if op == "=" else "differs from"
+            return f"{_label(left.name)} {verb} the {_lower_first(_label(right.name))}"
+        return f"{_label(left.name)} {op} {_lower_first(_label(right.name))}"
+    if isinstance(left, exp.Column) and is_literal(right):
+        f = FIELDS_BY_NAME[left.name]
+        value = literal_value(right)
+        if f.kind is Kind.BOOLEAN and isinstance(value, bool):
+            positive = value if op == "=" else not value
+            return describe(left, negate=not positive)
+        if f.kind is Kind.ENUM and op in ("=", "≠"):
+            verb = "is" if op == "=" else "is not"
+            return f"{f.label} {verb} {_literal_text(f, right)}"
+        return f"{f.label} {op} {_literal_text(f, right)}"
+    if is_literal(left) and not is_literal(right):
+        left, right = right, left
+        op = _MIRRORED.get(op, op)
+    text = _operand_text(left)
+    return f"{text[:1].upper()}{text[1:]} {op} {_value_text(_field_of(left), right)}"
 
 
 def read_expression(node: Node) -> str:
