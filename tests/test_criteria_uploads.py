@@ -1,8 +1,8 @@
 """Custom criteria uploads are untrusted: nasty YAML is refused fast and clearly.
 
-An upload goes through :func:`preauth.library.load_policy_text` — ``yaml.safe_load``-style
-parsing (no tags executed) with bounded nesting and aliases, pydantic models that forbid
-unknown keys, and the expression whitelist — before anything is evaluated.
+An upload goes through :func:`preauth.criteria.library.load_policy_text` —
+``yaml.safe_load``-style parsing (no tags executed) with bounded nesting and aliases, pydantic
+models that forbid unknown keys, and the expression whitelist — before anything is evaluated.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Hostile criteria files (issue 8, "Safe on a shared server").
 
-The contract: :func:`preauth.library.load_policy_text` turns ANY text into a :class:`Policy`
-or a one-line :class:`CriteriaError` naming file, criterion and reason — never another
-exception; whatever it accepts the engine evaluates; ``preauth validate-criteria`` exits 1
-with "file, criterion: reason" (never a traceback, never exit 70); and the size of a policy is
-bounded so that the largest one allowed still loads and evaluates quickly.
+The contract: :func:`preauth.criteria.library.load_policy_text` turns ANY text into a
+:class:`Policy` or a one-line :class:`CriteriaError` naming file, criterion and reason — never
+another exception; whatever it accepts the engine evaluates; ``preauth validate-criteria``
+exits 1 with "file, criterion: reason" (never a traceback, never exit 70); and the size of a
+policy is bounded so that the largest one allowed still loads and evaluates quickly.
 """
 
 from __future__ import annotations

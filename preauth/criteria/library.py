@@ -12,9 +12,8 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -25,14 +24,33 @@ from pydantic import (
 )
 
 from preauth.catalog.fields import CONTRASTS, REGIONS
+from preauth.criteria._yaml import (
+    MAX_YAML_ALIASES,
+    MAX_YAML_DEPTH,
+    MAX_YAML_NUMBER_CHARS,
+    YAMLProblem,
+    one_line,
+    read_yaml,
+)
 from preauth.criteria.expressions import CompiledExpression, ExpressionError, compile_expression
 
 __all__ = [
+    "CATEGORY_LABELS",
+    "MAX_CRITERIA_PER_POLICY",
+    "MAX_FILE_BYTES",
+    "MAX_LEAVES_PER_POLICY",
+    "MAX_MESSAGE_CHARS",
+    "MAX_NODES_PER_POLICY",
+    "MAX_YAML_ALIASES",
+    "MAX_YAML_DEPTH",
+    "MAX_YAML_NUMBER_CHARS",
     "Category",
     "CriteriaError",
     "Criterion",
     "Library",
     "Policy",
+    "Rating",
+    "Reference",
     "default_criteria_dir",
     "load_library",
     "load_policy_text",
@@ -42,14 +60,14 @@ __all__ = [
 # brackets; the limits leave about ten times that, and the worst file they allow still loads,
 # builds an engine and evaluates a case quickly in little memory (docs/criteria.md).
 MAX_FILE_BYTES = 256_000  # [21 KB]
-MAX_YAML_DEPTH = 32  # nesting of mappings / lists [6]
-MAX_YAML_ALIASES = 50  # "*anchor" references ("billion laughs" needs many) [0]
-MAX_YAML_NUMBER_CHARS = 100  # characters of a YAML number (int() / sexagesimal cost) [1]
+# (YAML: preauth.criteria._yaml's MAX_YAML_DEPTH [6], MAX_YAML_ALIASES [0] and
+# MAX_YAML_NUMBER_CHARS [1], re-exported here)
 MAX_CRITERIA_PER_POLICY = 200  # [16]
 MAX_LEAVES_PER_POLICY = 300  # distinct leaf conditions, one SQL column each [28]
 MAX_NODES_PER_POLICY = 10_000  # syntax-tree nodes of all its expressions [232] — 200
 #   criteria as complex as the most complex bundled one (50); bounds load and evaluation work
-# (per criterion: preauth.expressions.MAX_EXPRESSION_LENGTH / _NODES / MAX_NESTING_DEPTH)
+# (per criterion: preauth.criteria.expressions.MAX_EXPRESSION_LENGTH / _NODES /
+# MAX_NESTING_DEPTH)
 MAX_MESSAGE_CHARS = 500  # an error message names file, criterion and reason on one line
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
@@ -60,19 +78,13 @@ class CriteriaError(ValueError):
 
     def __init__(self, file: str, criterion: str | None, reason: str,
                  token: str | None = None) -> None:
-        where = _one_line(file, 120) + (f", criterion {_one_line(criterion, 80)!r}"
+        where = one_line(file, 120) + (f", criterion {one_line(criterion, 80)!r}"
                                          if criterion else "")
-        super().__init__(_one_line(f"{where}: {reason}", MAX_MESSAGE_CHARS))
+        super().__init__(one_line(f"{where}: {reason}", MAX_MESSAGE_CHARS))
         self.file = file
         self.criterion = criterion
         self.reason = reason
         self.token = token
-
-
-def _one_line(text: str, limit: int) -> str:
-    """``text`` on one line, cut to ``limit`` characters."""
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 class Category(StrEnum):
@@ -92,10 +104,6 @@ class Category(StrEnum):
     def supports_imaging(self) -> bool:
         return self in (Category.USUALLY_APPROPRIATE, Category.MAY_BE_APPROPRIATE,
                         Category.COVERED)
-
-    @property
-    def needs_review(self) -> bool:
-        return self is Category.MAY_BE_APPROPRIATE
 
     @property
     def label(self) -> str:
@@ -230,9 +238,6 @@ class Policy(_Strict):
                 return c
         raise KeyError(f"policy {self.id!r} has no criterion {cid!r}")
 
-    def applicable(self, region: str) -> list[Criterion]:
-        return [c for c in self.criteria if region in c.regions]
-
 
 class Library(BaseModel):
     """A set of policies, keyed by id, in load order."""
@@ -293,105 +298,6 @@ def _format_validation(err: ValidationError, data: Any) -> tuple[str | None, str
     return criterion, f"{where}: {msg}{more}"
 
 
-class _YAMLLimit(yaml.YAMLError):
-    def __init__(self, problem: str, mark: Any) -> None:
-        super().__init__(problem)
-        self.problem = problem
-        self.problem_mark = mark
-
-
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
-_MERGE = "tag:yaml.org,2002:merge"
-# Explicit tags a file may use: "!" and !!str (text), !!seq and !!map (what the structure
-# already says); anything else — !!int / !!float / !!bool on any text, !!timestamp, !!binary,
-# !!set, !!python/..., local !tags — is refused by name.
-_ALLOWED_TAGS = {"!", *(f"tag:yaml.org,2002:{t}" for t in ("str", "seq", "map"))}
-
-
-class _GuardedLoader(yaml.SafeLoader):
-    """``yaml.safe_load`` for untrusted text, checked while composing — before any object is
-    built — so a hostile file fails fast with a clear message:
-
-    * bounded nesting and number of aliases (no RecursionError, no "billion laughs");
-    * no explicit tags but ``!!str``, and dates are not resolved: ``2021-02-30`` stays
-      text and the models check it where a date is expected (PyYAML would raise a bare
-      ValueError building it);
-    * numbers of at most :data:`MAX_YAML_NUMBER_CHARS` characters (Python's int conversion
-      limit, and quadratic sexagesimal ``1:2:3:…`` ints);
-    * a key given twice in one mapping is refused (YAML would silently keep the last).
-    """
-
-    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, Any]]]] = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
-        self._aliases = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            self._aliases += 1
-            if self._aliases > MAX_YAML_ALIASES:
-                raise _YAMLLimit(f"more than {MAX_YAML_ALIASES} aliases (*name)",
-                                 self.peek_event().start_mark)
-        else:
-            event = self.peek_event()
-            tag = getattr(event, "tag", None)
-            if tag is not None and tag not in _ALLOWED_TAGS:
-                shown = tag.replace("tag:yaml.org,2002:", "!!")
-                raise _YAMLLimit(f"the tag {_one_line(shown, 60)!r} is not allowed in a "
-                                 f"criteria file (write plain values)", event.start_mark)
-        self._depth += 1
-        try:
-            if self._depth > MAX_YAML_DEPTH:
-                raise _YAMLLimit(f"nested deeper than {MAX_YAML_DEPTH} levels",
-                                 self.peek_event().start_mark)
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def _number(self, node: yaml.ScalarNode, build: Any) -> Any:
-        if len(node.value) > MAX_YAML_NUMBER_CHARS:
-            raise _YAMLLimit(f"a number with more than {MAX_YAML_NUMBER_CHARS} characters "
-                             f"(quote it if it is text)", node.start_mark)
-        try:
-            return build(self, node)
-        except ValueError:  # e.g. "0b_" and "0x_" match YAML's int pattern but are no number
-            raise _YAMLLimit(f"{_one_line(repr(node.value), 40)} is not a number (quote it "
-                             f"if it is text)", node.start_mark) from None
-
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
-        return self._number(node, yaml.SafeLoader.construct_yaml_int)
-
-    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
-        return self._number(node, yaml.SafeLoader.construct_yaml_float)
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[Any, Any] = {}
-            for key_node, _value in node.value:
-                if key_node.tag == _MERGE:
-                    continue
-                key = self.construct_object(key_node, deep=True)
-                try:
-                    first = seen.get(key)
-                except TypeError:
-                    raise _YAMLLimit("a mapping key must be a plain value, not a list or "
-                                     "mapping", key_node.start_mark) from None
-                if first is not None:
-                    raise _YAMLLimit(f"duplicate key {_one_line(repr(key), 80)} (first given "
-                                     f"at line {first.line + 1})", key_node.start_mark)
-                seen[key] = key_node.start_mark
-        return super().construct_mapping(node, deep=deep)
-
-
-_GuardedLoader.add_constructor("tag:yaml.org,2002:int", _GuardedLoader.construct_yaml_int)
-_GuardedLoader.add_constructor("tag:yaml.org,2002:float", _GuardedLoader.construct_yaml_float)
-
-
 def load_policy_text(text: str, file: str) -> Policy:
     """Parse and validate one policy file's text; ``file`` names it in error messages.
 
@@ -404,14 +310,9 @@ def load_policy_text(text: str, file: str) -> Policy:
         raise CriteriaError(file, None, f"file is larger than {MAX_FILE_BYTES:,} bytes, the "
                                         f"limit for a criteria file")
     try:
-        data = yaml.load(text, Loader=_GuardedLoader)  # a SafeLoader subclass
-    except RecursionError:
-        raise CriteriaError(file, None, "not valid YAML: nested too deeply") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise CriteriaError(file, None, f"not valid YAML{where}: {problem}") from None
+        data = read_yaml(text)
+    except YAMLProblem as err:
+        raise CriteriaError(file, None, str(err)) from None
     if not isinstance(data, dict):
         raise CriteriaError(file, None, "expected a mapping with 'policy' and 'criteria' keys")
     if set(data) - {"policy", "criteria"}:
