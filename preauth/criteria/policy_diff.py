@@ -1,22 +1,32 @@
 """Compare two policies: their structure (waits, prerequisites, red flags that bypass the wait,
-contrast coverage, fields read) and where they disagree on the teaching scenarios."""
+contrast coverage, fields read) and where they disagree on the teaching scenarios.
+
+Disagreements are found by any object with an engine's ``evaluate_case`` (:class:`Evaluator`),
+so this package does not import the engines (they import it)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlglot import exp
 
 from preauth.catalog.fields import CONTRAST_LABELS, CONTRASTS, FIELDS_BY_NAME, REGIONS
 from preauth.criteria.expressions import literal_value, unparen
 from preauth.criteria.library import Criterion, Policy
-from preauth.evaluate.engine import Engine
 
-__all__ = ["Feature", "compare", "disagreements", "features"]
+__all__ = ["Evaluator", "Feature", "compare", "disagreements", "features"]
 
 _WAIT_FIELDS = ("conservative_therapy_weeks",)
+
+
+class Evaluator(Protocol):
+    """What :func:`disagreements` needs of an engine (e.g. ``preauth.evaluate.engine.Engine``):
+    one case's result rows, one per policy, each with ``policy``, ``verdict`` and ``fired``."""
+
+    def evaluate_case(self, case: Mapping[str, Any],
+                      policies: Iterable[str] | str | None = None) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -83,7 +93,7 @@ def compare(a: Policy, b: Policy) -> list[Feature]:
     return [Feature(k, fa[k], fb[k]) for k in fa]
 
 
-def disagreements(engine: Engine, a: str, b: str,
+def disagreements(engine: Evaluator, a: str, b: str,
                   cases: Iterable[tuple[str, Mapping[str, Any]]]) -> list[dict[str, str]]:
     """Named cases on which the two policies reach different verdicts."""
     out = []
