@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from preauth.catalog.fields import RED_FLAG_FIELDS
+
+# Every red flag of the catalog documented absent, and no neurologic red flag, earlier spine
+# surgery or new symptoms either.
 NO_RED_FLAGS = dict(
-    cauda_equina_signs=False, cancer_history=False, suspected_malignancy=False,
-    infection_signs=False, immunosuppressed=False, progressive_neuro_deficit=False,
-    osteoporosis=False, chronic_steroid_use=False, trauma="none", myelopathy_signs=False,
+    {f.name: f.absent_value for f in RED_FLAG_FIELDS},
+    progressive_neuro_deficit=False, myelopathy_signs=False,
     prior_spine_surgery_region="none", new_or_progressive_symptoms=False,
-    unexplained_weight_loss=False, night_pain=False,
 )
 
 

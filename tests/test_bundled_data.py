@@ -7,6 +7,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from preauth.catalog.fields import FIELDS, Kind
 from preauth.evaluate.engine import Engine
 from preauth.synthetic import datacard
 from preauth.synthetic.generator import TARGETS, synthesize
@@ -25,6 +26,16 @@ def test_same_seed_same_table(engine: Engine) -> None:
     a = synthesize(500, seed=3, engine=engine)
     assert a.equals(synthesize(500, seed=3, engine=engine))
     assert not a.equals(synthesize(500, seed=4, engine=engine))
+
+
+def test_generator_draws_every_red_flag() -> None:
+    """Every field of the catalog's red-flag group is drawn: some requests document it
+    absent and some present (a red flag added to the group needs a line in the generator)."""
+    table = synthesize(5000, seed=7, outcomes=False)
+    for f in (f for f in FIELDS if f.group == "red_flags"):
+        values = set(table.column(f.name).to_pylist()) - {None}
+        absent = False if f.kind is Kind.BOOLEAN else "none"
+        assert absent in values and values - {absent}, (f.name, values)
 
 
 def test_bundled_file_is_what_the_command_produces(engine: Engine) -> None:

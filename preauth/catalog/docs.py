@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from preauth.catalog.fields import FIELDS, GROUPS, Kind
+from preauth.catalog.fields import FIELDS, GROUPS, Kind, fields_in
 
 __all__ = ["fields_markdown", "template_csv", "write_all"]
 
@@ -33,7 +33,7 @@ def fields_markdown() -> str:
         "",
     ]
     for group, title in GROUPS.items():
-        members = [f for f in FIELDS if f.group == group]
+        members = fields_in(group)
         if not members:
             continue
         lines += [f"## {title}", "", "| column | type / values | meaning |", "|---|---|---|"]

@@ -10,19 +10,24 @@ marked ``added=True`` were added because a modelled payer policy needs them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
 __all__ = [
+    "CLINICAL_FIELDS",
+    "CONTRASTS",
+    "CONTRAST_LABELS",
     "CPT_CODES",
     "FIELDS",
     "FIELDS_BY_NAME",
     "GROUPS",
+    "RED_FLAG_FIELDS",
+    "REGIONS",
+    "SQL_TYPES",
     "Field",
     "Kind",
     "cpt_for",
-    "get_field",
+    "fields_in",
 ]
 
 
@@ -81,6 +86,17 @@ class Field:
     def is_numeric(self) -> bool:
         return self.kind in (Kind.INTEGER, Kind.NUMBER)
 
+    @property
+    def absent_value(self) -> bool | str | None:
+        """The value that documents this finding as absent: ``False`` for a yes/no field,
+        ``"none"`` for an enum offering it (trauma, prior surgery); ``None`` if there is none
+        (a number, a date, text)."""
+        if self.kind is Kind.BOOLEAN:
+            return False
+        if self.kind is Kind.ENUM and "none" in self.values:
+            return "none"
+        return None
+
     def describe_type(self) -> str:
         """Human description of the accepted values, used in docs and error messages."""
         if self.kind is Kind.ENUM:
@@ -134,11 +150,6 @@ def cpt_for(region: str, contrast: str) -> str:
         if pair == (region, contrast):
             return code
     raise KeyError(f"no spine MRI CPT code for region={region!r}, contrast={contrast!r}")
-
-
-def cpt_label(code: str) -> str:
-    region, contrast = CPT_CODES[code]
-    return f"{code} — MRI {region} spine {CONTRAST_LABELS[contrast]}"
 
 
 FIELDS: tuple[Field, ...] = (
@@ -275,12 +286,13 @@ assert len(FIELDS_BY_NAME) == len(FIELDS), "duplicate field name in the catalog"
 CLINICAL_FIELDS: tuple[Field, ...] = tuple(f for f in FIELDS if not f.outcome)
 
 
-def get_field(name: str) -> Field:
-    try:
-        return FIELDS_BY_NAME[name]
-    except KeyError:
-        raise KeyError(f"unknown case field {name!r}") from None
+def fields_in(group: str) -> tuple[Field, ...]:
+    """The fields of display group ``group`` (a key of :data:`GROUPS`), in catalog order."""
+    if group not in GROUPS:
+        raise KeyError(f"unknown field group {group!r}; known: {', '.join(GROUPS)}")
+    return tuple(f for f in FIELDS if f.group == group)
 
 
-def fields_in(group: str, names: Iterable[Field] = FIELDS) -> list[Field]:
-    return [f for f in names if f.group == group]
+# The red flags: findings that, documented, let a policy skip the wait for conservative care.
+# Every list of red flags elsewhere (the scenarios' negative screen, tests) derives from this.
+RED_FLAG_FIELDS: tuple[Field, ...] = fields_in("red_flags")

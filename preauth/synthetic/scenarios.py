@@ -11,22 +11,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from preauth.catalog.fields import RED_FLAG_FIELDS
+
 __all__ = ["DEFAULT_CASE", "NO_RED_FLAGS", "SCENARIOS", "Scenario", "scenario"]
 
 MEETS, DNM, INS = "meets_criteria", "does_not_meet", "insufficient_documentation"
 
-NO_RED_FLAGS: dict[str, Any] = dict(
-    cauda_equina_signs=False, cancer_history=False, suspected_malignancy=False,
-    infection_signs=False, immunosuppressed=False, progressive_neuro_deficit=False,
-    myelopathy_signs=False, trauma="none", osteoporosis=False, chronic_steroid_use=False,
-    unexplained_weight_loss=False, night_pain=False, prior_spine_surgery_region="none",
-    new_or_progressive_symptoms=False,
-)
+# A negative red-flag screen: every field of the catalog's red-flag group documented absent.
+NO_RED_FLAGS: dict[str, Any] = {f.name: f.absent_value for f in RED_FLAG_FIELDS}
 
+# The rest of an unremarkable history: no treatment yet, no radicular or neurologic findings,
+# no earlier spine surgery, nothing new or progressing.
 _QUIET_HISTORY: dict[str, Any] = dict(
     physical_therapy=False, medication_trial=False, radiculopathy=False, neuro_deficit=False,
     surgical_candidate=False, epidural_injection_planned=False, prior_radiographs=False,
-    functional_impairment=True, **NO_RED_FLAGS,
+    functional_impairment=True, progressive_neuro_deficit=False, myelopathy_signs=False,
+    prior_spine_surgery_region="none", new_or_progressive_symptoms=False, **NO_RED_FLAGS,
 )
 
 DEFAULT_CASE: dict[str, Any] = dict(

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from preauth.catalog.fields import RED_FLAG_FIELDS
 from preauth.catalog.schema import case_table
 from preauth.criteria.library import Library, load_library
 from preauth.evaluate.engine import Engine
@@ -41,18 +42,7 @@ QUIET: dict[str, Any] = {
     "motor_strength_grade": 5,
     "foot_drop": False,
     "neuro_exam_documented": True,
-    "cauda_equina_signs": False,
-    "cancer_history": False,
-    "suspected_malignancy": False,
-    "infection_signs": False,
-    "immunosuppressed": False,
-    "trauma": "none",
-    "suspected_fracture": False,
-    "osteoporosis": False,
-    "chronic_steroid_use": False,
-    "unexplained_weight_loss": False,
-    "night_pain": False,
-    "hospitalized_for_pain": False,
+    **{f.name: f.absent_value for f in RED_FLAG_FIELDS},  # every red flag of the catalog
     "conservative_therapy_weeks": 0.0,
     "physical_therapy": False,
     "medication_trial": False,

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from preauth.catalog.fields import RED_FLAG_FIELDS
 from preauth.catalog.schema import case_table
 
 ACR, EV, AE, BC = "acr", "evicore_style", "aetna_style", "bcbs_style"
@@ -21,13 +22,11 @@ POLICIES = (ACR, EV, AE, BC)
 MEETS, REVIEW, DNM, INSUF = "meets", "review", "does_not_meet", "insufficient"
 ALL_CPTS = ("72141", "72142", "72156", "72146", "72147", "72157", "72148", "72149", "72158")
 
-# Every red flag any policy reads, documented absent.
+# Every red flag any policy reads, documented absent: the catalog's red-flag group and the
+# neurologic red flags (listed with the neurologic findings).
 NO_RED_FLAGS: dict[str, Any] = {
-    "cauda_equina_signs": False, "cancer_history": False, "suspected_malignancy": False,
-    "infection_signs": False, "immunosuppressed": False, "progressive_neuro_deficit": False,
-    "osteoporosis": False, "chronic_steroid_use": False, "trauma": "none",
-    "myelopathy_signs": False, "suspected_fracture": False, "unexplained_weight_loss": False,
-    "night_pain": False, "hospitalized_for_pain": False,
+    **{f.name: f.absent_value for f in RED_FLAG_FIELDS},
+    "progressive_neuro_deficit": False, "myelopathy_signs": False,
 }
 
 
