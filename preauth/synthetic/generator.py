@@ -116,9 +116,26 @@ def synthesize(rows: int, seed: int = 7, outcomes: bool = True,
     """
     n = int(rows)
     rng = np.random.default_rng(seed)
-    gap = ASSUMPTIONS["documentation_gap_rate"]
     cols: dict[str, pa.Array] = {}
+    # One generator drawn in a fixed order: the bundled file depends on the order of draws.
+    cidx, ridx = _draw_request(rng, n, seed, cols)
+    age, cons = _draw_history(rng, n, cols)
+    _draw_findings(rng, n, cols, ridx=ridx, age=age, cons=cons)
 
+    table = pa.table({f.name: cols.get(f.name, pa.nulls(n, f.type)).cast(f.type)
+                      if f.name in cols else pa.nulls(n, f.type) for f in arrow_schema()},
+                     schema=arrow_schema())
+    if outcomes:
+        table = _add_outcomes(table, rng, cidx, ridx, engine)
+    return table
+
+
+_REGIONS = np.array(["cervical", "thoracic", "lumbar"])
+
+
+def _draw_request(rng: np.random.Generator, n: int, seed: int,
+                  cols: dict[str, pa.Array]) -> tuple[np.ndarray, np.ndarray]:
+    """Id, date, carrier and requested MRI; returns the carrier and region indices."""
     cols["case_id"] = pa.array([f"SYN-{seed}-{i:08d}" for i in range(n)], pa.string())
     start = dt.date(2013, 1, 1).toordinal()
     days = rng.integers(0, dt.date(2019, 12, 31).toordinal() - start + 1, n)
@@ -129,7 +146,7 @@ def synthesize(rows: int, seed: int = 7, outcomes: bool = True,
     cols["carrier"] = pa.DictionaryArray.from_arrays(
         pa.array(cidx.astype(np.int8)), pa.array([c.name for c in carriers])).cast(pa.string())
 
-    regions = np.array(["cervical", "thoracic", "lumbar"])
+    regions = _REGIONS
     rmix = ASSUMPTIONS["region_mix"]
     ridx = rng.choice(3, n, p=[rmix[r] for r in regions])
     contrasts = np.array(["without", "with", "without_and_with"])
@@ -140,7 +157,13 @@ def synthesize(rows: int, seed: int = 7, outcomes: bool = True,
     cols["cpt_code"] = pa.array(codes[ridx, kidx])
     cols["region"] = pa.array(regions[ridx])
     cols["contrast"] = pa.array(contrasts[kidx])
+    return cidx, ridx
 
+
+def _draw_history(rng: np.random.Generator, n: int,
+                  cols: dict[str, pa.Array]) -> tuple[np.ndarray, np.ndarray]:
+    """Age, sex, symptom duration and weeks of conservative care (returns age and weeks)."""
+    gap = ASSUMPTIONS["documentation_gap_rate"]
     age = np.clip(np.round(rng.normal(54, 15, n)), 18, 95).astype(np.int32)
     cols["age"] = _with_gaps(rng, age, gap / 4)
     cols["sex"] = _with_gaps(rng, rng.choice(np.array(["F", "M"]), n), gap / 2)
@@ -150,6 +173,14 @@ def synthesize(rows: int, seed: int = 7, outcomes: bool = True,
                     np.minimum(symptom_weeks, rng.uniform(0, 6, n)))
     cons = np.round(np.where(rng.random(n) < 0.12, 0.0, cons), 1)
     cols["conservative_therapy_weeks"] = _with_gaps(rng, cons, gap)
+    return age, cons
+
+
+def _draw_findings(rng: np.random.Generator, n: int, cols: dict[str, pa.Array], *,
+                   ridx: np.ndarray, age: np.ndarray, cons: np.ndarray) -> None:
+    """Treatment, neurologic findings, red flags and the fields the payer models added."""
+    gap = ASSUMPTIONS["documentation_gap_rate"]
+    regions = _REGIONS
 
     def flag(p: float | np.ndarray, gap_rate: float = gap) -> pa.Array:
         return _with_gaps(rng, rng.random(n) < p, gap_rate)
@@ -201,13 +232,6 @@ def synthesize(rows: int, seed: int = 7, outcomes: bool = True,
         rng, np.round(rng.uniform(1, 36, n), 1), 0.85)
     cols["neuro_exam_documented"] = flag(
         ASSUMPTIONS["neuro_exam_documented_rate"], gap * 2)
-
-    table = pa.table({f.name: cols.get(f.name, pa.nulls(n, f.type)).cast(f.type)
-                      if f.name in cols else pa.nulls(n, f.type) for f in arrow_schema()},
-                     schema=arrow_schema())
-    if outcomes:
-        table = _add_outcomes(table, rng, cidx, ridx, engine)
-    return table
 
 
 def _add_outcomes(table: pa.Table, rng: np.random.Generator, cidx: np.ndarray,
