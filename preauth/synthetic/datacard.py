@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BUNDLED", "CARD", "Check", "checks", "measure", "render_block", "target_interval"]
+__all__ = ["BUNDLED", "CARD", "COMMAND", "REGION_TARGETS", "Check", "checks", "current_block",
+           "main", "measure", "render_block", "target_interval", "write_block"]
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "data" / "requests.parquet"

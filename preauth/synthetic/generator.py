@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -24,7 +24,7 @@ import pyarrow as pa
 from preauth.catalog.fields import CPT_CODES
 from preauth.catalog.schema import arrow_schema
 
-__all__ = ["ASSUMPTIONS", "CARRIERS", "TARGETS", "SynthConfig", "synthesize"]
+__all__ = ["ASSUMPTIONS", "CARRIERS", "TARGETS", "Carrier", "synthesize"]
 
 # Calibration targets from Kebaish et al. 2023 (Clin Spine Surg 36(5):186–189).
 TARGETS = {
@@ -75,19 +75,6 @@ ASSUMPTIONS = {
                   "peer-to-peer or on resubmission) are completed; the rest are not",
     "pending": "no request is left pending",
 }
-
-
-@dataclass(frozen=True)
-class SynthConfig:
-    rows: int
-    seed: int = 7
-    outcomes: bool = True
-    carriers: tuple[Carrier, ...] = CARRIERS
-    region_mix: dict[str, float] = field(default_factory=lambda: ASSUMPTIONS["region_mix"])
-
-
-def _logit(p: float) -> float:
-    return math.log(p / (1 - p))
 
 
 def _solve_intercept(linear: np.ndarray, target: float) -> float:

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from preauth.catalog.fields import RED_FLAG_FIELDS
+from preauth.evaluate.vocabulary import Verdict
 
 __all__ = ["DEFAULT_CASE", "NO_RED_FLAGS", "SCENARIOS", "Scenario", "scenario"]
 
-MEETS, DNM, INS = "meets_criteria", "does_not_meet", "insufficient_documentation"
+_MEETS, _DNM, _INS = Verdict.MEETS, Verdict.DOES_NOT_MEET, Verdict.INSUFFICIENT
 
 # A negative red-flag screen: every field of the catalog's red-flag group documented absent.
 NO_RED_FLAGS: dict[str, Any] = {f.name: f.absent_value for f in RED_FLAG_FIELDS}
@@ -43,7 +44,7 @@ class Scenario:
     case: dict[str, Any]
     teaching: str  # what the case teaches
     sources: tuple[str, ...]
-    expected: dict[str, str] = field(default_factory=dict)  # policy id → verdict
+    expected: dict[str, Verdict] = field(default_factory=dict)  # policy id → verdict
     tags: tuple[str, ...] = ()
 
 
@@ -64,7 +65,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "policy agrees. Watch what would flip it: any red flag, or 6 weeks of failed care in "
         "a surgical candidate.",
         ("ACR AC Low Back Pain 2021, Variant 1", "NASS Choosing Wisely"),
-        {"acr": DNM, "evicore_style": DNM, "aetna_style": DNM, "bcbs_style": DNM},
+        {"acr": _DNM, "evicore_style": _DNM, "aetna_style": _DNM, "bcbs_style": _DNM},
         ("lumbar", "denial"),
     ),
     Scenario(
@@ -76,7 +77,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "Chronicity alone does not justify MRI: without a trial of management and a surgical "
         "or interventional question, imaging is usually not appropriate (ACR variant 2).",
         ("ACR AC Low Back Pain 2021, Variant 2",),
-        {"acr": DNM, "evicore_style": DNM, "aetna_style": DNM, "bcbs_style": DNM},
+        {"acr": _DNM, "evicore_style": _DNM, "aetna_style": _DNM, "bcbs_style": _DNM},
         ("lumbar", "denial"),
     ),
     Scenario(
@@ -94,7 +95,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "documented weeks, objective findings, multimodal therapy and radiographs.",
         ("ACR AC Low Back Pain 2021, Variant 3", "Aetna CPB 0236", "eviCore Spine V1.0.2026",
          "BCBS CAM 709"),
-        {"acr": MEETS, "evicore_style": MEETS, "aetna_style": MEETS, "bcbs_style": MEETS},
+        {"acr": _MEETS, "evicore_style": _MEETS, "aetna_style": _MEETS, "bcbs_style": _MEETS},
         ("lumbar", "approval"),
     ),
     Scenario(
@@ -107,7 +108,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "A surgical emergency: MRI now, no conservative trial (ACR variant 4). Every policy "
         "lists cauda equina as a red flag that bypasses the wait.",
         ("ACR AC Low Back Pain 2021, Variant 4",),
-        {"acr": MEETS, "evicore_style": MEETS, "aetna_style": MEETS, "bcbs_style": MEETS},
+        {"acr": _MEETS, "evicore_style": _MEETS, "aetna_style": _MEETS, "bcbs_style": _MEETS},
         ("lumbar", "red flag"),
     ),
     Scenario(
@@ -120,7 +121,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "contrast is usually appropriate at presentation (ACR variant 7) and covered by every "
         "payer model.",
         ("ACR AC Low Back Pain 2021, Variant 7", "eviCore Spine V1.0.2026 (red flags)"),
-        {"acr": MEETS, "evicore_style": MEETS, "aetna_style": MEETS, "bcbs_style": MEETS},
+        {"acr": _MEETS, "evicore_style": _MEETS, "aetna_style": _MEETS, "bcbs_style": _MEETS},
         ("lumbar", "red flag"),
     ),
     Scenario(
@@ -132,7 +133,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "Suspected discitis / epidural abscess: MRI without and with contrast now (ACR "
         "variant 7). IV drug use is one of the infection signs every policy accepts.",
         ("ACR AC Low Back Pain 2021, Variant 7", "NASS Choosing Wisely (IV drug use)"),
-        {"acr": MEETS, "evicore_style": MEETS, "aetna_style": MEETS, "bcbs_style": MEETS},
+        {"acr": _MEETS, "evicore_style": _MEETS, "aetna_style": _MEETS, "bcbs_style": _MEETS},
         ("lumbar", "red flag"),
     ),
     Scenario(
@@ -148,7 +149,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "to Yes (and, for the Aetna model, Radiographs inconclusive) and watch them flip.",
         ("ACR AC Low Back Pain 2021, Variant 6", "eviCore Spine V1.0.2026 (radiographs first)",
          "Aetna CPB 0236", "BCBS CAM 709"),
-        {"acr": MEETS, "evicore_style": DNM, "aetna_style": INS, "bcbs_style": DNM},
+        {"acr": _MEETS, "evicore_style": _DNM, "aetna_style": _INS, "bcbs_style": _DNM},
         ("lumbar", "policies differ"),
     ),
     Scenario(
@@ -162,7 +163,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "After surgery, new or progressing symptoms justify MRI, with contrast to separate scar "
         "from recurrent disc (ACR variant 5). The surgery must be in the region imaged.",
         ("ACR AC Low Back Pain 2021, Variant 5",),
-        {"acr": MEETS, "evicore_style": MEETS, "aetna_style": MEETS, "bcbs_style": MEETS},
+        {"acr": _MEETS, "evicore_style": _MEETS, "aetna_style": _MEETS, "bcbs_style": _MEETS},
         ("lumbar", "post-operative"),
     ),
     Scenario(
@@ -176,7 +177,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "stricter model a new objective deficit). The same chart, different answers.",
         ("ACR AC Cervical Pain or Cervical Radiculopathy 2024", "BCBS CAM 741",
          "eviCore Spine V1.0.2026"),
-        {"acr": MEETS, "evicore_style": DNM, "aetna_style": DNM, "bcbs_style": DNM},
+        {"acr": _MEETS, "evicore_style": _DNM, "aetna_style": _DNM, "bcbs_style": _DNM},
         ("cervical", "policies differ"),
     ),
     Scenario(
@@ -189,7 +190,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "Upper-motor-neuron signs mean possible cord compression: MRI without waiting for "
         "conservative care, under every policy.",
         ("ACR AC Myelopathy", "BCBS CAM 741 (new neurologic deficits)"),
-        {"acr": MEETS, "evicore_style": MEETS, "aetna_style": MEETS, "bcbs_style": MEETS},
+        {"acr": _MEETS, "evicore_style": _MEETS, "aetna_style": _MEETS, "bcbs_style": _MEETS},
         ("cervical", "red flag"),
     ),
     Scenario(
@@ -202,7 +203,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "applied to the thoracic spine by analogy (the rule says so) and payers cover "
         "contrast for tumour.",
         ("ACR AC Low Back Pain 2021, Variant 7 (thoracic by analogy)",),
-        {"acr": MEETS, "evicore_style": MEETS, "aetna_style": MEETS, "bcbs_style": MEETS},
+        {"acr": _MEETS, "evicore_style": _MEETS, "aetna_style": _MEETS, "bcbs_style": _MEETS},
         ("thoracic", "red flag"),
     ),
     Scenario(
@@ -223,7 +224,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "degenerative-disease path (4 weeks of therapy) could apply, and neither is documented.",
         ("ACR AC Low Back Pain 2021, Variants 2, 3 and 5", "eviCore Spine V1.0.2026",
          "Aetna CPB 0236"),
-        {"acr": DNM, "evicore_style": DNM, "aetna_style": INS, "bcbs_style": DNM},
+        {"acr": _DNM, "evicore_style": _DNM, "aetna_style": _INS, "bcbs_style": _DNM},
         ("thoracolumbar", "denial"),
     ),
     Scenario(
@@ -236,7 +237,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "Thoracic requests are judged by analogy with the lumbar rules; the same gaps lead to "
         "the same answer.",
         ("ACR AC Low Back Pain 2021 (thoracic by analogy)",),
-        {"acr": DNM, "evicore_style": DNM, "aetna_style": INS, "bcbs_style": DNM},
+        {"acr": _DNM, "evicore_style": _DNM, "aetna_style": _INS, "bcbs_style": _DNM},
         ("thoracolumbar", "denial"),
     ),
     Scenario(
@@ -248,7 +249,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "threshold): MRI is usually appropriate. The payer models have no age rule of their "
         "own for imaging — compare.",
         ("ACR AC Low Back Pain 2021, Variant 6",),
-        {"acr": MEETS, "evicore_style": DNM, "aetna_style": DNM, "bcbs_style": DNM},
+        {"acr": _MEETS, "evicore_style": _DNM, "aetna_style": _DNM, "bcbs_style": _DNM},
         ("lumbar", "policies differ"),
     ),
     Scenario(
@@ -261,7 +262,7 @@ SCENARIOS: tuple[Scenario, ...] = (
               foot_drop=True),
         "A progressive motor deficit is a red flag: no 6-week wait under any policy.",
         ("ACR AC Low Back Pain 2021 (red flags)", "eviCore Spine V1.0.2026 (weakness ≤ 3/5)"),
-        {"acr": MEETS, "evicore_style": MEETS, "aetna_style": MEETS, "bcbs_style": MEETS},
+        {"acr": _MEETS, "evicore_style": _MEETS, "aetna_style": _MEETS, "bcbs_style": _MEETS},
         ("lumbar", "red flag"),
     ),
     Scenario(
@@ -275,7 +276,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "The stricter model refuses overlapping imaging within 3 months unless something new "
         "is documented — set New or progressive symptoms to Yes to flip it.",
         ("BCBS CAM 709 (overlapping imaging)",),
-        {"acr": MEETS, "evicore_style": MEETS, "aetna_style": MEETS, "bcbs_style": DNM},
+        {"acr": _MEETS, "evicore_style": _MEETS, "aetna_style": _MEETS, "bcbs_style": _DNM},
         ("lumbar", "policies differ"),
     ),
     Scenario(
@@ -289,7 +290,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "answer is 'insufficient documentation', and the determination names the fields that "
         "would decide it.",
         ("ACR AC Low Back Pain 2021",),
-        {"acr": INS, "evicore_style": INS, "aetna_style": INS, "bcbs_style": INS},
+        {"acr": _INS, "evicore_style": _INS, "aetna_style": _INS, "bcbs_style": _INS},
         ("lumbar", "documentation"),
     ),
 )
