@@ -16,9 +16,11 @@ from hypothesis import strategies as st
 
 from preauth import cli
 from preauth.cli import main
-from preauth.ingest import IngestError, read_raw, validate
 from preauth.ingest import stream as batched_ingest
+from preauth.ingest.errors import IngestError
+from preauth.ingest.read import read_raw
 from preauth.ingest.stream import validate_in_batches
+from preauth.ingest.validate import validate
 from preauth.synthetic.generator import synthesize
 from tests.fast import examples
 

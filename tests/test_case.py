@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from preauth.catalog.case import Case, parse_bool
+from preauth.catalog.case import Case
+from preauth.catalog.values import parse_bool
 
 
 @pytest.mark.parametrize(("text", "value"), [

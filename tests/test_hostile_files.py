@@ -32,10 +32,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from preauth import cli, ingest
-from preauth.ingest import XLSX_LIMITS, IngestError, IngestResult, read_raw, validate
+from preauth import cli
 from preauth.ingest import stream as batched_ingest
+from preauth.ingest._cells import cell_text
+from preauth.ingest._headers import blank_names
+from preauth.ingest._xlsx_parts import CappedStream
+from preauth.ingest.errors import IngestError
+from preauth.ingest.raw import RawTable
+from preauth.ingest.read import read_raw
 from preauth.ingest.stream import validate_in_batches
+from preauth.ingest.validate import IngestResult, validate
+from preauth.ingest.xlsx import XLSX_LIMITS, read_xlsx
 from preauth.synthetic.generator import synthesize
 from tests import hostile_corpus as hc
 from tests.fast import examples
@@ -56,9 +63,9 @@ def _refused(source: Path | bytes, name: str, **kw: object) -> str:
     return message
 
 
-def ingest_xlsx(source: Path | bytes, name: str, **limits: int) -> ingest.RawTable:
+def ingest_xlsx(source: Path | bytes, name: str, **limits: int) -> RawTable:
     data = source.read_bytes() if isinstance(source, Path) else source
-    return ingest._read_xlsx(data, name, replace(XLSX_LIMITS, **limits))
+    return read_xlsx(data, name, replace(XLSX_LIMITS, **limits))
 
 
 # --- the corpus ------------------------------------------------------------------------------
@@ -128,11 +135,11 @@ def test_a_lying_zip_is_caught_while_reading(corpus: dict[str, Path]) -> None:
 
 def test_decompressed_stream_is_capped() -> None:
     """The stream every part is read through stops at its cap, whatever the zip says."""
-    stream = ingest._CappedStream(io.BytesIO(b"x" * 100), 64, lambda: IngestError("over"))
+    stream = CappedStream(io.BytesIO(b"x" * 100), 64, lambda: IngestError("over"))
     assert stream.read(60) == b"x" * 60
     with pytest.raises(IngestError, match="over"):
         stream.read(60)
-    stream = ingest._CappedStream(io.BytesIO(b"x" * 100), 64, lambda: IngestError("over"))
+    stream = CappedStream(io.BytesIO(b"x" * 100), 64, lambda: IngestError("over"))
     with pytest.raises(IngestError, match="over"):
         stream.read()  # "read all" reads at most one byte past the cap
 
@@ -194,13 +201,13 @@ def _reference(path: Path) -> tuple[list[dict[str, str | None]], tuple]:
         if rows:
             break
     book.close()
-    header = [ingest._cell_text(v) or "" for v in rows[0]]
+    header = [cell_text(v) or "" for v in rows[0]]
     while header and not header[-1].strip():
         header.pop()
     width, errors, out = len(header), [], []
-    names = ingest._blank_names(header)
+    names = blank_names(header)
     for i, row in enumerate(rows[1:], start=1):
-        texts = [ingest._cell_text(v) for v in row]
+        texts = [cell_text(v) for v in row]
         extra = [t for t in texts[width:] if t is not None and t.strip()]
         if extra:
             errors.append((i, "(row)", " | ".join(extra),
