@@ -287,10 +287,10 @@ class SheetReader:
                 extra.append((column, v))
         self.rows_read += 1
         if extra:
-            texts = [t for _, v in sorted(extra, key=lambda c: c[0])
-                     if (t := self.text(v)).strip()]
-            if texts:
-                self.errors.append((self.rows_read, ROW_COLUMN, " | ".join(texts),
+            beyond = [t for _, v in sorted(extra, key=lambda c: c[0])
+                      if (t := self.text(v)).strip()]
+            if beyond:
+                self.errors.append((self.rows_read, ROW_COLUMN, " | ".join(beyond),
                                     f"row has cells beyond the {width} header columns"))
         if self.rows_read * width > self.limits.max_cells:
             raise IngestError(

@@ -237,46 +237,52 @@ def finish_records(records: pa.Table, header: list[str],
     (``ragged``: index among the records, the row's text, its number of cells), padded or cut
     to the header, each with an error; blank rows dropped; cells holding NUL reported. Reading
     a file whole and in batches both end here, so they agree row for row."""
-    errors: list[tuple[int, str, str, str]] = []
-    width = records.num_columns
-    if not ragged:
-        table = _drop_blank_rows(records)
+    if ragged:
+        table, errors = _place_ragged(records, ragged, delimiter)
     else:
-        n = records.num_rows + len(ragged)
-        at = np.array([r[0] for r in ragged], dtype=np.int64)
-        if at.min() < 0 or at.max() >= n or len(np.unique(at)) != len(at):
-            raise Unparsed("ragged rows out of place")
-        parts, shown, nonblank = [], [], []
-        with _csv_field_limit():
-            for k in range(0, len(ragged), 1 << 16):
-                cells = [_split_row(text, delimiter) for _, text, _ in ragged[k:k + (1 << 16)]]
-                padded = [(c + [""] * width)[:width] for c in cells]
-                parts.append(pa.table([pa.array(col, pa.string()) for col in zip(*padded,
-                                                                                 strict=True)],
-                                      names=records.column_names))
-                shown += [delimiter.join(c)[:VALUE_CHARS + 1] for c in cells]
-                nonblank += [any(x.strip(TRIM) for x in c) for c in cells]
-        is_ragged = np.zeros(n, dtype=bool)
-        is_ragged[at] = True
-        order = np.empty(n, dtype=np.int64)
-        order[~is_ragged] = np.arange(records.num_rows)
-        order[at] = records.num_rows + np.arange(len(ragged))
-        table = pa.concat_tables([records, *parts]).take(pa.array(order))
-        blank = _blank_mask(table)
-        if blank is None:
-            blank = np.zeros(n, dtype=bool)
-        blank[at] = ~np.array(nonblank, dtype=bool)  # a ragged row's own cells decide
-        keep = ~blank
-        if blank.any():
-            table = table.filter(pa.array(keep))
-        position = np.cumsum(keep) - 1
-        for (_, _, cells), i, value in zip(ragged, at, shown, strict=True):
-            if keep[i]:
-                errors.append((int(position[i]) + 1, ROW_COLUMN, value,
-                               f"row has {cells} cells but the header has {width}"))
+        table, errors = _drop_blank_rows(records), []
     table = table.rename_columns(blank_names(header))
     table, nul = _nul_errors(table)
     return table, sorted(errors + nul, key=lambda e: e[0])
+
+
+def _place_ragged(records: pa.Table, ragged: Sequence[tuple[int, str, int]], delimiter: str
+                  ) -> tuple[pa.Table, list[tuple[int, str, str, str]]]:
+    """:func:`finish_records` when some rows had the wrong number of cells: each is split,
+    padded or cut to the header's width and put back at its index; blank rows dropped."""
+    width = records.num_columns
+    n = records.num_rows + len(ragged)
+    at = np.array([r[0] for r in ragged], dtype=np.int64)
+    if at.min() < 0 or at.max() >= n or len(np.unique(at)) != len(at):
+        raise Unparsed("ragged rows out of place")
+    parts, shown, nonblank = [], [], []
+    with _csv_field_limit():
+        for k in range(0, len(ragged), 1 << 16):
+            cells = [_split_row(text, delimiter) for _, text, _ in ragged[k:k + (1 << 16)]]
+            padded = [(c + [""] * width)[:width] for c in cells]
+            parts.append(pa.table([pa.array(col, pa.string()) for col in zip(*padded,
+                                                                             strict=True)],
+                                  names=records.column_names))
+            shown += [delimiter.join(c)[:VALUE_CHARS + 1] for c in cells]
+            nonblank += [any(x.strip(TRIM) for x in c) for c in cells]
+    is_ragged = np.zeros(n, dtype=bool)
+    is_ragged[at] = True
+    order = np.empty(n, dtype=np.int64)
+    order[~is_ragged] = np.arange(records.num_rows)
+    order[at] = records.num_rows + np.arange(len(ragged))
+    table = pa.concat_tables([records, *parts]).take(pa.array(order))
+    blank = _blank_mask(table)
+    if blank is None:
+        blank = np.zeros(n, dtype=bool)
+    blank[at] = ~np.array(nonblank, dtype=bool)  # a ragged row's own cells decide
+    keep = ~blank
+    if blank.any():
+        table = table.filter(pa.array(keep))
+    position = np.cumsum(keep) - 1
+    errors = [(int(position[i]) + 1, ROW_COLUMN, value,
+               f"row has {count} cells but the header has {width}")
+              for (_, _, count), i, value in zip(ragged, at, shown, strict=True) if keep[i]]
+    return table, errors
 
 
 @contextlib.contextmanager

@@ -33,6 +33,7 @@ class _Repeated(dict):  # type: ignore[type-arg]
     ``repeated`` is ``(key, times, the values shown)`` for each such key."""
 
     __slots__ = ("repeated",)
+    repeated: list[tuple[str, int, str]]
 
 
 class _JsonObjects:

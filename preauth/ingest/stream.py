@@ -57,6 +57,7 @@ def validate_in_batches(path: str | os.PathLike[str], batch_rows: int = BATCH_RO
     :class:`IngestError` for whole-file problems, as the whole-file path does."""
     path = Path(path)
     ext = path.suffix.lower()
+    batches: Iterator[RawTable] | None
     try:
         if ext in (".parquet", ".pq"):
             batches = _parquet_batches(path, batch_rows)

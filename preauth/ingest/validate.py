@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
@@ -261,10 +262,15 @@ def _value_errors(errors: _Errors, coerced: dict[str, _Coerced],
         invalid = c.invalid
         if f.name in long_by_field:
             invalid = invalid & ~long_by_field[f.name]
-        prefix = f"{f.name} must be {f.describe_type()}, got "
         errors.add(_FIELD_ORDER[f.name], invalid, f.name, raw_of[f.name],
-                   lambda take, col=raw_of[f.name], p=prefix: pc.binary_join_element_wise(
-                       p, quoted(pc.utf8_trim(col.take(take), characters=TRIM)), ""))
+                   partial(_refused, f, raw_of[f.name]))
+
+
+def _refused(f: Field, col: pa.ChunkedArray, take: pa.Array) -> pa.Array:
+    """``<field> must be <what the catalog accepts>, got '<value>'`` for rows ``take``."""
+    prefix = f"{f.name} must be {f.describe_type()}, got "
+    return pc.binary_join_element_wise(
+        prefix, quoted(pc.utf8_trim(col.take(take), characters=TRIM)), "")
 
 
 def _typed(coerced: dict[str, _Coerced], field_name: str, n: int) -> pa.Array | pa.ChunkedArray:
@@ -289,10 +295,7 @@ def _procedure(errors: _Errors, coerced: dict[str, _Coerced],
     for name, given in (("region", region), ("contrast", contrast)):
         conflict = np_bool(pc.not_equal(given, derived[name]))
         errors.add(_CONFLICT[name], conflict, name, raw_of.get(name),
-                   lambda take, g=given, d=derived[name], label=name:
-                   pc.binary_join_element_wise(
-                       f"{label} '", g.take(take), "' contradicts cpt_code ", cpt.take(take),
-                       " (", d.take(take), ")", ""))
+                   partial(_contradiction, name, given, derived[name], cpt))
     pair = pc.add(pc.multiply(pc.index_in(region, value_set=pa.array(_REGIONS)),
                               len(_CONTRASTS)),
                   pc.index_in(contrast, value_set=pa.array(_CONTRASTS)))
@@ -308,6 +311,14 @@ def _procedure(errors: _Errors, coerced: dict[str, _Coerced],
         "region": pc.coalesce(region, derived["region"]),
         "contrast": pc.coalesce(contrast, derived["contrast"]),
     }
+
+
+def _contradiction(name: str, given: pa.Array, derived: pa.Array, cpt: pa.Array,
+                   take: pa.Array) -> pa.Array:
+    """``region 'cervical' contradicts cpt_code 72148 (lumbar)`` for rows ``take``."""
+    return pc.binary_join_element_wise(
+        f"{name} '", given.take(take), "' contradicts cpt_code ", cpt.take(take),
+        " (", derived.take(take), ")", "")
 
 
 def _add_read_errors(errors: _Errors, raw: RawTable, n: int) -> None:
