@@ -211,12 +211,13 @@ def parse_value(field: Field | str, value: Any) -> Any:
     text = value_text(value)
     if text is None:
         return None
-    cell = pa.array([text], pa.string())
-    trimmed = pc.utf8_trim(cell, characters=TRIM)
+    if len(text) > MAX_CELL_CHARS:  # even if it is all spaces
+        raise InvalidValue(f, text)
+    trimmed = pc.utf8_trim(pa.array([text], pa.string()), characters=TRIM)
     if trimmed[0].as_py() == "":
         return None
     parsed = parse_texts(f, trimmed, trimmed=True)[0].as_py()
-    if parsed is None or len(text) > MAX_CELL_CHARS:
+    if parsed is None:
         raise InvalidValue(f, text)
     return parsed
 
