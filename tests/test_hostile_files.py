@@ -46,6 +46,7 @@ from preauth.ingest.xlsx import XLSX_LIMITS, read_xlsx
 from preauth.synthetic.generator import synthesize
 from tests import hostile_corpus as hc
 from tests.fast import examples
+from tests.properties.case_ids import case_id
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -354,6 +355,18 @@ RAGGED = ("case_id,cpt_code,age\n"
           "A7\n")                       # ragged, last
 
 
+def test_text_that_looks_binary_is_refused_in_both_paths(tmp_path: Path) -> None:
+    """Control characters in the file's last line (found by the messy-CSV property with odd
+    case_ids): the batched reader checks the sample the whole-file reader checks."""
+    path = tmp_path / "controls.csv"
+    path.write_bytes(b'case_id,cpt_code,age\n"\x1f\x1f\x1f\x08",72148,0')
+    with pytest.raises(IngestError, match="looks like binary data") as whole:
+        validate(read_raw(path))
+    with pytest.raises(IngestError) as batched:
+        validate_in_batches(path, 1)
+    assert str(batched.value) == str(whole.value)
+
+
 def test_ragged_rows_stream_and_match_the_whole_file(tmp_path: Path) -> None:
     path = tmp_path / "ragged.csv"
     path.write_text(RAGGED, encoding="utf-8")
@@ -398,12 +411,16 @@ def test_cli_streams_a_file_with_a_ragged_row(tmp_path: Path, monkeypatch,
 
 @st.composite
 def messy_csv(draw: st.DrawFn) -> tuple[bytes, int]:
-    lines = []
+    lines, ids = [], []
     for i in range(draw(st.integers(0, 30))):
         kind = draw(st.sampled_from(["ok", "ok", "ok", "short", "long", "blank", "nul",
-                                     "quoted", "empty"]))
+                                     "quoted", "empty", "odd_id", "repeat"]))
         if kind == "ok":
             lines.append(f"C{i},72148,{i}")
+        elif kind in ("odd_id", "repeat"):  # long (>= 300 characters) and odd case_ids, quoted
+            cid = draw(st.sampled_from(ids) if ids and kind == "repeat" else case_id())
+            ids.append(cid)
+            lines.append('"' + cid.replace('"', '""') + f'",72148,{i}')
         elif kind == "short":
             lines.append(f"C{i},72148")
         elif kind == "long":

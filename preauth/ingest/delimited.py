@@ -36,7 +36,7 @@ from preauth.ingest.errors import ROW_COLUMN, VALUE_CHARS, IngestError
 from preauth.ingest.raw import MAX_COLUMNS, RawTable
 
 __all__ = ["DELIMITERS", "RaggedRows", "Unparsed", "csv_options", "finish_records",
-           "read_csv", "sniff_delimiter"]
+           "read_csv", "sniff_delimiter", "text_sample"]
 
 DELIMITERS = (",", ";", "\t", "|")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -82,8 +82,10 @@ class _NotUtf8(Exception):
     """The text turned out not to be UTF-8 after the sampled first megabyte."""
 
 
-def read_csv(data: bytes, name: str, tab: bool) -> RawTable:
-    body, encoding = decode(data, name, verify=False)
+def text_sample(body: bytes, name: str) -> tuple[bytes, str]:
+    """``body`` (UTF-8) without leading line breaks, and its sample - the first megabyte as
+    text, cut at a line break - which the delimiter is sniffed from; refused when it is empty
+    or looks like binary data. The batched reader checks a big file's head with it too."""
     if body[:1] in (b"\r", b"\n"):
         body = body.lstrip(b"\r\n")
     if is_blank(body):
@@ -92,6 +94,13 @@ def read_csv(data: bytes, name: str, tab: bool) -> RawTable:
     sample = sample_text(body)
     if looks_binary(sample):
         raise binary_error(name)
+    return body, sample
+
+
+def read_csv(data: bytes, name: str, tab: bool) -> RawTable:
+    """A delimited text file as a table of text (``tab``: a .tsv file, tab-separated)."""
+    body, encoding = decode(data, name, verify=False)
+    body, sample = text_sample(body, name)
     delimiter = "\t" if tab else sniff_delimiter(sample)
     header = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter), [])
     if len(header) > MAX_COLUMNS:

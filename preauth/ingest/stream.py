@@ -34,8 +34,14 @@ import pyarrow.compute as pc
 
 from preauth.ingest._arrow import flat
 from preauth.ingest._headers import blank_names
-from preauth.ingest.decoding import SAMPLE_BYTES, decode
-from preauth.ingest.delimited import RaggedRows, Unparsed, csv_options, finish_records
+from preauth.ingest.decoding import SAMPLE_BYTES, decode, is_blank
+from preauth.ingest.delimited import (
+    RaggedRows,
+    Unparsed,
+    csv_options,
+    finish_records,
+    text_sample,
+)
 from preauth.ingest.duplicates import clean_ids, duplicate_errors, duplicate_of
 from preauth.ingest.errors import ERROR_SCHEMA, IngestError
 from preauth.ingest.parquet import parquet_raw
@@ -47,6 +53,7 @@ __all__ = ["BATCH_ROWS", "validate_in_batches"]
 
 BATCH_ROWS = 1_000_000
 _CSV_BLOCK = 16 << 20
+_HEAD_MARGIN = 64 << 10  # read beyond the first megabyte: a BOM and leading line breaks
 
 
 def validate_in_batches(path: str | os.PathLike[str], batch_rows: int = BATCH_ROWS,
@@ -96,15 +103,18 @@ def _csv_batches(path: Path, batch_rows: int) -> Iterator[RawTable] | None:
     import pyarrow.csv as pcsv
 
     with open(path, "rb") as fh:
-        head = fh.read(SAMPLE_BYTES)
+        head = fh.read(SAMPLE_BYTES + _HEAD_MARGIN)
     # The whole-file reader's checks on the same first megabyte (a ZIP, a PDF, mostly NUL
-    # bytes ... the same message), then its sniffing, header checks and messages on the first
-    # megabyte's whole lines. Only UTF-8 files stream (others are re-encoded whole); anything
-    # else odd: None, and the whole-file reader says what is wrong or copes.
+    # bytes, text that looks binary ... the same message), then its sniffing, header checks
+    # and messages on the first megabyte's whole lines. Only UTF-8 files stream (others are
+    # re-encoded whole); anything else odd: None, and the whole-file reader says what is wrong
+    # or copes.
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return None
-    if decode(head, path.name, verify=False)[1] not in ("utf-8", "utf-8-sig"):
+    body, encoding = decode(head, path.name, verify=False)
+    if encoding not in ("utf-8", "utf-8-sig") or not _whole_file_sample(body, head, path.name):
         return None
+    head = head[:SAMPLE_BYTES]
     cut = max(head.rfind(b"\n"), head.rfind(b"\r"))
     try:
         probe = read_raw(head[:cut + 1] if 0 < cut < len(head) - 1 else head, path.name)
@@ -167,6 +177,21 @@ def _csv_batches(path: Path, batch_rows: int) -> Iterator[RawTable] | None:
             yield flush(last=True)
 
     return batches()
+
+
+def _whole_file_sample(body: bytes, head: bytes, name: str) -> bool:
+    """Check the text the whole-file reader samples - the whole file when ``head`` holds it
+    all, else its first megabyte after a BOM and leading line breaks - as that reader does
+    (:func:`~preauth.ingest.delimited.text_sample`: the same refusal, the same message).
+    False when ``head`` does not hold that sample (a file opening with a megabyte of blank)."""
+    if len(head) < SAMPLE_BYTES + _HEAD_MARGIN:  # the whole file
+        text_sample(body, name)
+        return True
+    stripped = body.lstrip(b"\r\n")
+    if len(stripped) <= SAMPLE_BYTES or is_blank(stripped):
+        return False
+    text_sample(stripped, name)
+    return True
 
 
 def _validate_all(batches: Iterator[RawTable], name: str,
