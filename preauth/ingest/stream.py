@@ -102,25 +102,8 @@ def _parquet_batches(path: Path, batch_rows: int) -> Iterator[RawTable]:
 def _csv_batches(path: Path, batch_rows: int) -> Iterator[RawTable] | None:
     import pyarrow.csv as pcsv
 
-    with open(path, "rb") as fh:
-        head = fh.read(SAMPLE_BYTES + _HEAD_MARGIN)
-    # The whole-file reader's checks on the same first megabyte (a ZIP, a PDF, mostly NUL
-    # bytes, text that looks binary ... the same message), then its sniffing, header checks
-    # and messages on the first megabyte's whole lines. Only UTF-8 files stream (others are
-    # re-encoded whole); anything else odd: None, and the whole-file reader says what is wrong
-    # or copes.
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return None
-    body, encoding = decode(head, path.name, verify=False)
-    if encoding not in ("utf-8", "utf-8-sig") or not _whole_file_sample(body, head, path.name):
-        return None
-    head = head[:SAMPLE_BYTES]
-    cut = max(head.rfind(b"\n"), head.rfind(b"\r"))
-    try:
-        probe = read_raw(head[:cut + 1] if 0 < cut < len(head) - 1 else head, path.name)
-    except IngestError:
-        return None
-    if probe.encoding not in ("utf-8", "utf-8-sig") or probe.delimiter is None:
+    probe = _csv_probe(path)
+    if probe is None or probe.delimiter is None:
         return None
     width = probe.table.num_columns
     delimiter = probe.delimiter
@@ -177,6 +160,31 @@ def _csv_batches(path: Path, batch_rows: int) -> Iterator[RawTable] | None:
             yield flush(last=True)
 
     return batches()
+
+
+def _csv_probe(path: Path) -> RawTable | None:
+    """The first megabyte's whole lines of the CSV file at ``path``, read by the whole-file
+    reader; ``None`` when the file is not for streaming.
+
+    The whole-file reader's checks on the same first megabyte (a ZIP, a PDF, mostly NUL bytes,
+    text that looks binary ... the same message), then its sniffing, header checks and
+    messages on the first megabyte's whole lines. Only UTF-8 files stream (others are
+    re-encoded whole); anything else odd: None, and the whole-file reader says what is wrong
+    or copes."""
+    with open(path, "rb") as fh:
+        head = fh.read(SAMPLE_BYTES + _HEAD_MARGIN)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    body, encoding = decode(head, path.name, verify=False)
+    if encoding not in ("utf-8", "utf-8-sig") or not _whole_file_sample(body, head, path.name):
+        return None
+    head = head[:SAMPLE_BYTES]
+    cut = max(head.rfind(b"\n"), head.rfind(b"\r"))
+    try:
+        probe = read_raw(head[:cut + 1] if 0 < cut < len(head) - 1 else head, path.name)
+    except IngestError:
+        return None
+    return probe if probe.encoding in ("utf-8", "utf-8-sig") else None
 
 
 def _whole_file_sample(body: bytes, head: bytes, name: str) -> bool:
