@@ -22,7 +22,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from preauth.catalog.fields import CPT_CODES, FIELDS, Kind
-from preauth.ingest import RawTable, read_raw, validate
+from preauth.ingest.raw import RawTable
+from preauth.ingest.read import read_raw
+from preauth.ingest.validate import validate
 
 _BOOLS = ("true", "false", "yes", "no", "Y", "N", "1", "0", "")
 

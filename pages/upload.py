@@ -17,7 +17,8 @@ import streamlit as st
 
 from preauth import evidence as stats
 from preauth.catalog.fields import FIELDS
-from preauth.ingest import IngestError, propose_mapping
+from preauth.ingest.errors import IngestError
+from preauth.ingest.mapping import propose_mapping
 from ui.bootstrap import ensure_navigation
 from ui.datasets import (
     UPLOADED,

@@ -65,7 +65,8 @@ def _ingest_csv(table: Any) -> dict[str, Any]:
     """The same rows written as CSV to a temporary file, then ``read_raw`` + ``validate``."""
     import pyarrow.csv as pacsv
 
-    from preauth.ingest import read_raw, validate
+    from preauth.ingest.read import read_raw
+    from preauth.ingest.validate import validate
 
     with tempfile.TemporaryDirectory(prefix="preauth-bench-") as tmp:
         path = Path(tmp) / "requests.csv"

@@ -141,8 +141,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _read_requests(path: Path) -> Any:
     """Read and validate a requests file: big UTF-8 CSV and Parquet files in batches
     (:mod:`preauth.batched_ingest`), everything else whole. An :class:`IngestResult`."""
-    from preauth.ingest import read_raw, validate
     from preauth.ingest import stream as batched_ingest
+    from preauth.ingest.read import read_raw
+    from preauth.ingest.validate import validate
 
     result = None
     if path.stat().st_size >= STREAM_FROM_BYTES:
@@ -290,7 +291,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from preauth.criteria.library import CriteriaError
-    from preauth.ingest import IngestError
+    from preauth.ingest.errors import IngestError
 
     args = _parser().parse_args(argv)
     handlers = {"evaluate": _cmd_evaluate, "validate-criteria": _cmd_validate,

@@ -1,7 +1,7 @@
 """A corpus of hostile input files, written at test time (no binaries in the repository).
 
 Each :class:`Hostile` names a file, a function that writes it into a directory, and what ingest
-must do with it: refuse it with one :class:`~preauth.ingest.IngestError` line that contains
+must do with it: refuse it with one :class:`~preauth.ingest.errors.IngestError` line that contains
 ``phrase`` (``rows is None``), or read it with ``rows`` = (rows in, accepted, rejected).
 
 Workbooks are assembled with :mod:`zipfile` from hand-written parts, so a part can say what a

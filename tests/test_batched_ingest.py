@@ -16,11 +16,14 @@ from hypothesis import strategies as st
 
 from preauth import cli
 from preauth.cli import main
-from preauth.ingest import IngestError, read_raw, validate
 from preauth.ingest import stream as batched_ingest
+from preauth.ingest.errors import IngestError
+from preauth.ingest.read import read_raw
 from preauth.ingest.stream import validate_in_batches
+from preauth.ingest.validate import validate
 from preauth.synthetic.generator import synthesize
 from tests.fast import examples
+from tests.properties.case_ids import case_ids
 
 
 def _same(path: Path, batch_rows: int) -> None:
@@ -42,7 +45,7 @@ def files(draw: st.DrawFn) -> tuple[pa.Table, str, int]:
     n = draw(st.integers(0, 40))
     table = synthesize(max(n, 1), seed=draw(st.integers(0, 99)), outcomes=False).slice(0, n)
     text = pa.table([c.cast(pa.string()) for c in table.columns], names=table.column_names)
-    ids = [f"C{draw(st.integers(0, max(1, n)))}" for _ in range(n)]  # repeats likely
+    ids = draw(case_ids(n))  # repeats likely; long (>= 300 characters) and odd ones too
     text = text.set_column(0, "case_id", pa.array(ids, pa.string()))
     # corrupt some cells: bad numbers, unknown codes, empty ids, padded values
     for _ in range(draw(st.integers(0, 5))):
@@ -82,6 +85,28 @@ def test_duplicates_across_batches_name_the_first_row(tmp_path: Path) -> None:
         (6, "case_id 'A' duplicates row 1")]
     assert result.accepted["case_id"].to_pylist() == ["A", "B", "C"]
     _same(path, 2)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_long_repeated_case_id_is_cut_alike_whole_and_streamed(fmt: str,
+                                                                  tmp_path: Path) -> None:
+    """A 300-character case_id given twice: one error line, whose value and case_id show 200
+    characters (the last an ellipsis) and whose message quotes 60 - read whole or streamed."""
+    long_id = "A" * 290 + "0123456789"
+    table = pa.table({"case_id": [long_id, "B", long_id], "cpt_code": ["72148"] * 3})
+    path = tmp_path / f"long.{fmt}"
+    if fmt == "csv":
+        pacsv.write_csv(table, path)
+    else:
+        pq.write_table(table, path)
+    batched = validate_in_batches(path, 1)
+    assert batched is not None
+    for result in (validate(read_raw(path)), batched):
+        [error] = result.errors.to_pylist()
+        assert error == {"row": 3, "case_id": "A" * 199 + "…", "column": "case_id",
+                         "value": "A" * 199 + "…",
+                         "message": "case_id '" + "A" * 59 + "…' duplicates row 1"}
+    _same(path, 1)
 
 
 def test_bom_blank_rows_and_quoted_line_breaks(tmp_path: Path) -> None:

@@ -5,19 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from preauth.catalog.case import Case, parse_bool
-
-
-@pytest.mark.parametrize(("text", "value"), [
-    ("yes", True), ("Y", True), ("1", True), ("TRUE", True), ("t", True),
-    ("no", False), ("N", False), ("0", False), ("false", False), ("", None), (None, None)])
-def test_parse_bool(text: str | None, value: bool | None) -> None:
-    assert parse_bool(text) is value
-
-
-def test_parse_bool_rejects() -> None:
-    with pytest.raises(ValueError, match="maybe"):
-        parse_bool("maybe")
+from preauth.catalog.case import Case
 
 
 def test_case_coerces_and_derives() -> None:

@@ -32,13 +32,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from preauth import cli, ingest
-from preauth.ingest import XLSX_LIMITS, IngestError, IngestResult, read_raw, validate
+from preauth import cli
 from preauth.ingest import stream as batched_ingest
+from preauth.ingest._cells import cell_text
+from preauth.ingest._headers import blank_names
+from preauth.ingest._xlsx_parts import CappedStream
+from preauth.ingest.errors import IngestError
+from preauth.ingest.raw import RawTable
+from preauth.ingest.read import read_raw
 from preauth.ingest.stream import validate_in_batches
+from preauth.ingest.validate import IngestResult, validate
+from preauth.ingest.xlsx import XLSX_LIMITS, read_xlsx
 from preauth.synthetic.generator import synthesize
 from tests import hostile_corpus as hc
 from tests.fast import examples
+from tests.properties.case_ids import case_id
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,9 +64,9 @@ def _refused(source: Path | bytes, name: str, **kw: object) -> str:
     return message
 
 
-def ingest_xlsx(source: Path | bytes, name: str, **limits: int) -> ingest.RawTable:
+def ingest_xlsx(source: Path | bytes, name: str, **limits: int) -> RawTable:
     data = source.read_bytes() if isinstance(source, Path) else source
-    return ingest._read_xlsx(data, name, replace(XLSX_LIMITS, **limits))
+    return read_xlsx(data, name, replace(XLSX_LIMITS, **limits))
 
 
 # --- the corpus ------------------------------------------------------------------------------
@@ -128,11 +136,11 @@ def test_a_lying_zip_is_caught_while_reading(corpus: dict[str, Path]) -> None:
 
 def test_decompressed_stream_is_capped() -> None:
     """The stream every part is read through stops at its cap, whatever the zip says."""
-    stream = ingest._CappedStream(io.BytesIO(b"x" * 100), 64, lambda: IngestError("over"))
+    stream = CappedStream(io.BytesIO(b"x" * 100), 64, lambda: IngestError("over"))
     assert stream.read(60) == b"x" * 60
     with pytest.raises(IngestError, match="over"):
         stream.read(60)
-    stream = ingest._CappedStream(io.BytesIO(b"x" * 100), 64, lambda: IngestError("over"))
+    stream = CappedStream(io.BytesIO(b"x" * 100), 64, lambda: IngestError("over"))
     with pytest.raises(IngestError, match="over"):
         stream.read()  # "read all" reads at most one byte past the cap
 
@@ -194,13 +202,13 @@ def _reference(path: Path) -> tuple[list[dict[str, str | None]], tuple]:
         if rows:
             break
     book.close()
-    header = [ingest._cell_text(v) or "" for v in rows[0]]
+    header = [cell_text(v) or "" for v in rows[0]]
     while header and not header[-1].strip():
         header.pop()
     width, errors, out = len(header), [], []
-    names = ingest._blank_names(header)
+    names = blank_names(header)
     for i, row in enumerate(rows[1:], start=1):
-        texts = [ingest._cell_text(v) for v in row]
+        texts = [cell_text(v) for v in row]
         extra = [t for t in texts[width:] if t is not None and t.strip()]
         if extra:
             errors.append((i, "(row)", " | ".join(extra),
@@ -347,6 +355,18 @@ RAGGED = ("case_id,cpt_code,age\n"
           "A7\n")                       # ragged, last
 
 
+def test_text_that_looks_binary_is_refused_in_both_paths(tmp_path: Path) -> None:
+    """Control characters in the file's last line (found by the messy-CSV property with odd
+    case_ids): the batched reader checks the sample the whole-file reader checks."""
+    path = tmp_path / "controls.csv"
+    path.write_bytes(b'case_id,cpt_code,age\n"\x1f\x1f\x1f\x08",72148,0')
+    with pytest.raises(IngestError, match="looks like binary data") as whole:
+        validate(read_raw(path))
+    with pytest.raises(IngestError) as batched:
+        validate_in_batches(path, 1)
+    assert str(batched.value) == str(whole.value)
+
+
 def test_ragged_rows_stream_and_match_the_whole_file(tmp_path: Path) -> None:
     path = tmp_path / "ragged.csv"
     path.write_text(RAGGED, encoding="utf-8")
@@ -391,12 +411,16 @@ def test_cli_streams_a_file_with_a_ragged_row(tmp_path: Path, monkeypatch,
 
 @st.composite
 def messy_csv(draw: st.DrawFn) -> tuple[bytes, int]:
-    lines = []
+    lines, ids = [], []
     for i in range(draw(st.integers(0, 30))):
         kind = draw(st.sampled_from(["ok", "ok", "ok", "short", "long", "blank", "nul",
-                                     "quoted", "empty"]))
+                                     "quoted", "empty", "odd_id", "repeat"]))
         if kind == "ok":
             lines.append(f"C{i},72148,{i}")
+        elif kind in ("odd_id", "repeat"):  # long (>= 300 characters) and odd case_ids, quoted
+            cid = draw(st.sampled_from(ids) if ids and kind == "repeat" else case_id())
+            ids.append(cid)
+            lines.append('"' + cid.replace('"', '""') + f'",72148,{i}')
         elif kind == "short":
             lines.append(f"C{i},72148")
         elif kind == "long":

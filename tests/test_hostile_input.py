@@ -22,8 +22,10 @@ import pyarrow as pa
 import pytest
 
 from preauth.cli import main
-from preauth.ingest import IngestError, read_raw, validate
+from preauth.ingest.errors import IngestError
 from preauth.ingest.export import FORMULA_PREFIXES, csv_safe_table, write_table
+from preauth.ingest.read import read_raw
+from preauth.ingest.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 

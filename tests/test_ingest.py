@@ -15,17 +15,12 @@ import pytest
 
 from preauth.catalog.fields import FIELDS, FIELDS_BY_NAME, Kind
 from preauth.catalog.schema import arrow_schema
-from preauth.ingest import (
-    MAX_CELL_CHARS,
-    IngestError,
-    IngestResult,
-    RawTable,
-    normalise_header,
-    propose_mapping,
-    read_raw,
-    resolve_mapping,
-    validate,
-)
+from preauth.catalog.values import MAX_CELL_CHARS
+from preauth.ingest.errors import IngestError
+from preauth.ingest.mapping import normalise_header, propose_mapping, resolve_mapping
+from preauth.ingest.raw import RawTable
+from preauth.ingest.read import read_raw
+from preauth.ingest.validate import IngestResult, validate
 
 # One valid row with every catalog column, as a user's file would spell it.
 VALID: dict[str, str] = {}

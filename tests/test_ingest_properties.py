@@ -18,7 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from preauth.catalog.fields import CPT_CODES, FIELDS, Kind
-from preauth.ingest import MAX_CELL_CHARS, RawTable, read_raw, validate
+from preauth.catalog.values import MAX_CELL_CHARS
+from preauth.ingest.raw import RawTable
+from preauth.ingest.read import read_raw
+from preauth.ingest.validate import validate
 from tests.fast import examples
 
 TRIM = " \t\r\n\x0b\x0c\u00a0\ufeff"

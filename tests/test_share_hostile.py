@@ -18,7 +18,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from preauth import ingest
 from preauth.catalog.case import Case
 from preauth.catalog.fields import FIELDS, FIELDS_BY_NAME
 from preauth.catalog.share import (
@@ -33,6 +32,8 @@ from preauth.catalog.share import (
 from preauth.evaluate.determination import determine
 from preauth.evaluate.engine import Engine
 from preauth.evaluate.letter import letter_html, letter_markdown, markdown_text
+from preauth.ingest.read import read_raw
+from preauth.ingest.validate import validate
 from tests.fast import examples
 
 LINK = "[Click to re-authenticate](https://evil.example/login)"
@@ -49,7 +50,7 @@ def _ingest_accepts(name: str, text: str) -> bool:
     writer = csv.writer(buf)
     writer.writerow(["case_id", "cpt_code", name])
     writer.writerow(["c1", "72148", text])
-    result = ingest.validate(ingest.read_raw(buf.getvalue().encode(), "one.csv"))
+    result = validate(read_raw(buf.getvalue().encode(), "one.csv"))
     return result.rows_accepted == 1
 
 

@@ -213,7 +213,8 @@ def test_ingested_file_and_partition_order(engine: Engine, spark_engine: Any,
                                            tmp_path: Path) -> None:
     """Rows validated by ingest (with their ``row`` column), spread over several Spark
     partitions: same rows, same order."""
-    from preauth.ingest import read_raw, validate
+    from preauth.ingest.read import read_raw
+    from preauth.ingest.validate import validate
     from preauth.synthetic.generator import synthesize
 
     path = tmp_path / "requests.csv"

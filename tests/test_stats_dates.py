@@ -17,9 +17,10 @@ import pyarrow as pa
 import pytest
 
 from preauth import evidence as stats
-from preauth import ingest
 from preauth.cli import main
 from preauth.evidence.grouping import count_combinations
+from preauth.ingest.read import read_raw
+from preauth.ingest.validate import validate
 
 DATES = ["1969-12-31", "1970-01-01", "1900-01-01", "1582-10-10", "0001-01-01",
          "9999-12-31", "2020-02-29", ""]
@@ -37,7 +38,7 @@ def _csv(path: Path, dates: list[str]) -> Path:
 
 
 def test_ingest_reads_every_date_of_the_range(tmp_path: Path) -> None:
-    result = ingest.validate(ingest.read_raw(_csv(tmp_path / "r.csv", DATES)))
+    result = validate(read_raw(_csv(tmp_path / "r.csv", DATES)))
     assert result.rows_accepted == len(DATES)
     days = result.accepted.column("request_date").cast(pa.int32()).to_pylist()
     assert days[:2] == [-1, 0]
@@ -48,7 +49,7 @@ def test_year_0000_works_or_is_rejected_at_ingest(tmp_path: Path,
     """Ingest's ISO dates have a four-digit year, so 0000-01-01 may get through: then the
     statistics must handle it (it has no Python date)."""
     path = _csv(tmp_path / "r.csv", ["0000-01-01", "0000-12-31", "2020-01-01"])
-    accepted = ingest.validate(ingest.read_raw(path)).rows_accepted
+    accepted = validate(read_raw(path)).rows_accepted
     code = main(["stats", str(path)])
     out, err = capsys.readouterr()
     assert code == 0, err
@@ -107,7 +108,7 @@ def test_many_rows_of_old_dates_both_paths(fast: bool, monkeypatch: pytest.Monke
 
 
 def test_analyse_and_rates_by_month_on_the_whole_range(tmp_path: Path) -> None:
-    result = ingest.validate(ingest.read_raw(_csv(tmp_path / "r.csv", DATES)))
+    result = validate(read_raw(_csv(tmp_path / "r.csv", DATES)))
     ev = stats.analyse(result.accepted, policy=None)
     by_month = ev.rates[(ev.rates["by"] == "month") & (ev.rates["measure"] == "denied")]
     assert set(by_month["group"]) == {*MONTHS, stats.MISSING}
@@ -151,7 +152,8 @@ def test_evidence_page_analyses_old_and_far_dates() -> None:
 def test_ingest_rejects_year_0000_naming_the_row() -> None:
     """Python (and so the Evidence page's date filter) has no year 0: ingest refuses it with
     a row error, as any other impossible date, and keeps year 0001."""
-    from preauth.ingest import RawTable, validate
+    from preauth.ingest.raw import RawTable
+    from preauth.ingest.validate import validate
 
     raw = RawTable(pa.table({"case_id": ["A", "B"], "cpt_code": ["72148", "72148"],
                              "request_date": ["0000-06-01", "0001-01-01"]}), "r.csv", "csv")

@@ -25,7 +25,9 @@ import streamlit as st
 
 from preauth import evidence as stats
 from preauth.evaluate.engine import Engine
-from preauth.ingest import IngestResult, RawTable, read_raw, validate
+from preauth.ingest.raw import RawTable
+from preauth.ingest.read import read_raw
+from preauth.ingest.validate import IngestResult, validate
 from ui.session_cache import session_memo
 
 __all__ = ["BUNDLED_PATH", "UPLOADED", "UPLOADED_NAME", "UPLOADED_TOKEN", "Dataset",

@@ -1,88 +1,65 @@
 """The pydantic ``Case`` model, generated from the field catalog (no field is listed twice).
 
-Used to validate one case typed by a person (the explorer, JSON on the CLI) with clear
-per-field messages. Batch files go through the vectorized :mod:`preauth.ingest` instead; both
-apply the same catalog rules (types, allowed values, ranges, CPT/region/contrast agreement).
+Used to validate one case given by a person - the explorer's form, a share link, JSON - with a
+message per field. Each field's validator is :func:`preauth.catalog.values.parse_value`, the
+parser batch ingest applies to a whole column, so a value is accepted, refused and read alike
+everywhere. Beyond the values, the model checks what ingest checks of a row's CPT code, region
+and contrast (agreement; region and contrast derived from the code, the code from both). One
+rule stays ingest's own: a row of a file must name its procedure, while a case being typed in
+may not have one yet.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
 
 from preauth.catalog.fields import CPT_CODES, FIELDS, Kind, cpt_for
 from preauth.catalog.fields import Field as CatalogField
+from preauth.catalog.values import parse_value
 
-__all__ = ["Case", "parse_bool"]
+__all__ = ["Case"]
 
-_TRUE = {"true", "yes", "y", "1", "t"}
-_FALSE = {"false", "no", "n", "0", "f"}
+_PYTHON_TYPES: dict[Kind, Any] = {
+    Kind.BOOLEAN: bool, Kind.INTEGER: int, Kind.NUMBER: float, Kind.DATE: dt.date,
+    Kind.TEXT: str,
+}
 
 
-def parse_bool(value: Any) -> bool | None:
-    """true/false, yes/no, y/n, 1/0 (any case); empty → None; anything else → ValueError."""
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, int | float) and value in (0, 1):
-        return bool(value)
-    text = str(value).strip().lower()
-    if text == "":
-        return None
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ValueError(f"expected true/false, yes/no, y/n or 1/0, got {value!r}")
+def _parser(f: CatalogField) -> BeforeValidator:
+    """``f``'s values by the catalog's parser (an empty required value is refused)."""
+
+    def parse(value: Any) -> Any:
+        parsed = parse_value(f, value)  # InvalidValue is a ValueError: pydantic reports it
+        if parsed is None and f.required:
+            raise ValueError(f"{f.name} is required but the value is empty")
+        return parsed
+
+    return BeforeValidator(parse)
 
 
 def _annotation(f: CatalogField) -> Any:
-    base: Any
-    if f.kind is Kind.BOOLEAN:
-        base = bool
-    elif f.kind is Kind.INTEGER:
-        base = int
-    elif f.kind is Kind.NUMBER:
-        base = float
-    elif f.kind is Kind.DATE:
-        base = dt.date
-    elif f.kind is Kind.ENUM:
-        base = Literal[f.values]  # type: ignore[valid-type]
-    else:
-        base = str
-    return base if f.required else base | None
+    base: Any = Literal[f.values] if f.kind is Kind.ENUM else _PYTHON_TYPES[f.kind]  # type: ignore[valid-type]
+    return Annotated[base if f.required else base | None, _parser(f)]
 
 
 def _definition(f: CatalogField) -> tuple[Any, Any]:
+    # (the parser has checked ranges and finiteness; these bounds describe the field in the
+    # model's JSON schema)
     kwargs: dict[str, Any] = {"description": f.help, "title": f.label}
     if f.minimum is not None:
         kwargs["ge"] = f.minimum
     if f.maximum is not None:
         kwargs["le"] = f.maximum
     if f.kind is Kind.NUMBER:
-        kwargs["allow_inf_nan"] = False  # finite, as batch ingest requires
-    if f.required:
-        kwargs["min_length"] = 1
-        return _annotation(f), Field(..., **kwargs)
-    return _annotation(f), Field(None, **kwargs)
+        kwargs["allow_inf_nan"] = False
+    return _annotation(f), Field(... if f.required else None, **kwargs)
 
 
 class _CaseBase(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True,
-                              validate_assignment=True)
-
-    @field_validator(*[f.name for f in FIELDS if f.kind is Kind.BOOLEAN], mode="before",
-                     check_fields=False)
-    @classmethod
-    def _bools(cls, v: Any) -> Any:
-        return parse_bool(v)
-
-    @field_validator(*[f.name for f in FIELDS if not f.required], mode="before",
-                     check_fields=False)
-    @classmethod
-    def _blank_is_none(cls, v: Any) -> Any:
-        return None if isinstance(v, str) and v.strip() == "" else v
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     @model_validator(mode="after")
     def _procedure(self) -> _CaseBase:

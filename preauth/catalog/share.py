@@ -6,8 +6,9 @@ reports each bad parameter by name instead of failing the whole link.
 
 A link is written by anyone, so reading one is defensive (issue 8):
 
-* numbers obey the rule of batch ingest (:mod:`preauth.ingest`): a plain decimal number,
-  finite, within the catalog field's minimum and maximum — no ``inf``, ``nan`` or ``1_000``;
+* every value obeys the rule of batch ingest: the ``Case`` model parses it with
+  :mod:`preauth.catalog.values`, the parser ingest applies (numbers: a plain decimal number,
+  finite, within the catalog field's minimum and maximum — no ``inf``, ``nan`` or ``1_000``);
 * every problem is **plain text** meant for a non-Markdown element: the names and values it
   quotes are the link's own, cut to :data:`MAX_SHOWN` characters with control characters
   escaped; :func:`describe_problems` lists at most :data:`MAX_PROBLEMS` of them;
@@ -27,11 +28,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import pyarrow as pa
 from pydantic import ValidationError
 
 from preauth.catalog.case import Case
-from preauth.catalog.fields import CLINICAL_FIELDS, FIELDS_BY_NAME, Field, Kind
+from preauth.catalog.fields import CLINICAL_FIELDS, FIELDS_BY_NAME, Kind
 
 __all__ = ["MAX_LINK_CHARS", "MAX_LINK_PARAMETERS", "MAX_PROBLEMS", "MAX_SHOWN",
            "OVERFLOW_PARAM", "case_from_params", "case_to_params", "describe_problems",
@@ -86,16 +86,6 @@ def shown(text: Any, limit: int = MAX_SHOWN) -> str:
     return f"'{cut}'" + (f"… ({extra:,} more characters)" if extra > 0 else "")
 
 
-def _number(f: Field, text: str) -> tuple[Any, str | None]:
-    """(value, problem) of a number field's text by the rule of batch ingest."""
-    from preauth.ingest import _parse  # the per-value rule of ingest, not a copy of it
-
-    value = _parse(f, pa.array([text], pa.string()))[0].as_py()
-    if value is None:
-        return None, f"expected {f.describe_type()} (got {shown(text)})"
-    return value, None
-
-
 def case_from_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """(case, problems): every valid parameter is kept; each invalid or unknown one is
     reported ("age: expected a whole number from 0 to 120 (got '130')") and left out.
@@ -128,14 +118,7 @@ def case_from_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], list[st
             continue
         if isinstance(v, list | tuple) and len(v) > 1 and len(set(v)) > 1:
             fields.append(f"{k}: given {len(v):,} times; the first was read")
-        value = _first(v)
-        f = FIELDS_BY_NAME[k]
-        if f.is_numeric and isinstance(value, str) and value.strip():
-            value, problem = _number(f, value.strip())
-            if problem:
-                fields.append(f"{k}: {problem}")
-                continue
-        data[k] = value
+        data[k] = _first(v)  # parsed by Case, with the parser of batch ingest
     if unknown:
         names = ", ".join(shown(k) for k in unknown[:MAX_NAMES])
         more = len(unknown) - MAX_NAMES

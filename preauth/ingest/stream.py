@@ -1,16 +1,19 @@
 """Validate a big CSV or Parquet file in batches of rows, without the whole file in memory.
 
-:func:`preauth.ingest.read_raw` holds the file's bytes and then all of it as text columns; for
-a file of tens of millions of rows that is several times the file's size. Here the file is
-streamed — Parquet by row batches, UTF-8 CSV through pyarrow's streaming CSV reader — and each
-batch is validated as it comes, keeping only the typed accepted rows (a fraction of the text)
-and the errors. Repeated case_ids are checked across the whole file at the end, so the result
-is exactly :func:`preauth.ingest.validate` of the whole file: same accepted rows, same errors,
-same row numbers (a test checks this on files with errors and duplicates across batches).
+:func:`~preauth.ingest.read.read_raw` holds the file's bytes and then all of it as text
+columns; for a file of tens of millions of rows that is several times the file's size. Here the
+file is streamed — Parquet by row batches, UTF-8 CSV through pyarrow's streaming CSV reader —
+and each batch is validated as it comes, keeping only the typed accepted rows (a fraction of
+the text) and the errors. Repeated case_ids are checked across the whole file at the end and
+reported by the builder whole-file validation uses
+(:func:`~preauth.ingest.duplicates.duplicate_errors`), so the result is exactly
+:func:`~preauth.ingest.validate.validate` of the whole file: same accepted rows, same errors,
+same row numbers (tests check this on files with errors, long and odd case_ids, and
+duplicates across batches).
 
 Rows with the wrong number of cells and cells holding a NUL byte reject just their row, here
-as in the whole-file reader (both end in :func:`preauth.ingest.finish_records`), so one bad row
-in a big file does not make it fall back to reading whole.
+as in the whole-file reader (both end in :func:`~preauth.ingest.delimited.finish_records`), so
+one bad row in a big file does not make it fall back to reading whole.
 
 :func:`validate_in_batches` returns ``None`` when a file is not for this path — another format
 or encoding, text that turns out not to be UTF-8, a single row longer than a 16 MB block, or
@@ -29,42 +32,39 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from preauth.ingest import (
-    _ERROR_SCHEMA,
-    _SAMPLE_BYTES,
-    IngestError,
-    IngestResult,
-    RawTable,
-    _blank_names,
-    _check_headers,
-    _clean_ids,
-    _decode,
-    _duplicate_of,
-    _flat,
-    _RaggedRows,
-    _Unparsed,
+from preauth.ingest._arrow import flat
+from preauth.ingest._headers import blank_names
+from preauth.ingest.decoding import SAMPLE_BYTES, decode, is_blank
+from preauth.ingest.delimited import (
+    RaggedRows,
+    Unparsed,
     csv_options,
-    duplicate_messages,
     finish_records,
-    parquet_raw,
-    read_raw,
-    validate,
+    text_sample,
 )
+from preauth.ingest.duplicates import clean_ids, duplicate_errors, duplicate_of
+from preauth.ingest.errors import ERROR_SCHEMA, IngestError
+from preauth.ingest.parquet import parquet_raw
+from preauth.ingest.raw import RawTable, check_headers
+from preauth.ingest.read import read_raw
+from preauth.ingest.validate import IngestResult, validate
 
 __all__ = ["BATCH_ROWS", "validate_in_batches"]
 
 BATCH_ROWS = 1_000_000
 _CSV_BLOCK = 16 << 20
+_HEAD_MARGIN = 64 << 10  # read beyond the first megabyte: a BOM and leading line breaks
 
 
 def validate_in_batches(path: str | os.PathLike[str], batch_rows: int = BATCH_ROWS,
                         mapping: Mapping[str, str | None] | None = None
                         ) -> IngestResult | None:
-    """:func:`preauth.ingest.validate` of the file at ``path``, read ``batch_rows`` at a time;
-    ``None`` when the file is not for streaming (see the module notes). Raises
+    """:func:`~preauth.ingest.validate.validate` of the file at ``path``, read ``batch_rows``
+    at a time; ``None`` when the file is not for streaming (see the module notes). Raises
     :class:`IngestError` for whole-file problems, as the whole-file path does."""
     path = Path(path)
     ext = path.suffix.lower()
+    batches: Iterator[RawTable] | None
     try:
         if ext in (".parquet", ".pq"):
             batches = _parquet_batches(path, batch_rows)
@@ -78,7 +78,7 @@ def validate_in_batches(path: str | os.PathLike[str], batch_rows: int = BATCH_RO
     except IngestError:
         raise
     except (pa.ArrowException, OSError, ValueError, UnicodeError):
-        # (_Unparsed is a ValueError: odd quoting that pyarrow will not place)
+        # (Unparsed is a ValueError: odd quoting that pyarrow will not place)
         return None  # the whole-file reader says what is wrong, or copes
 
 
@@ -102,28 +102,14 @@ def _parquet_batches(path: Path, batch_rows: int) -> Iterator[RawTable]:
 def _csv_batches(path: Path, batch_rows: int) -> Iterator[RawTable] | None:
     import pyarrow.csv as pcsv
 
-    with open(path, "rb") as fh:
-        head = fh.read(_SAMPLE_BYTES)
-    # The whole-file reader's checks on the same first megabyte (a ZIP, a PDF, mostly NUL
-    # bytes ... the same message), then its sniffing, header checks and messages on the first
-    # megabyte's whole lines. Only UTF-8 files stream (others are re-encoded whole); anything
-    # else odd: None, and the whole-file reader says what is wrong or copes.
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return None
-    if _decode(head, path.name, verify=False)[1] not in ("utf-8", "utf-8-sig"):
-        return None
-    cut = max(head.rfind(b"\n"), head.rfind(b"\r"))
-    try:
-        probe = read_raw(head[:cut + 1] if 0 < cut < len(head) - 1 else head, path.name)
-    except IngestError:
-        return None
-    if probe.encoding not in ("utf-8", "utf-8-sig") or probe.delimiter is None:
+    probe = _csv_probe(path)
+    if probe is None or probe.delimiter is None:
         return None
     width = probe.table.num_columns
     delimiter = probe.delimiter
     # Rows with the wrong number of cells are handed to `ragged` (numbered: one thread) and
     # put back in their batch, in their place, as the whole-file reader does.
-    ragged = _RaggedRows()
+    ragged = RaggedRows()
     with ragged.quiet():
         reader = pcsv.open_csv(path, **csv_options(width, delimiter, _CSV_BLOCK, True, ragged))
 
@@ -157,7 +143,7 @@ def _csv_batches(path: Path, batch_rows: int) -> Iterator[RawTable] | None:
                         if batch.num_rows == 0:
                             continue
                         header = [str(v) for v in batch.slice(0, 1).to_pylist()[0].values()]
-                        _check_headers(_blank_names(header), path.name)
+                        check_headers(blank_names(header), path.name)
                         batch = batch.slice(1)
                     pending.append(batch)
                     pending_rows += batch.num_rows
@@ -166,7 +152,7 @@ def _csv_batches(path: Path, batch_rows: int) -> Iterator[RawTable] | None:
                         yielded = True
         except pa.ArrowInvalid as exc:
             if ragged.unplaced:
-                raise _Unparsed(str(exc)) from exc
+                raise Unparsed(str(exc)) from exc
             raise
         if header is None:
             raise ValueError("no header")
@@ -174,6 +160,46 @@ def _csv_batches(path: Path, batch_rows: int) -> Iterator[RawTable] | None:
             yield flush(last=True)
 
     return batches()
+
+
+def _csv_probe(path: Path) -> RawTable | None:
+    """The first megabyte's whole lines of the CSV file at ``path``, read by the whole-file
+    reader; ``None`` when the file is not for streaming.
+
+    The whole-file reader's checks on the same first megabyte (a ZIP, a PDF, mostly NUL bytes,
+    text that looks binary ... the same message), then its sniffing, header checks and
+    messages on the first megabyte's whole lines. Only UTF-8 files stream (others are
+    re-encoded whole); anything else odd: None, and the whole-file reader says what is wrong
+    or copes."""
+    with open(path, "rb") as fh:
+        head = fh.read(SAMPLE_BYTES + _HEAD_MARGIN)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    body, encoding = decode(head, path.name, verify=False)
+    if encoding not in ("utf-8", "utf-8-sig") or not _whole_file_sample(body, head, path.name):
+        return None
+    head = head[:SAMPLE_BYTES]
+    cut = max(head.rfind(b"\n"), head.rfind(b"\r"))
+    try:
+        probe = read_raw(head[:cut + 1] if 0 < cut < len(head) - 1 else head, path.name)
+    except IngestError:
+        return None
+    return probe if probe.encoding in ("utf-8", "utf-8-sig") else None
+
+
+def _whole_file_sample(body: bytes, head: bytes, name: str) -> bool:
+    """Check the text the whole-file reader samples - the whole file when ``head`` holds it
+    all, else its first megabyte after a BOM and leading line breaks - as that reader does
+    (:func:`~preauth.ingest.delimited.text_sample`: the same refusal, the same message).
+    False when ``head`` does not hold that sample (a file opening with a megabyte of blank)."""
+    if len(head) < SAMPLE_BYTES + _HEAD_MARGIN:  # the whole file
+        text_sample(body, name)
+        return True
+    stripped = body.lstrip(b"\r\n")
+    if len(stripped) <= SAMPLE_BYTES or is_blank(stripped):
+        return False
+    text_sample(stripped, name)
+    return True
 
 
 def _validate_all(batches: Iterator[RawTable], name: str,
@@ -190,8 +216,8 @@ def _validate_all(batches: Iterator[RawTable], name: str,
             first = result
         case_header = next(h for h, f in result.mapping.items() if f == "case_id")
         raw_ids = raw.table[case_header]
-        raw_id_parts.append(_flat(raw_ids))
-        id_parts.append(_clean_ids(raw_ids))
+        raw_id_parts.append(flat(raw_ids))
+        id_parts.append(clean_ids(raw_ids))
         if offset:
             result.accepted = result.accepted.set_column(
                 result.accepted.schema.get_field_index("row"), "row",
@@ -208,20 +234,14 @@ def _validate_all(batches: Iterator[RawTable], name: str,
     # the other errors of their row.
     ids = pa.concat_arrays([a.cast(pa.string()) for a in id_parts]) if id_parts \
         else pa.array([], pa.string())
-    dup_of = _duplicate_of(ids)
+    dup_of = duplicate_of(ids)
     dup_rows = np.flatnonzero(dup_of)
-    errors = pa.concat_tables(error_parts).cast(_ERROR_SCHEMA) if error_parts \
-        else _ERROR_SCHEMA.empty_table()
+    errors = pa.concat_tables(error_parts).cast(ERROR_SCHEMA) if error_parts \
+        else ERROR_SCHEMA.empty_table()
     accepted = pa.concat_tables(accepted_parts)
     if len(dup_rows):
-        take = pa.array(dup_rows)
-        raw_values = pa.concat_arrays([a.cast(pa.string()) for a in raw_id_parts]).take(take)
-        dup_errors = pa.table({
-            "row": pa.array(dup_rows + 1, pa.int64()), "case_id": ids.take(take),
-            "column": pa.array(["case_id"] * len(dup_rows), pa.string()),
-            "value": raw_values,
-            "message": duplicate_messages(ids.take(take), dup_of[dup_rows])},
-            schema=_ERROR_SCHEMA)
+        raw_ids = pa.concat_arrays([a.cast(pa.string()) for a in raw_id_parts])
+        dup_errors = duplicate_errors(ids, raw_ids, dup_of)
         errors = pa.concat_tables([dup_errors, errors])
         order = np.argsort(errors["row"].to_numpy(), kind="stable")
         errors = errors.take(pa.array(order))

@@ -11,7 +11,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from preauth import evidence as stats
-from preauth.ingest import RawTable, validate
+from preauth.ingest.raw import RawTable
+from preauth.ingest.validate import validate
 from preauth.synthetic.generator import synthesize
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -26,8 +26,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from preauth.ingest import IngestError, IngestResult, read_raw, validate
+from preauth.ingest.errors import IngestError
+from preauth.ingest.read import read_raw
 from preauth.ingest.stream import validate_in_batches
+from preauth.ingest.validate import IngestResult, validate
 from tests import hostile_corpus
 from tests.fast import examples
 

@@ -1,0 +1,232 @@
+"""Value parsers: how a cell's text becomes a case field's value, one rule per field kind.
+
+Every way a value comes in applies these rules and only these: file ingest (a column at a
+time, :func:`parse_texts`), the ``Case`` model behind the explorer's form and share links (one
+value at a time, :func:`parse_value`). The rules are what batch ingest has always accepted:
+
+* a value is trimmed of spaces, tabs, line breaks, NBSP and byte-order marks (:data:`TRIM`);
+  empty is NULL - *not documented* - for every kind, never false or zero;
+* a value longer than :data:`MAX_CELL_CHARS` characters is refused;
+* text: the trimmed text;
+* boolean: true/false, t/f, yes/no, y/n, 1/0, in any case;
+* enum: one of the field's values in any case, with ``' '`` and ``'-'`` read as ``'_'`` when
+  the values are spelled with underscores (``Low Velocity`` -> ``low_velocity``); the catalog's
+  spelling is returned (``f`` -> ``F``). ``cpt_code``: one of the codes, a trailing ``.0``
+  ignored (a spreadsheet that stored the code as a number);
+* date: ``YYYY-MM-DD`` or ``YYYY/MM/DD`` (month and day of one or two digits), optionally
+  followed by a midnight time (``T00:00``, `` 00:00:00.000``); a real calendar date from year
+  0001 on;
+* integer / number: a plain decimal number - ``4e1`` yes; ``inf``, ``nan``, ``1,000``,
+  ``1_000``, ``0x10`` and non-ASCII digits no - finite, within the field's minimum and
+  maximum; an integer must be whole and fit in 32 bits.
+
+:func:`parse_value` runs its one value through the very kernels :func:`parse_texts` uses (a
+one-element Arrow array), so a single value and a column of values cannot disagree - Python's
+own ``str.lower`` or ``float`` would (``'WİTHOUT'``, ``'١٢'``). To change a rule (accept
+``Male``, ``Y/N`` or ``M/D/YYYY``), change it here: ingest, the form, share links and the CLI
+follow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from preauth.catalog.fields import FIELDS_BY_NAME, Field, Kind
+from preauth.catalog.schema import ARROW_TYPES
+
+__all__ = [
+    "BOOL_FALSE",
+    "BOOL_TRUE",
+    "MAX_CELL_CHARS",
+    "TRIM",
+    "InvalidValue",
+    "parse_bool",
+    "parse_texts",
+    "parse_value",
+    "value_text",
+]
+
+TRIM = " \t\r\n\x0b\x0c\u00a0\ufeff"  # trimmed from both ends of every value
+MAX_CELL_CHARS = 100_000  # a longer value is refused (before trimming)
+BOOL_TRUE = ("true", "t", "yes", "y", "1")
+BOOL_FALSE = ("false", "f", "no", "n", "0")
+
+_NUMBER = r"^(?:[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?)$"
+_DATE = (r"^(?:([0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{4}/[0-9]{1,2}/[0-9]{1,2})"
+         r"([T ]00:00(:00(\.0+)?)?)?)$")
+_DATE_PARTS = r"^(?P<y>[0-9]{4})[-/](?P<m>[0-9]{1,2})[-/](?P<d>[0-9]{1,2})"
+_INT32_MAX = 2**31 - 1
+
+
+class InvalidValue(ValueError):
+    """A non-empty value its field does not accept. The message names the field, says what
+    it must be and quotes the value (cut to 60 characters)."""
+
+    def __init__(self, field: Field, text: str) -> None:
+        self.field, self.text = field, text
+        if len(text) > MAX_CELL_CHARS:
+            message = f"{field.name} is longer than {MAX_CELL_CHARS:,} characters"
+        else:
+            message = f"{field.name} must be {field.describe_type()}, got {_quote(text)}"
+        super().__init__(message)
+
+
+def _quote(text: str, limit: int = 60) -> str:
+    flat = "".join(" " if not c.isprintable() else c for c in text)
+    return repr(flat if len(flat) <= limit else flat[:limit - 1] + "…")
+
+
+# --- a column of texts ----------------------------------------------------------------------
+
+def parse_texts(field: Field, texts: pa.Array | pa.ChunkedArray, *,
+                trimmed: bool = False) -> pa.Array:
+    """The values of text cells ``texts`` for ``field``, typed as the case table stores them
+    (:data:`preauth.catalog.schema.ARROW_TYPES`): NULL where a cell is NULL, empty or not
+    acceptable. ``trimmed=True`` when the caller has already trimmed ``texts`` by
+    :data:`TRIM` (ingest does, to tell empty cells from refused ones)."""
+    v = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
+    if v.type != pa.string():
+        v = v.cast(pa.string())
+    v = _within_length(v)
+    if not trimmed:
+        v = pc.utf8_trim(v, characters=TRIM)
+    return _parse(field, v).cast(ARROW_TYPES[field.kind])
+
+
+def _within_length(v: pa.Array) -> pa.Array:
+    """``v`` with values longer than :data:`MAX_CELL_CHARS` characters made NULL (bytes are
+    counted first: no value is longer in characters than in bytes)."""
+    if len(v) == 0:
+        return v
+    longest = pc.max(pc.binary_length(v)).as_py()
+    if longest is None or longest <= MAX_CELL_CHARS:
+        return v
+    too_long = pc.greater(pc.utf8_length(v), MAX_CELL_CHARS)
+    return pc.if_else(too_long, pa.scalar(None, v.type), v)
+
+
+def _parse(f: Field, v: pa.Array) -> pa.Array:
+    """Typed values of trimmed text ``v`` for field ``f`` (NULL where empty or not valid)."""
+    if f.kind is Kind.TEXT:
+        return pc.if_else(pc.equal(v, ""), pa.scalar(None, v.type), v)
+    if f.kind is Kind.BOOLEAN:
+        return _boolean(v)
+    if f.kind is Kind.ENUM:
+        return _enum(f, v)
+    if f.kind is Kind.DATE:
+        return _date(v)
+    return _number(f, v)
+
+
+def _boolean(v: pa.Array) -> pa.Array:
+    low = pc.utf8_lower(v)
+    no = pc.if_else(pc.is_in(low, value_set=pa.array(BOOL_FALSE)), False,
+                    pa.scalar(None, pa.bool_()))
+    return pc.if_else(pc.is_in(low, value_set=pa.array(BOOL_TRUE)), True, no)
+
+
+def _enum(f: Field, v: pa.Array) -> pa.Array:
+    if f.name == "cpt_code":  # codes are digits: no case; "72148.0" from a numeric cell
+        key = pc.replace_substring_regex(v, r"\.0$", "")
+        keys = list(f.values)
+    else:
+        key = pc.utf8_lower(v)
+        keys = [val.lower() for val in f.values]
+        if any("_" in val for val in f.values):
+            key = pc.replace_substring(pc.replace_substring(key, " ", "_"), "-", "_")
+    return pa.array(f.values, pa.string()).take(
+        pc.index_in(key, value_set=pa.array(keys, pa.string())))
+
+
+def _date(v: pa.Array) -> pa.Array:
+    ok = pc.match_substring_regex(v, _DATE)
+    parts = pc.extract_regex(pc.if_else(ok, v, pa.scalar(None, v.type)), _DATE_PARTS)
+    iso = pc.binary_join_element_wise(
+        pc.struct_field(parts, "y"),
+        pc.utf8_lpad(pc.struct_field(parts, "m"), 2, "0"),
+        pc.utf8_lpad(pc.struct_field(parts, "d"), 2, "0"), "-")
+    stamp = pc.strptime(iso, "%Y-%m-%d", unit="s", error_is_null=True)
+    real = pc.equal(pc.strftime(stamp, "%Y-%m-%d"), iso)  # rejects 2024-02-30
+    # year 0000 exists in Arrow but not in Python's dates (the app's date filters)
+    real = pc.and_(real, pc.not_equal(pc.struct_field(parts, "y"), "0000"))
+    return pc.if_else(real, stamp.cast(pa.date32()), pa.scalar(None, pa.date32()))
+
+
+def _number(f: Field, v: pa.Array) -> pa.Array:
+    """INTEGER / NUMBER: a plain decimal number - no NaN, inf or thousands separators."""
+    ok = pc.match_substring_regex(v, _NUMBER)
+    number = pc.if_else(ok, v, pa.scalar(None, v.type)).cast(pa.float64())
+    conds = pc.is_finite(number)
+    if f.minimum is not None:
+        conds = pc.and_(conds, pc.greater_equal(number, f.minimum))
+    if f.maximum is not None:
+        conds = pc.and_(conds, pc.less_equal(number, f.maximum))
+    if f.kind is Kind.INTEGER:
+        conds = pc.and_(pc.and_(conds, pc.equal(number, pc.floor(number))),
+                        pc.less_equal(pc.abs(number), _INT32_MAX))
+        return pc.if_else(conds, number, pa.scalar(None, pa.float64())).cast(pa.int32())
+    return pc.if_else(conds, number, pa.scalar(None, pa.float64()))
+
+
+# --- one value ------------------------------------------------------------------------------
+
+def value_text(value: Any) -> str | None:
+    """A typed Python value as the text of a cell holding it: ``None`` stays ``None``, text is
+    kept, ``True`` -> ``'true'``, numbers as digits (``40.0`` -> ``'40'``; ``nan`` and ``inf``
+    as words, which no field accepts), dates in ISO (a midnight ``datetime`` as its date)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0) and value.tzinfo is None:
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return str(value)
+
+
+def parse_value(field: Field | str, value: Any) -> Any:
+    """One value for ``field`` (a :class:`Field` or its name) by the rules of
+    :func:`parse_texts`: the Python value (``str``, ``bool``, ``int``, ``float`` or
+    ``datetime.date``), ``None`` when it is empty (not documented); raises
+    :class:`InvalidValue` when it is not acceptable. A typed value is read as its
+    :func:`value_text`."""
+    f = FIELDS_BY_NAME[field] if isinstance(field, str) else field
+    text = value_text(value)
+    if text is None:
+        return None
+    if len(text) > MAX_CELL_CHARS:  # even if it is all spaces
+        raise InvalidValue(f, text)
+    trimmed = pc.utf8_trim(pa.array([text], pa.string()), characters=TRIM)
+    if trimmed[0].as_py() == "":
+        return None
+    parsed = parse_texts(f, trimmed, trimmed=True)[0].as_py()
+    if parsed is None:
+        raise InvalidValue(f, text)
+    return parsed
+
+
+_ANY_BOOLEAN = Field("value", Kind.BOOLEAN, "Value", "", "")
+
+
+def parse_bool(value: Any) -> bool | None:
+    """true/false, t/f, yes/no, y/n, 1/0 (any case) -> ``True``/``False``; empty -> ``None``;
+    anything else raises :class:`InvalidValue` (a ``ValueError``) quoting it."""
+    result = parse_value(_ANY_BOOLEAN, value)
+    return None if result is None else bool(result)

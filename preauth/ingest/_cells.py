@@ -1,0 +1,88 @@
+"""Typed cells rendered as text (package-internal): Parquet / Arrow columns, JSON and Excel
+values. Ingest reads every format as text so that one validation path serves them all and
+error messages can quote what the file said."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import math
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from preauth.ingest._arrow import workers
+from preauth.ingest._headers import blank_names
+
+
+def text_table(table: pa.Table) -> pa.Table:
+    names = blank_names([str(n) for n in table.column_names])
+    if table.num_rows < 50_000 or table.num_columns < 2:
+        return pa.table([text_column(col) for col in table.columns], names=names)
+    # Arrow's casts release the GIL: render the columns in parallel threads.
+    with ThreadPoolExecutor(max_workers=workers()) as pool:
+        columns = list(pool.map(text_column, table.columns))
+    return pa.table(columns, names=names)
+
+
+def text_column(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
+    """Render a typed column as text: bool -> 'true'/'false', numbers -> str, dates -> ISO."""
+    if isinstance(col, pa.Array):
+        col = pa.chunked_array([col], type=col.type)
+    t = col.type
+    if pa.types.is_dictionary(t):
+        return text_column(col.cast(t.value_type))
+    if pa.types.is_string(t):
+        return col
+    if pa.types.is_large_string(t) or pa.types.is_string_view(t) or pa.types.is_null(t):
+        return col.cast(pa.string())
+    if pa.types.is_floating(t):
+        col = pc.if_else(pc.is_nan(col), pa.scalar(None, t), col)
+        return col.cast(pa.string())
+    if pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_decimal(t) \
+            or pa.types.is_date(t):
+        return col.cast(pa.string())
+    if pa.types.is_timestamp(t):
+        if t.tz is None:
+            as_date = col.cast(pa.date32())
+            if pc.all(pc.equal(as_date.cast(t), col)).as_py() in (True, None):
+                return as_date.cast(pa.string())
+        with contextlib.suppress(pa.ArrowInvalid):  # whole seconds: no fraction shown
+            col = col.cast(pa.timestamp("s", t.tz))
+        return pc.strftime(col, "%Y-%m-%d %H:%M:%S")
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return col.cast(pa.string())
+    return pa.chunked_array([pa.array([None if v is None else cell_text(v)
+                                       for v in col.to_pylist()], pa.string())])
+
+
+def cell_text(value: Any) -> str | None:
+    """Text of one typed value (JSON / Excel / nested Parquet)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0) and value.tzinfo is None:
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return str(value)
+

@@ -1,0 +1,335 @@
+"""Validating a file's table: map the headers to catalog fields, parse every column by the
+catalog's value rules (:mod:`preauth.catalog.values`), reject the rows with problems.
+
+Column-wise and vectorized (Arrow compute + numpy, threads across columns - no per-row
+Python). A column with few distinct values - booleans, enums, ages, dates, as case data mostly
+is - is dictionary-encoded first and only its distinct values are trimmed and parsed; the typed
+column and the "invalid" mask are then gathered back through the dictionary indices. Row-level
+checks that span fields (duplicates, CPT / region / contrast) work on the typed arrays. Bad
+rows are rejected with one error line per problem (row number, column, raw value, message);
+good rows come back as a typed table with exactly
+:func:`preauth.catalog.schema.arrow_schema` plus a 1-based ``row`` column. Empty cells are
+NULL ("undocumented"), never false or zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from preauth.catalog.fields import CPT_CODES, FIELDS, FIELDS_BY_NAME, Field, cpt_for
+from preauth.catalog.schema import arrow_schema
+from preauth.catalog.values import MAX_CELL_CHARS, TRIM, parse_texts
+from preauth.ingest._arrow import flat, np_bool, workers
+from preauth.ingest._cells import text_column
+from preauth.ingest.duplicates import clean_ids, duplicate_errors, duplicate_of
+from preauth.ingest.errors import ERROR_SCHEMA, IngestError, error_rows, quoted
+from preauth.ingest.mapping import resolve_mapping
+from preauth.ingest.raw import RawTable, check_headers
+
+__all__ = ["IngestResult", "validate"]
+
+
+@dataclass
+class IngestResult:
+    """Typed accepted rows, one line per problem in the rejected ones, and the mapping used.
+
+    ``accepted`` has exactly :func:`preauth.catalog.schema.arrow_schema` plus ``row`` (int64,
+    the 1-based data row of the file); ``errors`` has ``row, case_id, column, value, message``
+    (:data:`preauth.ingest.errors.ERROR_SCHEMA`). ``rows_in == rows_accepted + rows_rejected``
+    always; a rejected row may have several errors.
+    """
+
+    accepted: pa.Table
+    errors: pa.Table
+    rows_in: int
+    rows_accepted: int
+    rows_rejected: int
+    mapping: dict[str, str]
+    unmapped_columns: list[str]
+    filename: str = ""
+
+    @property
+    def error_count(self) -> int:
+        return self.errors.num_rows
+
+    def summary(self) -> str:
+        """``'read 1,000 rows: 990 accepted, 10 rejected (14 errors)'``."""
+        rows = "row" if self.rows_in == 1 else "rows"
+        errs = "error" if self.error_count == 1 else "errors"
+        return (f"read {self.rows_in:,} {rows}: {self.rows_accepted:,} accepted, "
+                f"{self.rows_rejected:,} rejected ({self.error_count:,} {errs})")
+
+
+_CODES = pa.array(list(CPT_CODES), pa.string())
+_REGION_BY_CODE = pa.array([pair[0] for pair in CPT_CODES.values()], pa.string())
+_CONTRAST_BY_CODE = pa.array([pair[1] for pair in CPT_CODES.values()], pa.string())
+_REGIONS = FIELDS_BY_NAME["region"].values
+_CONTRASTS = FIELDS_BY_NAME["contrast"].values
+# CPT code by region index * len(contrasts) + contrast index
+_CODE_BY_PAIR = pa.array([cpt_for(r, c) for r in _REGIONS for c in _CONTRASTS], pa.string())
+_ARROW_TYPES = {f.name: f.type for f in arrow_schema()}
+_PROCEDURE = ("cpt_code", "region", "contrast")
+
+# Error lines of one row are listed in this order of their checks.
+_REQUIRED, _DUPLICATE = 0, 1
+_FIELD_ORDER = {f.name: 3 + i for i, f in enumerate(FIELDS)}
+_CONFLICT = {"region": 3 + len(FIELDS), "contrast": 4 + len(FIELDS)}
+_NO_PROCEDURE, _LONG_CELL, _READ = 5 + len(FIELDS), 6 + len(FIELDS), 7 + len(FIELDS)
+
+
+# --- parsing columns --------------------------------------------------------------------------
+
+@dataclass
+class _Coerced:
+    typed: pa.Array | pa.ChunkedArray  # the field's type; NULL where empty or invalid
+    invalid: np.ndarray | None  # per row: a non-empty value that is not acceptable (None: none)
+    given: np.ndarray | None  # per row: the cell is not empty (only when asked for)
+
+
+def _few_distinct(col: pa.ChunkedArray) -> bool:
+    """Whether dictionary-encoding ``col`` pays off (judged on a sample)."""
+    n = len(col)
+    if n < 64:
+        return False
+    # Parsing (regex, dates) costs far more per value than hashing, so encode unless the
+    # values look nearly all distinct.
+    sample = col.take(pa.array(np.linspace(0, n - 1, min(n, 2048)).astype(np.int64)))
+    return len(pc.unique(sample)) <= len(sample) * 3 // 4
+
+
+def _coerce(f: Field, col: pa.ChunkedArray, want_given: bool = False) -> _Coerced:
+    """Parse one raw text column for field ``f``."""
+    if _few_distinct(col):
+        encoded = pc.dictionary_encode(col)
+        if len({len(c.dictionary) for c in encoded.chunks}) > 1:
+            encoded = encoded.unify_dictionaries()
+        values = encoded.chunk(0).dictionary
+
+        def expand(arr: pa.Array) -> pa.Array | pa.ChunkedArray:
+            return pa.chunked_array([arr.take(c.indices) for c in encoded.chunks], arr.type)
+    else:
+        values = flat(col)
+
+        def expand(arr: pa.Array) -> pa.Array | pa.ChunkedArray:
+            return arr
+
+    trimmed = pc.utf8_trim(values, characters=TRIM)
+    filled = pc.fill_null(pc.not_equal(trimmed, ""), False)
+    typed_values = parse_texts(f, trimmed, trimmed=True)
+    invalid_values = pc.and_(filled, pc.is_null(typed_values))
+    invalid = np_bool(expand(invalid_values)) if pc.any(invalid_values).as_py() else None
+    given = np_bool(expand(filled)) if want_given else None
+    return _Coerced(expand(typed_values), invalid, given)
+
+
+def _long_mask(col: pa.ChunkedArray) -> np.ndarray | None:
+    """Per row: the cell is longer than MAX_CELL_CHARS (None: no such cell)."""
+    if len(col) == 0:
+        return None
+    longest = pc.max(pc.binary_length(col)).as_py()
+    if longest is None or longest <= MAX_CELL_CHARS:  # bytes >= characters
+        return None
+    mask = np_bool(pc.greater(pc.utf8_length(col), MAX_CELL_CHARS))
+    return mask if mask.any() else None
+
+
+# --- collecting errors ------------------------------------------------------------------------
+
+class _Errors:
+    """Error lines collected check by check (vectorized per check), built by
+    :func:`preauth.ingest.errors.error_rows`, listed by row and then by check."""
+
+    def __init__(self, ids: pa.Array) -> None:
+        self.ids = ids
+        self.parts: list[tuple[np.ndarray, int, pa.Table]] = []
+        self.bad = np.zeros(len(ids), dtype=bool)
+
+    def add(self, order: int, mask: np.ndarray | None, column: str,
+            values: pa.Array | pa.ChunkedArray | None,
+            message: str | Callable[[pa.Array], pa.Array]) -> None:
+        """Lines for the rows where ``mask``; ``values`` is indexed by row; ``message``: a
+        string, or a function of the row indices returning one message per row."""
+        if mask is None or not mask.any():
+            return
+        rows = np.flatnonzero(mask)
+        take = pa.array(rows, pa.int64())
+        text = message if isinstance(message, str) else message(take)
+        lines = error_rows(rows + 1, self.ids.take(take), column,
+                           None if values is None else values.take(take), text)
+        self.add_table(order, rows, lines)
+
+    def add_table(self, order: int, rows: np.ndarray, lines: pa.Table) -> None:
+        """Lines already built, one per row index in ``rows``."""
+        self.parts.append((rows, order, lines))
+        self.bad[rows] = True
+
+    def table(self) -> pa.Table:
+        if not self.parts:
+            return ERROR_SCHEMA.empty_table()
+        rows = np.concatenate([p[0] for p in self.parts])
+        order = np.concatenate([np.full(len(p[0]), p[1]) for p in self.parts])
+        table = pa.concat_tables([p[2] for p in self.parts]).combine_chunks()
+        return table.take(pa.array(np.lexsort((order, rows))))
+
+
+# --- validate ---------------------------------------------------------------------------------
+
+def validate(raw: RawTable, mapping: Mapping[str, str | None] | None = None,
+             check_duplicates: bool = True) -> IngestResult:
+    """Map, coerce and check every row of ``raw`` (vectorized, column-wise).
+
+    ``mapping`` (source header -> field name, or ``None`` to drop a column) overrides the
+    proposed mapping. Raises :class:`~preauth.ingest.errors.IngestError` only for whole-file
+    problems (no case_id column, a bad mapping); row problems go to ``errors`` and reject just
+    that row. ``check_duplicates=False`` leaves repeated case_ids to the caller (a file
+    validated in batches checks them across all batches: :mod:`preauth.ingest.stream`).
+    """
+    name = raw.filename
+    headers = raw.table.column_names
+    check_headers(headers, name)
+    final = resolve_mapping(headers, mapping, name)
+    if "case_id" not in final.values():
+        looked = ", ".join(("case_id", *FIELDS_BY_NAME["case_id"].synonyms))
+        raise IngestError(f"{name}: no case_id column (looked for {looked}); map one of the "
+                          "columns to case_id")
+    n = raw.table.num_rows
+    source: dict[str, pa.ChunkedArray] = {
+        header: col if pa.types.is_string(col.type) else text_column(col)
+        for header, col in zip(headers, raw.table.columns, strict=True)}
+    raw_of = {f: source[h] for h, f in final.items()}  # field -> raw text column
+    ids, dup_of, coerced, long_cells = _parse_columns(source, raw_of, check_duplicates)
+
+    errors = _Errors(ids)
+    errors.add(_REQUIRED, np_bool(pc.is_null(ids)), "case_id", raw_of["case_id"],
+               "case_id is required but the cell is empty")
+    if dup_of.any():
+        errors.add_table(_DUPLICATE, np.flatnonzero(dup_of),
+                         duplicate_errors(ids, raw_of["case_id"], dup_of))
+    _value_errors(errors, coerced, raw_of, {final[h]: m for h, m in long_cells.items()
+                                            if h in final})
+    procedure = _procedure(errors, coerced, raw_of, n)
+    for header, m in long_cells.items():
+        errors.add(_LONG_CELL, m, final.get(header, header), source[header],
+                   f"cell longer than {MAX_CELL_CHARS:,} characters")
+    _add_read_errors(errors, raw, n)
+
+    finals = {"case_id": ids, **procedure}
+    schema = arrow_schema().append(pa.field("row", pa.int64()))
+    arrays = [finals[f.name] if f.name in finals else _typed(coerced, f.name, n)
+              for f in FIELDS]
+    arrays.append(pa.array(np.arange(1, n + 1, dtype=np.int64)))
+    accepted = pa.Table.from_arrays(arrays, schema=schema).filter(pa.array(~errors.bad))
+    return IngestResult(
+        accepted=accepted, errors=errors.table(), rows_in=n, rows_accepted=accepted.num_rows,
+        rows_rejected=int(errors.bad.sum()), mapping=final,
+        unmapped_columns=[h for h in headers if h not in final], filename=name)
+
+
+def _parse_columns(source: dict[str, pa.ChunkedArray], raw_of: dict[str, pa.ChunkedArray],
+                   check_duplicates: bool
+                   ) -> tuple[pa.Array, np.ndarray, dict[str, _Coerced], dict[str, np.ndarray]]:
+    """(clean case_ids, :func:`duplicate_of` per row, the parsed mapped fields, the long-cell
+    masks by header), the columns parsed in parallel threads."""
+    n = len(raw_of["case_id"])
+    with ThreadPoolExecutor(max_workers=workers()) as pool:
+        futures = {f: pool.submit(_coerce, FIELDS_BY_NAME[f], col, f in _PROCEDURE)
+                   for f, col in raw_of.items() if f != "case_id"}
+        long_futures = {h: pool.submit(_long_mask, col) for h, col in source.items()}
+        ids = clean_ids(raw_of["case_id"])
+        dup_of = (pool.submit(duplicate_of, ids).result() if check_duplicates
+                  else np.zeros(n, dtype=np.int64))
+        coerced = {f: fut.result() for f, fut in futures.items()}
+        long_cells = {h: m for h, fut in long_futures.items() if (m := fut.result()) is not None}
+    return ids, dup_of, coerced, long_cells
+
+
+def _value_errors(errors: _Errors, coerced: dict[str, _Coerced],
+                  raw_of: dict[str, pa.ChunkedArray], long_by_field: dict[str, np.ndarray]
+                  ) -> None:
+    """``<field> must be <what the catalog accepts>, got '<value>'`` for each refused value
+    (an over-long one is reported once, as a long cell)."""
+    for f in FIELDS:
+        c = coerced.get(f.name)
+        if c is None or c.invalid is None:
+            continue
+        invalid = c.invalid
+        if f.name in long_by_field:
+            invalid = invalid & ~long_by_field[f.name]
+        errors.add(_FIELD_ORDER[f.name], invalid, f.name, raw_of[f.name],
+                   partial(_refused, f, raw_of[f.name]))
+
+
+def _refused(f: Field, col: pa.ChunkedArray, take: pa.Array) -> pa.Array:
+    """``<field> must be <what the catalog accepts>, got '<value>'`` for rows ``take``."""
+    prefix = f"{f.name} must be {f.describe_type()}, got "
+    return pc.binary_join_element_wise(
+        prefix, quoted(pc.utf8_trim(col.take(take), characters=TRIM)), "")
+
+
+def _typed(coerced: dict[str, _Coerced], field_name: str, n: int) -> pa.Array | pa.ChunkedArray:
+    c = coerced.get(field_name)
+    return c.typed if c is not None else pa.nulls(n, _ARROW_TYPES[field_name])
+
+
+def _mask(coerced: dict[str, _Coerced], field_name: str, attr: str, n: int) -> np.ndarray:
+    c = coerced.get(field_name)
+    m = getattr(c, attr) if c is not None else None
+    return m if m is not None else np.zeros(n, dtype=bool)
+
+
+def _procedure(errors: _Errors, coerced: dict[str, _Coerced],
+               raw_of: dict[str, pa.ChunkedArray], n: int) -> dict[str, pa.Array]:
+    """CPT code, region and contrast: what is missing derived from the rest, contradictions
+    and rows naming no procedure rejected. Returns the three final columns."""
+    cpt, region, contrast = (flat(_typed(coerced, f, n)) for f in _PROCEDURE)
+    code_index = pc.index_in(cpt, value_set=_CODES)
+    derived = {"region": _REGION_BY_CODE.take(code_index),
+               "contrast": _CONTRAST_BY_CODE.take(code_index)}
+    for name, given in (("region", region), ("contrast", contrast)):
+        conflict = np_bool(pc.not_equal(given, derived[name]))
+        errors.add(_CONFLICT[name], conflict, name, raw_of.get(name),
+                   partial(_contradiction, name, given, derived[name], cpt))
+    pair = pc.add(pc.multiply(pc.index_in(region, value_set=pa.array(_REGIONS)),
+                              len(_CONTRASTS)),
+                  pc.index_in(contrast, value_set=pa.array(_CONTRASTS)))
+    cpt_given = _mask(coerced, "cpt_code", "given", n)
+    no_procedure = (~cpt_given & np_bool(pc.or_(pc.is_null(region), pc.is_null(contrast)))
+                    & ~_mask(coerced, "region", "invalid", n)
+                    & ~_mask(coerced, "contrast", "invalid", n))
+    errors.add(_NO_PROCEDURE, no_procedure, "cpt_code", raw_of.get("cpt_code"),
+               "no requested procedure: give cpt_code (or region and contrast)")
+    return {
+        "cpt_code": pc.if_else(pa.array(cpt_given), cpt,
+                               pc.coalesce(cpt, _CODE_BY_PAIR.take(pair))),
+        "region": pc.coalesce(region, derived["region"]),
+        "contrast": pc.coalesce(contrast, derived["contrast"]),
+    }
+
+
+def _contradiction(name: str, given: pa.Array, derived: pa.Array, cpt: pa.Array,
+                   take: pa.Array) -> pa.Array:
+    """``region 'cervical' contradicts cpt_code 72148 (lumbar)`` for rows ``take``."""
+    return pc.binary_join_element_wise(
+        f"{name} '", given.take(take), "' contradicts cpt_code ", cpt.take(take),
+        " (", derived.take(take), ")", "")
+
+
+def _add_read_errors(errors: _Errors, raw: RawTable, n: int) -> None:
+    """The problems the reader found in single rows (a CSV row with the wrong number of
+    cells, a NUL byte, a repeated JSON key, text that is not UTF-8)."""
+    read_errors = [e for e in raw.read_errors if 0 < e[0] <= n]
+    if not read_errors:
+        return
+    rows = np.array([e[0] - 1 for e in read_errors], dtype=np.int64)
+    lines = error_rows(rows + 1, errors.ids.take(pa.array(rows, pa.int64())),
+                       [e[1] for e in read_errors], pa.array([e[2] for e in read_errors],
+                                                             pa.string()),
+                       pa.array([e[3] for e in read_errors], pa.string()))
+    errors.add_table(_READ, rows, lines)
