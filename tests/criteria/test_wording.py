@@ -139,13 +139,6 @@ def test_every_criterion_reads_in_words(policy_id: str, criterion_id: str) -> No
     assert not bad, f"{LIBRARY[policy_id].file}, criterion {criterion_id!r}:\n" + "\n".join(bad)
 
 
-@pytest.fixture(scope="module")
-def engine() -> Iterator[Engine]:
-    eng = Engine(LIBRARY, threads=1)
-    yield eng
-    eng.close()
-
-
 def explained(engine: Engine, policy_id: str, case: dict) -> Iterator[tuple[str, str]]:
     """Every text the explorer shows for a case under one policy."""
     for d in determine(engine, case, [policy_id]):
