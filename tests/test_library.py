@@ -168,7 +168,7 @@ def test_examples_load_with_catalog_values() -> None:
                                                   "not rated"]),
     ("{expect: met, case: {region: cervical, cpt_code: '72148'}}",
      ["example #2.case", "contradicts cpt_code"]),
-    ("{expect: met, case: {}, note: " + "x" * 400 + "}", ["example #2.note", "300"]),
+    ("{expect: met, case: {}, note: " + "x" * 1001 + "}", ["example #2.note", "1000"]),
 ])
 def test_bad_examples_name_file_criterion_and_example(example: str,
                                                       fragments: list[str]) -> None:

@@ -33,7 +33,7 @@ CRITERIA = [pytest.param(p.id, c.id, id=f"{p.file}::{c.id}")
 _STATUS = {True: "met", False: "not_met", None: "undocumented"}
 
 
-def status_of(engine: Engine, policy: Policy, criterion: Criterion,
+def criterion_status(engine: Engine, policy: Policy, criterion: Criterion,
               case: dict[str, Any]) -> str:
     """The criterion's status for a full case record, through the single-case path; the row's
     status lists and the clause trace's root must agree."""
@@ -52,19 +52,12 @@ def mismatches(engine: Engine, policy: Policy, criterion: Criterion) -> Iterator
     """One line per example whose status is not its ``expect``."""
     for i, example in enumerate(criterion.examples, start=1):
         case = example_case(criterion, example)
-        got = status_of(engine, policy, criterion, case)
+        got = criterion_status(engine, policy, criterion, case)
         if got != example.expect:
             note = f"; note: {example.note}" if example.note else ""
             yield (f"{policy.file}, criterion {criterion.id!r}, example #{i}: expected "
                    f"{example.expect}, got {got} for {example.case} (request "
                    f"{case['cpt_code']}){note}")
-
-
-@pytest.fixture(scope="module")
-def engine() -> Iterator[Engine]:
-    eng = Engine(LIBRARY, threads=1)
-    yield eng
-    eng.close()
 
 
 @pytest.mark.parametrize(("policy_id", "criterion_id"), CRITERIA)
@@ -95,9 +88,9 @@ def test_the_engine_stays_within_the_possible_statuses(engine: Engine, policy_id
     criterion = policy.criterion(criterion_id)
     possible = possible_statuses(criterion.expression)
     empty = example_case(criterion, Example(expect="undocumented", case={}))
-    assert status_of(engine, policy, criterion, empty) in possible
+    assert criterion_status(engine, policy, criterion, empty) in possible
     for i, example in enumerate(criterion.examples, start=1):
-        got = status_of(engine, policy, criterion, example_case(criterion, example))
+        got = criterion_status(engine, policy, criterion, example_case(criterion, example))
         assert got in possible, (f"{policy.file}, criterion {criterion_id!r}, example #{i}: "
                                  f"{got} is outside the possible {sorted(possible)}")
 
