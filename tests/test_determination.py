@@ -39,7 +39,14 @@ def test_worked_denial_is_not_approved(engine: Engine, cpt: str) -> None:
         assert "acr-lbp-v4" in flips  # cauda equina: lumbar only
         assert "acr-lbp-v5" in flips  # prior LUMBAR surgery would qualify; cervical does not
     docs = " ".join(acr.missing_documentation).lower()
-    assert "6 weeks" in docs and "surgical" in docs
+    if cpt == "72158":
+        assert "6 weeks" in docs and "surgical" in docs
+    else:
+        # ACR Thoracic Back Pain 2024: 6 weeks of failed care in a surgery candidate does not
+        # make thoracic MRI appropriate without myelopathy or radiculopathy; the cord
+        # examination and the red flags are what would change it
+        assert "6 weeks" not in docs
+        assert "upper-motor-neuron" in docs and "cancer" in docs
 
 
 def test_worked_denial_explains_the_failed_clauses(engine: Engine) -> None:

@@ -200,6 +200,27 @@ FIELDS: tuple[Field, ...] = (
           "history", minimum=0, unit="months",
           added="BCBS-style policy: a repeat MRI of the same region within 3 months needs "
                 "documented new or progressive findings."),
+    _b("iv_drug_use", "IV drug use",
+       "Current or past injection drug use. A risk factor for spinal infection, not a sign of "
+       "it: fever and raised ESR/CRP are recorded in infection_signs.", "history",
+       added="ACR model (issue 10): infection risk factors kept apart from infection signs. "
+             "A red flag in NASS Choosing Wisely; ACP/APS (Chou 2011, Table 2) needs fever "
+             "with it for immediate imaging. Read by the ACR no-red-flag variants "
+             "(acr-lbp-v1/v2, acr-thoracic-v1/v2, acr-neck-pain-no-red-flags)."),
+    _b("recent_spinal_procedure", "Recent spinal procedure",
+       "Spinal surgery, injection or other spinal procedure shortly before the current "
+       "episode (the clinician's judgement of recent; no source gives a window). A risk "
+       "factor for spinal infection, not a sign of it.", "history",
+       added="ACR model (issue 10): infection risk factors kept apart from infection signs; "
+             "a recent procedure is also prior management, so the ACR 'no prior management' "
+             "variants (acr-lbp-v1/v2, acr-thoracic-v1/v2, acr-neck-pain-no-red-flags) do "
+             "not apply."),
+    _b("radiograph_degenerative_findings", "Radiographs show degenerative changes",
+       "Radiographs of the requested region were obtained and show degenerative changes "
+       "(spondylosis, disc-space narrowing, osteophytes).", "history",
+       added="ACR Cervical Neck Pain or Cervical Radiculopathy (2018 edition): chronic neck "
+             "pain with degenerative changes on radiographs → MRI without contrast usually "
+             "appropriate (acr-neck-chronic-degenerative)."),
     # --- Neurologic findings -------------------------------------------------------------
     _b("radiculopathy", "Radiculopathy", "Radicular (dermatomal) pain pattern.", "neuro"),
     _b("neuro_deficit", "Objective neurologic deficit",
@@ -224,9 +245,18 @@ FIELDS: tuple[Field, ...] = (
        "Bladder/bowel dysfunction, saddle anaesthesia, bilateral leg weakness.", "red_flags"),
     _b("cancer_history", "History of cancer", "Known or prior malignancy.", "red_flags"),
     _b("suspected_malignancy", "Suspected malignancy",
-       "E.g. unexplained weight loss, night pain with cancer risk.", "red_flags"),
+       "The clinician's documented suspicion of cancer (e.g. strong clinical suspicion). "
+       "When left empty, the ACR model builds the suspicion from its documented parts "
+       "(history of cancer; unexplained weight loss with age over 50).", "red_flags"),
     _b("infection_signs", "Signs of infection",
-       "Fever, raised ESR/CRP, IV drug use, recent spinal procedure.", "red_flags"),
+       "Signs of spinal infection: fever, or raised ESR/CRP. Since issue 10 this no longer "
+       "covers risk factors: IV drug use, a recent spinal procedure and immunosuppression "
+       "have their own fields (iv_drug_use, recent_spinal_procedure, immunosuppressed).",
+       "red_flags",
+       added="Meaning narrowed in issue 10 (was 'fever, raised ESR/CRP, IV drug use, recent "
+             "spinal procedure'): the sources treat signs and risk factors differently "
+             "(ACP/APS needs fever with a risk factor; ACR names suspected infection and "
+             "immunosuppression separately)."),
     _b("immunosuppressed", "Immunosuppressed", "Immunosuppression of any cause.", "red_flags"),
     Field("trauma", Kind.ENUM, "Trauma", "Trauma preceding the current episode.", "red_flags",
           values=("none", "low_velocity", "high_velocity")),

@@ -129,9 +129,12 @@ SCENARIOS: tuple[Scenario, ...] = (
         "34-year-old who injects drugs, with 10 days of severe back pain, fever of 38.6 °C and "
         "a raised CRP.",
         _case("infection-ivdu", cpt_code="72158", age=34, sex="M", symptom_weeks=1.5,
-              conservative_therapy_weeks=0, infection_signs=True, pain_score=9),
+              conservative_therapy_weeks=0, infection_signs=True, iv_drug_use=True,
+              pain_score=9),
         "Suspected discitis / epidural abscess: MRI without and with contrast now (ACR "
-        "variant 7). IV drug use is one of the infection signs every policy accepts.",
+        "variant 7). The fever and raised CRP are the signs of infection; injecting drugs is "
+        "a risk factor, recorded apart — on its own, without the signs, it would not meet "
+        "ACR's suspicion of infection.",
         ("ACR AC Low Back Pain 2021, Variant 7", "NASS Choosing Wisely (IV drug use)"),
         {"acr": _MEETS, "evicore_style": _MEETS, "aetna_style": _MEETS, "bcbs_style": _MEETS},
         ("lumbar", "red flag"),
@@ -175,7 +178,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "ACR rates MRI without contrast usually appropriate for new or increasing cervical "
         "radiculopathy with no minimum wait; the payer models want 6 weeks of care (and the "
         "stricter model a new objective deficit). The same chart, different answers.",
-        ("ACR AC Cervical Pain or Cervical Radiculopathy 2024", "BCBS CAM 741",
+        ("ACR AC Cervical Neck Pain or Cervical Radiculopathy (2018 edition)", "BCBS CAM 741",
          "eviCore Spine V1.0.2026"),
         {"acr": _MEETS, "evicore_style": _DNM, "aetna_style": _DNM, "bcbs_style": _DNM},
         ("cervical", "policies differ"),
@@ -234,9 +237,11 @@ SCENARIOS: tuple[Scenario, ...] = (
         _case("post-cervical-fusion-thoracic", cpt_code="72157", age=54, sex="F",
               symptom_weeks=8, conservative_therapy_weeks=None,
               prior_spine_surgery_region="cervical"),
-        "Thoracic requests are judged by analogy with the lumbar rules; the same gaps lead to "
-        "the same answer.",
-        ("ACR AC Low Back Pain 2021 (thoracic by analogy)",),
+        "ACR's Thoracic Back Pain topic (2024) is stricter than the lumbar rules: even 6 "
+        "weeks of failed care in a surgical candidate would not make thoracic MRI appropriate "
+        "without myelopathy or radiculopathy; red flags still would.",
+        ("ACR AC Thoracic Back Pain 2024, Variants 1-3",
+         "ACR AC Low Back Pain 2021 (red-flag variants, thoracic by analogy)"),
         {"acr": _DNM, "evicore_style": _DNM, "aetna_style": _INS, "bcbs_style": _DNM},
         ("thoracolumbar", "denial"),
     ),
