@@ -32,21 +32,33 @@ from preauth.criteria._yaml import (
     one_line,
     read_yaml,
 )
+from preauth.criteria.examples import (
+    MAX_EXAMPLES_PER_CRITERION,
+    MAX_EXAMPLES_PER_POLICY,
+    MAX_NOTE_CHARS,
+    Example,
+    procedure_problem,
+)
 from preauth.criteria.expressions import CompiledExpression, ExpressionError, compile_expression
 
 __all__ = [
     "CATEGORY_LABELS",
+    "LEGACY_RATING_BANDS",
     "MAX_CRITERIA_PER_POLICY",
+    "MAX_EXAMPLES_PER_CRITERION",
+    "MAX_EXAMPLES_PER_POLICY",
     "MAX_FILE_BYTES",
     "MAX_LEAVES_PER_POLICY",
     "MAX_MESSAGE_CHARS",
     "MAX_NODES_PER_POLICY",
+    "MAX_NOTE_CHARS",
     "MAX_YAML_ALIASES",
     "MAX_YAML_DEPTH",
     "MAX_YAML_NUMBER_CHARS",
     "Category",
     "CriteriaError",
     "Criterion",
+    "Example",
     "Library",
     "Policy",
     "Rating",
@@ -67,7 +79,8 @@ MAX_LEAVES_PER_POLICY = 300  # distinct leaf conditions, one SQL column each [28
 MAX_NODES_PER_POLICY = 10_000  # syntax-tree nodes of all its expressions [232] — 200
 #   criteria as complex as the most complex bundled one (50); bounds load and evaluation work
 # (per criterion: preauth.criteria.expressions.MAX_EXPRESSION_LENGTH / _NODES /
-# MAX_NESTING_DEPTH)
+# MAX_NESTING_DEPTH; examples: preauth.criteria.examples' MAX_EXAMPLES_PER_CRITERION,
+# MAX_EXAMPLES_PER_POLICY and MAX_NOTE_CHARS, re-exported here)
 MAX_MESSAGE_CHARS = 500  # an error message names file, criterion and reason on one line
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
@@ -139,11 +152,31 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+# The legacy ACR 1–9 scale and the category each band meant: 1–3 usually not appropriate,
+# 4–6 may be appropriate, 7–9 usually appropriate. Current ACR tables give categories only.
+LEGACY_RATING_BANDS: dict[Category, tuple[int, int]] = {
+    Category.USUALLY_NOT_APPROPRIATE: (1, 3),
+    Category.MAY_BE_APPROPRIATE: (4, 6),
+    Category.USUALLY_APPROPRIATE: (7, 9),
+}
+
+
 class Rating(_Strict):
+    """A category for one procedure, with the legacy 1–9 rating where a source gave one."""
+
     category: Category
     rating: int | None = Field(default=None, ge=1, le=9)
     rating_note: str = ""  # e.g. "legacy 2007 rating"
     comment: str = ""
+
+    @property
+    def legacy_text(self) -> str:
+        """The rating as it is to be shown ("legacy 1–9 rating 8 (legacy 2007 rating)"), or
+        "" without one."""
+        if self.rating is None:
+            return ""
+        note = f" ({self.rating_note})" if self.rating_note else ""
+        return f"legacy 1–9 rating {self.rating}{note}"
 
 
 class Reference(_Strict):
@@ -172,6 +205,9 @@ class Criterion(_Strict):
     # regions where the rule is applied by analogy (the source is about another region);
     # the rationale must say so
     by_analogy: tuple[Literal["cervical", "thoracic", "lumbar"], ...] = ()
+    # partial cases with the status they must give (preauth.criteria.examples); run and
+    # checked for coverage by tests/criteria/test_examples.py, never at load time
+    examples: tuple[Example, ...] = ()
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True,
                               arbitrary_types_allowed=True)
@@ -189,6 +225,15 @@ class Criterion(_Strict):
     @classmethod
     def _short_form_other(cls, v: Any) -> Any:
         return cls._short_form(v)
+
+    @field_validator("examples", mode="before")
+    @classmethod
+    def _bounded_examples(cls, v: Any) -> Any:
+        # before any example is validated: a hostile file fails fast
+        if isinstance(v, list | tuple) and len(v) > MAX_EXAMPLES_PER_CRITERION:
+            raise ValueError(f"{len(v):,} examples; a criterion may have at most "
+                             f"{MAX_EXAMPLES_PER_CRITERION}")
+        return v
 
     @cached_property
     def expression(self) -> CompiledExpression:
@@ -286,6 +331,9 @@ def _format_validation(err: ValidationError, data: Any) -> tuple[str | None, str
         except (KeyError, IndexError, TypeError, AttributeError):
             criterion = f"#{loc[1] + 1}"
         loc = loc[2:]
+    if len(loc) >= 2 and loc[0] == "examples" and isinstance(loc[1], int):
+        # examples are counted from 1, as a reader counts the items of the list
+        loc = [f"example #{loc[1] + 1}", *loc[2:]]
     where = ".".join(str(p) for p in loc) or "(top level)"
     msg = first["msg"]
     if first["type"] == "extra_forbidden":
@@ -327,6 +375,11 @@ def load_policy_text(text: str, file: str) -> Policy:
     if len(crits) > MAX_CRITERIA_PER_POLICY:
         raise CriteriaError(file, None, f"{len(crits):,} criteria; a policy file may have at "
                                         f"most {MAX_CRITERIA_PER_POLICY}")
+    examples = sum(len(c["examples"]) for c in crits if isinstance(c, dict)
+                   and isinstance(c.get("examples"), list))
+    if examples > MAX_EXAMPLES_PER_POLICY:
+        raise CriteriaError(file, None, f"{examples:,} examples; a policy file may have at "
+                                        f"most {MAX_EXAMPLES_PER_POLICY:,}")
     if "criteria" in meta or "file" in meta:
         key = "criteria" if "criteria" in meta else "file"
         raise CriteriaError(file, None, f"policy.{key}: unknown key (check spelling)")
@@ -384,6 +437,10 @@ def _check_policy(policy: Policy, file: str) -> None:
         for r in c.regions:
             if r not in REGIONS:  # pragma: no cover - pydantic Literal already checks
                 raise CriteriaError(file, c.id, f"regions: unknown region {r!r}")
+        for i, example in enumerate(c.examples):
+            problem = procedure_problem(c, example)
+            if problem:
+                raise CriteriaError(file, c.id, f"example #{i + 1}.case: {problem}")
 
 
 def load_library(directory: str | Path | None = None,
