@@ -140,25 +140,37 @@ def test_acute_lbp_with_cauda_equina_meets_everywhere(outcome, evaluator, quiet)
 def test_persistent_lbp_after_6_weeks_in_surgical_candidate(outcome, evaluator, quiet, cpt,
                                                             expected):
     """ACR variant 3: 8 weeks of management, surgery candidate, radiculopathy with an
-    objective deficit — MRI without contrast usually appropriate. eviCore: 6 weeks and a
-    documented exam. Aetna: radiculopathy with objective findings after 6 weeks. BCBS wants
-    multimodal therapy (PT + medication) and radiographs, not documented here."""
+    objective (motor) deficit — MRI without contrast usually appropriate. eviCore: 6 weeks
+    and a documented exam. Aetna CPB 0236 §I: radiculopathy with objective motor or reflex
+    changes after 6 weeks. BCBS wants multimodal therapy (an active and an inactive
+    component), not documented here."""
     case = {**quiet, "cpt_code": cpt, "symptom_weeks": 10, "conservative_therapy_weeks": 8,
-            "surgical_candidate": True, "radiculopathy": True, "neuro_deficit": True}
+            "surgical_candidate": True, "radiculopathy": True, "neuro_deficit": True,
+            "motor_or_reflex_deficit": True}
     assert outcomes(outcome, case) == expected
     assert "acr-lbp-v3" in evaluator.row(ACR, case)["fired"]
+    # Aetna: a sensory-only deficit is not radiculopathy "as evidenced by motor or reflex
+    # changes"
+    assert outcome(AE, {**case, "motor_or_reflex_deficit": False}) == DNM
 
 
-def test_persistent_lbp_bcbs_needs_multimodal_therapy_and_radiographs(outcome, quiet):
+def test_persistent_lbp_bcbs_needs_multimodal_therapy(outcome, quiet):
+    """BCBS CAM 709: conservative therapy is multimodal — an active component (PT, supervised
+    home exercise, manipulation, chiropractic) and an inactive one (rest, heat, activity
+    change, medication, injections …). No radiographs-first rule in the text read."""
     base = {**quiet, "cpt_code": "72148", "symptom_weeks": 10,
             "conservative_therapy_weeks": 8, "surgical_candidate": True,
             "radiculopathy": True, "neuro_deficit": True}
     assert outcome(BC, base) == DNM
-    assert outcome(BC, {**base, "physical_therapy": None}) == DNM  # medication still FALSE
-    done = {**base, "physical_therapy": True, "medication_trial": True,
-            "prior_radiographs": True}
+    assert outcome(BC, {**base, "physical_therapy": None}) == DNM  # no inactive part either
+    done = {**base, "physical_therapy": True, "medication_trial": True}
     assert outcome(BC, done) == MEETS
-    assert outcome(BC, {**done, "prior_radiographs": None}) == INSUF
+    assert outcome(BC, {**done, "prior_radiographs": True}) == MEETS
+    assert outcome(BC, {**done, "medication_trial": False}) == DNM  # PT only
+    assert outcome(BC, {**done, "medication_trial": False,
+                        "inactive_conservative_therapy": None}) == INSUF  # heat? rest?
+    assert outcome(BC, {**done, "medication_trial": False,
+                        "inactive_conservative_therapy": True}) == MEETS
 
 
 def test_chronic_lbp_without_management_is_variant_2(outcome, evaluator, quiet):
@@ -169,16 +181,19 @@ def test_chronic_lbp_without_management_is_variant_2(outcome, evaluator, quiet):
 
 
 @pytest.mark.parametrize(("cpt", "expected"), [
-    pytest.param("72158", {ACR: MEETS, EV: MEETS, AE: MEETS, BC: MEETS},
+    pytest.param("72158", {ACR: MEETS, EV: MEETS, AE: DNM, BC: MEETS},
                  id="72158 without and with"),
-    pytest.param("72148", {ACR: MEETS, EV: MEETS, AE: MEETS, BC: MEETS},
+    pytest.param("72148", {ACR: MEETS, EV: MEETS, AE: DNM, BC: MEETS},
                  id="72148 without"),
 ])
 def test_cancer_history_lumbar(outcome, evaluator, quiet, cpt, expected):
     """ACR variant 7 (suspected cancer): MRI without, and without and with, usually
-    appropriate (legacy 8 / 7). Known cancer is a red flag / covered for every payer."""
+    appropriate (legacy 8 / 7). Known cancer is a red flag for eviCore and BCBS. Aetna CPB
+    0236 §I covers "suspected … metastases": a cancer history with the suspicion documented
+    absent does not meet; documented suspicion does."""
     case = {**quiet, "cpt_code": cpt, "symptom_weeks": 2, "cancer_history": True}
     assert outcomes(outcome, case) == expected
+    assert outcome(AE, {**case, "suspected_malignancy": True}) == MEETS
     row = evaluator.row(ACR, case)
     assert "acr-lbp-v7" in row["fired"]
     assert row["category"] == "usually_appropriate"
@@ -368,13 +383,14 @@ DENIAL_FLIP = {
     ("72158", ACR): {"acr-lbp-v4", "acr-lbp-v7", "acr-lbp-v6",
                      "acr-red-flag-progressive-deficit"},
     ("72158", EV): {"ev-cauda-equina", "ev-cancer", "ev-infection"},
-    ("72158", AE): {"ae-cauda-equina", "ae-infection-metastasis", "ae-progressive-deficit"},
+    ("72158", AE): {"ae-cauda-equina", "ae-metastasis-or-bone-tumour",
+                    "ae-suspected-infection", "ae-progressive-deficit"},
     ("72158", BC): {"bc-cauda-equina", "bc-tumour-infection"},
     ("72157", ACR): {"acr-lbp-v7", "acr-lbp-v6", "acr-red-flag-progressive-deficit",
                      "acr-myelopathy"},
     ("72157", EV): {"ev-cancer", "ev-infection"},
-    ("72157", AE): {"ae-cord-compression", "ae-infection-metastasis",
-                    "ae-progressive-deficit"},
+    ("72157", AE): {"ae-cord-compression", "ae-metastasis-or-bone-tumour",
+                    "ae-suspected-infection", "ae-progressive-deficit"},
     ("72157", BC): {"bc-tumour-infection"},
 }
 POST_OP = {ACR: ("acr-lbp-v5", "acr-thoracic-prior-surgery"), EV: ("ev-post-operative",),
@@ -394,7 +410,9 @@ def test_worked_denial(evaluator, cpt, policy):
     for cid in POST_OP[policy]:
         assert cid not in row["fired"]
         assert cid not in row["undocumented"]
-    assert {"cancer_history", "infection_signs"} <= set(row["undocumented_fields"])
+    # Aetna reads a suspicion of metastases, not a cancer history (CPB 0236 §I)
+    cancer = "suspected_malignancy" if policy == AE else "cancer_history"
+    assert {cancer, "infection_signs"} <= set(row["undocumented_fields"])
     if cpt == "72158":
         assert "cauda_equina_signs" in row["undocumented_fields"]
 
