@@ -53,17 +53,25 @@ def random_cases(seed: int, n: int, cpts: tuple[str, ...] = ALL_CPTS) -> list[di
                 "chronic_steroid_use", "new_or_progressive_symptoms", "surgical_candidate",
                 "foot_drop", "suspected_fracture", "hospitalized_for_pain",
                 "degenerative_spine_disease", "physical_therapy", "medication_trial",
-                "prior_radiographs", "radiographs_inconclusive", "epidural_injection_planned")
+                "prior_radiographs", "radiographs_inconclusive", "epidural_injection_planned",
+                # the payer models' own indications (Aetna CPB 0236 §I, BCBS CAM 709 / 741)
+                "motor_or_reflex_deficit", "major_motor_weakness", "clinical_spinal_stenosis",
+                "suspected_cord_injury", "myelopathy_initial_diagnosis", "abnormal_emg_ncs",
+                "severe_back_pain", "known_spinal_malignancy_or_infection",
+                "prior_study_inconclusive", "overlap_justification_documented",
+                "active_conservative_therapy", "inactive_conservative_therapy",
+                "progression_during_conservative_care")
     cases = []
     for _ in range(n):
         case: dict[str, Any] = {
             "cpt_code": rng.choice(cpts),
             "age": rng.choice((None, 30, 70, 71, 85)),
-            "symptom_weeks": rng.choice((None, 1.0, 6.0, 20.0)),
+            "symptom_weeks": rng.choice((None, 1.0, 6.0, 20.0, 30.0)),
             "conservative_therapy_weeks": rng.choice((None, 0.0, 1.0, 4.0, 6.0, 12.0)),
             "pain_score": rng.choice((None, 5, 9)),
             "motor_strength_grade": rng.choice((None, 3, 4, 5)),
             "months_since_prior_mri": rng.choice((None, 1.0, 3.0)),
+            "conservative_therapy_weeks_last_6_months": rng.choice((None, 2.0, 6.0)),
             "trauma": rng.choice((None, "none", "low_velocity", "high_velocity")),
             "prior_spine_surgery_region": rng.choice((None, "none", "cervical", "thoracic",
                                                       "lumbar")),
