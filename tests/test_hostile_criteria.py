@@ -34,6 +34,8 @@ from preauth.criteria.expressions import (
 )
 from preauth.criteria.library import (
     MAX_CRITERIA_PER_POLICY,
+    MAX_EXAMPLES_PER_CRITERION,
+    MAX_EXAMPLES_PER_POLICY,
     MAX_FILE_BYTES,
     MAX_LEAVES_PER_POLICY,
     MAX_MESSAGE_CHARS,
@@ -374,6 +376,51 @@ def test_messages_stay_short_and_on_one_line() -> None:
     refused(GOOD.replace("  - id: demo-1", '  - id: "a\\nb"'), "criterion 'a b'", "id")
 
 
+EXAMPLE = "      - {expect: met, case: {}}\n"
+
+
+def with_examples(n: int, text: str = GOOD) -> str:
+    """``text`` with ``n`` examples under each of its criteria."""
+    block = "    examples:\n" + EXAMPLE * n
+    return text.replace("    citations: [ref1]\n", "    citations: [ref1]\n" + block)
+
+
+def test_examples_per_criterion() -> None:
+    load_policy_text(with_examples(MAX_EXAMPLES_PER_CRITERION), "p.yaml")
+    refused(with_examples(MAX_EXAMPLES_PER_CRITERION + 1), "demo-1", "examples",
+            f"at most {MAX_EXAMPLES_PER_CRITERION}", file="p.yaml")
+
+
+def test_examples_per_policy() -> None:
+    # (a policy with exactly the most examples allowed loads: the slow test below)
+    per = MAX_EXAMPLES_PER_CRITERION
+    k = MAX_EXAMPLES_PER_POLICY // per
+    assert k * per == MAX_EXAMPLES_PER_POLICY
+    refused(with_examples(per, policy_text(["radiculopathy"] * (k + 1))),
+            f"{(k + 1) * per:,} examples", f"at most {MAX_EXAMPLES_PER_POLICY:,}",
+            file="p.yaml")
+
+
+@pytest.mark.slow  # a big input: `make test` only
+def test_the_most_examples_allowed_load_quickly() -> None:
+    """As many examples as a policy may hold, as big as the file limit then allows, with
+    values of every kind the catalog parses: the file still loads quickly."""
+    case = "{age: 71, trauma: none, request_date: 2024-02-29, radiculopathy: yes}"
+    per = MAX_EXAMPLES_PER_CRITERION
+    k = MAX_EXAMPLES_PER_POLICY // per
+    text = policy_text(["radiculopathy"] * k).replace(
+        "    citations: [ref1]\n", "    citations: [ref1]\n    examples:\n"
+        + f"      - {{expect: met, case: {case}}}\n" * per)
+    assert len(text.encode()) <= MAX_FILE_BYTES
+    t0 = time.process_time()
+    policy = load_policy_text(text, "p.yaml")
+    assert sum(len(c.examples) for c in policy.criteria) == MAX_EXAMPLES_PER_POLICY
+    assert policy.criteria[0].examples[0].case["radiculopathy"] is True
+    # measured ~0.7 s of CPU (mostly reading the YAML); the bound only catches an
+    # order-of-magnitude regression
+    assert time.process_time() - t0 < 10
+
+
 def test_policy_metadata_cannot_smuggle_criteria_or_file() -> None:
     refused(GOOD.replace(VERSION, f"{VERSION}\n  file: other.yaml"), "policy.file",
             "unknown key")
@@ -621,6 +668,43 @@ def test_mutated_policies_load_or_are_refused(text: str) -> None:
 @FUZZ
 @given(text=reshaped_yaml())
 def test_reshaped_policies_load_or_are_refused(text: str) -> None:
+    loads_or_refuses(text)
+
+
+CASE_FIELDS = ["age", "symptom_weeks", "radiculopathy", "trauma", "request_date", "cpt_code",
+               "region", "contrast", "case_id", "decision", "pain_score", "Age", ""]
+
+
+@st.composite
+def random_examples(draw: st.DrawFn) -> str:
+    """GOOD with random examples: mostly well-formed, with random keys, values and cases."""
+    data = yaml.safe_load(GOOD)
+    junk = st.recursive(_scalar(), lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+        max_leaves=4)
+    value = st.one_of(_scalar(), st.sampled_from(["yes", "72148", "72141", "lumbar", "with",
+                                                   "high_velocity", "2024-02-29", 6, 5.9]))
+    valid = st.fixed_dictionaries({}, optional={
+        "age": st.integers(0, 120), "symptom_weeks": st.floats(0, 1e6),
+        "radiculopathy": st.booleans(), "trauma": st.sampled_from(["none", "low_velocity"]),
+        "request_date": st.dates().map(str), "cpt_code": st.just("72148")})
+    case = st.one_of(valid, valid, valid, junk,
+                     st.dictionaries(st.sampled_from(CASE_FIELDS), value, max_size=4))
+    expect = st.sampled_from(["met", "not_met", "undocumented"])
+    example = st.one_of(
+        st.fixed_dictionaries({"expect": expect, "case": case},
+                              optional={"note": st.text(max_size=20)}),
+        st.fixed_dictionaries({"expect": st.one_of(expect, junk), "case": case},
+                              optional={"note": junk, "extra": junk}),
+        junk)
+    data["criteria"][0]["examples"] = draw(st.one_of(st.lists(example, max_size=4),
+                                                     st.lists(example, max_size=4), junk))
+    return yaml.safe_dump(data, allow_unicode=True)
+
+
+@FUZZ
+@given(text=random_examples())
+def test_random_examples_load_or_are_refused(text: str) -> None:
     loads_or_refuses(text)
 
 

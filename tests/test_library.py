@@ -121,3 +121,115 @@ def test_directory_loading_and_uploaded_override(tmp_path: Path) -> None:
 def test_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(CriteriaError, match="not found"):
         load_library(tmp_path / "nope")
+
+
+# --------------------------------------------------------------------------------------
+# examples: beside each criterion, validated at load time
+# --------------------------------------------------------------------------------------
+def _with_examples(examples: str) -> str:
+    return GOOD.rstrip("\n") + "\n    examples:\n" + examples
+
+
+def test_examples_load_with_catalog_values() -> None:
+    p = load_policy_text(_with_examples(
+        "      - {expect: met, case: {conservative_therapy_weeks: 6, radiculopathy: yes},"
+        " note: at 6}\n"
+        "      - {expect: undocumented, case: {}}\n"
+        "      - {expect: not_met, case: {cpt_code: '72148', request_date: 2024-02-29}}\n"),
+        "demo.yaml")
+    first, empty, third = p.criteria[0].examples
+    assert (first.expect, first.case, first.note) == (
+        "met", {"conservative_therapy_weeks": 6.0, "radiculopathy": True}, "at 6")
+    assert empty.case == {}
+    assert third.case["region"] == "lumbar" and third.case["contrast"] == "without"
+    assert str(third.case["request_date"]) == "2024-02-29"
+
+
+@pytest.mark.parametrize(("example", "fragments"), [
+    ("{expect: maybe, case: {}}", ["example #2.expect", "'met', 'not_met' or 'undocumented'"]),
+    ("{expect: met}", ["example #2.case", "required"]),
+    ("{expect: met, case: {}, colour: red}", ["example #2.colour", "unknown key"]),
+    ("{expect: met, case: {weeks: 6}}", ["example #2.case", "unknown field 'weeks'"]),
+    ("{expect: met, case: {Age: 6}}", ["example #2.case", "did you mean 'age'"]),
+    ("{expect: met, case: {age: old}}", ["example #2.case", "age", "whole number"]),
+    ("{expect: met, case: {age: 121}}", ["example #2.case", "age", "from 0 to 120"]),
+    ("{expect: met, case: {radiculopathy: maybe}}", ["example #2.case", "radiculopathy",
+                                                     "true/false"]),
+    ("{expect: met, case: {trauma: severe}}", ["example #2.case", "trauma", "low_velocity"]),
+    ("{expect: met, case: {request_date: 2021-02-30}}", ["example #2.case", "request_date"]),
+    ("{expect: met, case: {decision: denied}}", ["example #2.case", "payer outcome"]),
+    ("{expect: met, case: {case_id: x}}", ["example #2.case", "identifier"]),
+    ("{expect: met, case: [1, 2]}", ["example #2.case", "mapping"]),
+    ("{expect: met, case: {cpt_code: '72141'}}", ["example #2.case", "region cervical",
+                                                  "criterion's regions"]),
+    ("{expect: met, case: {cpt_code: '72149'}}", ["example #2.case", "contrast with",
+                                                  "not rated"]),
+    ("{expect: met, case: {region: cervical, cpt_code: '72148'}}",
+     ["example #2.case", "contradicts cpt_code"]),
+    ("{expect: met, case: {}, note: " + "x" * 1001 + "}", ["example #2.note", "1000"]),
+])
+def test_bad_examples_name_file_criterion_and_example(example: str,
+                                                      fragments: list[str]) -> None:
+    text = _with_examples("      - {expect: met, case: {conservative_therapy_weeks: 6}}\n"
+                          f"      - {example}\n")
+    with pytest.raises(CriteriaError) as info:
+        load_policy_text(text, "demo.yaml")
+    message = str(info.value)
+    assert message.startswith("demo.yaml, criterion 'demo-1': example #2"), message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+# --------------------------------------------------------------------------------------
+# Legacy 1–9 ratings sit in their category's band and are labelled as legacy
+# --------------------------------------------------------------------------------------
+ACR_LIKE = GOOD.replace("{without: covered}", "{without: usually_appropriate}")
+
+
+@pytest.mark.parametrize(("category", "rating"), [
+    ("usually_not_appropriate", 1), ("usually_not_appropriate", 3),
+    ("may_be_appropriate", 4), ("may_be_appropriate", 6),
+    ("usually_appropriate", 7), ("usually_appropriate", 9),
+])
+def test_a_legacy_rating_in_its_band_loads(category: str, rating: int) -> None:
+    text = ACR_LIKE.replace("{without: usually_appropriate}",
+                            f"{{without: {{category: {category}, rating: {rating}, "
+                            f"rating_note: legacy 2007 rating}}}}")
+    r = load_policy_text(text, "demo.yaml").criteria[0].appropriateness["without"]
+    assert r.legacy_text == f"legacy 1–9 rating {rating} (legacy 2007 rating)"
+
+
+@pytest.mark.parametrize(("rating", "fragments"), [
+    ("{category: usually_appropriate, rating: 6, rating_note: legacy 2007 rating}",
+     ["appropriateness.without", "legacy rating 6 contradicts the category "
+      "usually_appropriate", "may be appropriate (4–6)"]),
+    ("{category: may_be_appropriate, rating: 3, rating_note: legacy 2007 rating}",
+     ["appropriateness.without", "legacy rating 3", "usually not appropriate (1–3)"]),
+    ("{category: usually_not_appropriate, rating: 7, rating_note: legacy 2007 rating}",
+     ["appropriateness.without", "legacy rating 7", "usually appropriate (7–9)"]),
+    ("{category: covered, rating: 8, rating_note: legacy 2007 rating}",
+     ["appropriateness.without", "ACR scale", "covered"]),
+    ("{category: usually_appropriate, rating: 8, rating_note: 2015 edition rating}",
+     ["appropriateness.without", "rating_note must label it as the legacy 1–9 scale"]),
+    ("{category: usually_appropriate, rating: 8}",
+     ["appropriateness.without", "rating_note must label it"]),
+])
+def test_a_legacy_rating_out_of_its_band_or_unlabelled_is_refused(
+        rating: str, fragments: list[str]) -> None:
+    text = ACR_LIKE.replace("{without: usually_appropriate}", f"{{without: {rating}}}")
+    with pytest.raises(CriteriaError) as info:
+        load_policy_text(text, "demo.yaml")
+    message = str(info.value)
+    assert message.startswith("demo.yaml, criterion 'demo-1': "), message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_other_procedures_ratings_are_checked_too() -> None:
+    text = ACR_LIKE.replace(
+        "{without: usually_appropriate}",
+        "{without: usually_appropriate}\n    other_procedures:\n"
+        "      ct_without: {category: may_be_appropriate, rating: 9, "
+        "rating_note: legacy 2015 rating}")
+    with pytest.raises(CriteriaError, match=r"other_procedures\.ct_without: legacy rating 9"):
+        load_policy_text(text, "demo.yaml")

@@ -45,9 +45,10 @@ __all__ = [
 
 # Limits (what the bundled files need is in brackets; see preauth.criteria.library's limits).
 # An example's case is bounded by the catalog: each field at most once, unknown ones refused.
-MAX_EXAMPLES_PER_CRITERION = 100  # [24]
-MAX_EXAMPLES_PER_POLICY = 2_000  # [~200]
-MAX_NOTE_CHARS = 300  # [75]
+# [17 / 101 / 75 in evicore_style.yaml; 32 / 251 / 102 in the ACR branch's acr.yaml]
+MAX_EXAMPLES_PER_CRITERION = 250
+MAX_EXAMPLES_PER_POLICY = 2_500
+MAX_NOTE_CHARS = 1_000
 
 Expectation = Literal["met", "not_met", "undocumented"]
 EXPECTATIONS: tuple[str, ...] = ("met", "not_met", "undocumented")

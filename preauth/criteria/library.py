@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from preauth.catalog.fields import CONTRASTS, REGIONS
@@ -71,7 +72,7 @@ __all__ = [
 # Limits on one policy file (a custom upload is untrusted). What the bundled files need is in
 # brackets; the limits leave about ten times that, and the worst file they allow still loads,
 # builds an engine and evaluates a case quickly in little memory (docs/criteria.md).
-MAX_FILE_BYTES = 256_000  # [21 KB]
+MAX_FILE_BYTES = 256_000  # [23 KB here; 103 KB: the ACR branch's acr.yaml with its examples]
 # (YAML: preauth.criteria._yaml's MAX_YAML_DEPTH [6], MAX_YAML_ALIASES [0] and
 # MAX_YAML_NUMBER_CHARS [1], re-exported here)
 MAX_CRITERIA_PER_POLICY = 200  # [16]
@@ -162,12 +163,40 @@ LEGACY_RATING_BANDS: dict[Category, tuple[int, int]] = {
 
 
 class Rating(_Strict):
-    """A category for one procedure, with the legacy 1–9 rating where a source gave one."""
+    """A category for one procedure, with the legacy 1–9 rating where a source gave one.
+
+    The rating must sit in its category's band (:data:`LEGACY_RATING_BANDS`) and its
+    ``rating_note`` must label it as legacy, so that wherever the rating is shown beside its
+    note it reads as the legacy scale and never contradicts the category.
+    """
 
     category: Category
     rating: int | None = Field(default=None, ge=1, le=9)
     rating_note: str = ""  # e.g. "legacy 2007 rating"
     comment: str = ""
+
+    @model_validator(mode="after")
+    def _legacy_band(self) -> Rating:
+        if self.rating is None:
+            return self
+        band = LEGACY_RATING_BANDS.get(self.category)
+        if band is None:
+            raise ValueError(f"rating {self.rating}: a 1–9 rating belongs to the ACR scale, "
+                             f"not to the payer category {self.category.value}")
+        if not band[0] <= self.rating <= band[1]:
+            within = next(c for c, (lo, hi) in LEGACY_RATING_BANDS.items()
+                          if lo <= self.rating <= hi)
+            raise ValueError(
+                f"legacy rating {self.rating} contradicts the category "
+                f"{self.category.value}: on the legacy 1–9 scale {self.rating} is "
+                f"{within.label.lower()} ({LEGACY_RATING_BANDS[within][0]}–"
+                f"{LEGACY_RATING_BANDS[within][1]}), {self.category.value} is "
+                f"{band[0]}–{band[1]}; drop the rating or give the category of its band")
+        if "legacy" not in self.rating_note.lower():
+            raise ValueError(
+                f"rating {self.rating}: rating_note must label it as the legacy 1–9 scale "
+                f"(e.g. 'legacy 2007 rating'); got {self.rating_note!r}")
+        return self
 
     @property
     def legacy_text(self) -> str:

@@ -1,8 +1,11 @@
 """Plain-words reading of criterion clauses, generated from the expression and the case.
 
 E.g. ``conservative_therapy_weeks >= 6`` with 2 documented weeks reads
-"Conservative therapy ≥ 6 weeks — documented: 2 weeks". Labels and units come from the field
-catalog; nothing here is specific to one criterion.
+"Conservative therapy ≥ 6 weeks — documented: 2 weeks", and
+``COALESCE(symptom_weeks, conservative_therapy_weeks) >= 6`` reads "Symptom duration (or, if
+not recorded, conservative therapy) ≥ 6 weeks". Labels and units come from the field catalog
+(a unit is singular for exactly one: "1 week"); nothing here is specific to one criterion, and
+no SQL (COALESCE, IS NULL, field names) reaches a reader.
 """
 
 from __future__ import annotations
@@ -14,52 +17,62 @@ from typing import Any
 from sqlglot import exp
 
 from preauth.catalog.fields import FIELDS_BY_NAME, Field, Kind
-from preauth.criteria._syntax import COMPARISONS
+from preauth.criteria._syntax import COMPARISONS, flatten
 from preauth.criteria.expressions import Node, is_literal, literal_value, unparen
 
 __all__ = ["Clause", "blocking_clauses", "describe", "format_value", "missing_clauses",
-           "read_expression"]
+           "read_expression", "with_unit"]
 
 _NEGATED = {"=": "≠", "≠": "=", ">": "≤", "≥": "<", "<": "≥", "≤": ">"}
 _MIRRORED = {">": "<", "<": ">", "≥": "≤", "≤": "≥"}  # the operator with its sides swapped
 
 
+def with_unit(value: float, unit: str) -> str:
+    """A number with its unit, the unit singular for exactly one ("1 week", "6 weeks",
+    "9/10")."""
+    num = f"{value:g}" if isinstance(value, float) else str(value)
+    if unit.startswith("/"):
+        return f"{num}{unit}"
+    if value in (1, -1) and unit.endswith("s") and unit.isalpha():
+        unit = unit[:-1]
+    return f"{num} {unit}".strip()
+
+
 def format_value(f: Field, value: Any) -> str:
-    """A case value as a reader would write it ("2 weeks", "Yes", "low velocity")."""
+    """A case value as a reader would write it ("2 weeks", "1 week", "Yes", "low
+    velocity")."""
     if value is None:
         return "not documented"
     if f.kind is Kind.BOOLEAN:
         return "Yes" if value else "No"
-    if f.is_numeric:
-        num = f"{value:g}" if isinstance(value, float) else str(value)
-        if f.unit.startswith("/"):
-            return f"{num}{f.unit}"
-        return f"{num} {f.unit}".strip()
+    if f.is_numeric and isinstance(value, int | float):
+        return with_unit(value, f.unit)
     return str(value).replace("_", " ")
 
 
 def _literal_text(f: Field | None, node: exp.Expression) -> str:
     value = literal_value(node)
-    if f is not None and f.is_numeric and isinstance(value, int | float):
-        unit = f.unit
-        num = f"{value:g}"
-        return f"{num}{unit}" if unit.startswith("/") else f"{num} {unit}".strip()
     if isinstance(value, bool):
         return "Yes" if value else "No"
+    if value is None:
+        return "unknown"
+    if f is not None and f.is_numeric and isinstance(value, int | float):
+        return with_unit(value, f.unit)
     return str(value).replace("_", " ")
 
 
 def _operand_text(node: exp.Expression) -> str:
-    """A field or COALESCE operand in words ("pain score", "age (else 3)")."""
+    """A field or COALESCE operand in words: "pain score", "symptom duration (or, if not
+    recorded, conservative therapy)"."""
     node = unparen(node)
     if isinstance(node, exp.Column) and node.name in FIELDS_BY_NAME:
         return _lower_first(_label(node.name))
     if isinstance(node, exp.Coalesce):
         first, *rest = (node.this, *node.expressions)
         f = _field_of(first)
-        return (_operand_text(first) + " (else "
-                + ", else ".join(_value_text(f, r) for r in rest) + ")")
-    return node.sql()
+        return (_operand_text(first) + " (or, if not recorded, "
+                + "; or else ".join(_value_text(f, r) for r in rest) + ")")
+    return _lower_first(describe(node))
 
 
 def _field_of(node: exp.Expression) -> Field | None:
@@ -94,14 +107,21 @@ def describe(e: exp.Expression, negate: bool = False) -> str:
         return f"No {_lower_first(label)}" if negate else label
     if isinstance(e, exp.Boolean):
         return "false" if bool(e.this) != negate else "true"
+    if isinstance(e, exp.Null):
+        return "unknown"
     if isinstance(e, exp.Is):
         label = _label(unparen(e.this).name) if isinstance(unparen(e.this), exp.Column) \
             else describe(e.this)
         return f"{label} documented" if negate else f"{label} not documented"
     if isinstance(e, exp.Coalesce):
         inner = e.this
-        default = e.expressions[0] if e.expressions else None
+        default = e.expressions[-1] if e.expressions else None
         text = describe(inner, negate)
+        fallbacks = [describe(a, negate) for a in e.expressions
+                     if not isinstance(a, exp.Boolean | exp.Null)]
+        if fallbacks:
+            text += " (or, if not recorded, " + "; or else ".join(
+                _lower_first(t) for t in fallbacks) + ")"
         if isinstance(default, exp.Boolean):
             return f"{text} (undocumented counts as {'Yes' if default.this else 'No'})"
         return text
@@ -122,9 +142,9 @@ def describe(e: exp.Expression, negate: bool = False) -> str:
         return f"{label} {'not ' if negate else ''}between {low} and {high}"
     if isinstance(e, exp.And | exp.Or):
         word = " and " if isinstance(e, exp.And) != negate else " or "
-        parts = [describe(p, negate) for p in (e.left, e.right)]
-        return "(" + word.join(parts) + ")"
-    return ("not " if negate else "") + e.sql()
+        parts = [describe(p, negate) for p in flatten(e, type(e))]
+        return "(" + word.join(parts[:1] + [_lower_first(p) for p in parts[1:]]) + ")"
+    raise TypeError(f"no wording for {type(e).__name__}")  # pragma: no cover - whitelist
 
 
 def _describe_comparison(e: exp.Expression, negate: bool) -> str:
