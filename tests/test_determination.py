@@ -75,12 +75,17 @@ def test_negated_red_flag_wording(engine: Engine) -> None:
 
 
 def test_missing_clauses_are_the_kleene_relevant_ones(engine: Engine) -> None:
+    # Aetna CPB 0236: radiculopathy with motor or reflex changes. The kind of deficit is
+    # undocumented (missing); the objective-deficit field is undocumented too, but it cannot
+    # decide the criterion (undocumented, it does not exclude a motor or reflex change), so
+    # it is not listed.
     case = acute_lbp(cpt_code="72148", radiculopathy=True, neuro_deficit=None,
-                     symptom_weeks=10, conservative_therapy_weeks=8)
+                     motor_or_reflex_deficit=None, symptom_weeks=10,
+                     conservative_therapy_weeks=8)
     d = determine(engine, case, ["aetna_style"])[0]
     r = next(r for r in d.results if r.id == "ae-radiculopathy-6wk")
     assert r.status == "undocumented"
-    assert [c.fields for c in r.missing] == [("neuro_deficit",)]
+    assert [c.fields for c in r.missing] == [("motor_or_reflex_deficit",)]
 
 
 def test_verdict_labels_and_summary(engine: Engine) -> None:

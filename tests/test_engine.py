@@ -70,8 +70,13 @@ def test_exclusion_overrides_and_is_listed_in_would_flip(engine: Engine) -> None
     row = _row(engine, dict(case, months_since_prior_mri=1), "bcbs_style")
     assert row["verdict"] == "does_not_meet"
     assert "bc-repeat-within-3-months" in row["fired"]
+    # BCBS CAM 709 / 741: new symptoms alone do not justify an overlapping MRI; notes saying
+    # why it is needed and how it changes management do
     row = _row(engine, dict(case, months_since_prior_mri=1, new_or_progressive_symptoms=True),
                "bcbs_style")
+    assert row["verdict"] == "does_not_meet"
+    row = _row(engine, dict(case, months_since_prior_mri=1,
+                            overlap_justification_documented=True), "bcbs_style")
     assert row["verdict"] == "meets_criteria"
 
 

@@ -198,8 +198,8 @@ FIELDS: tuple[Field, ...] = (
     Field("months_since_prior_mri", Kind.NUMBER, "Months since prior MRI of this region",
           "Months since the last MRI of the same region; leave empty when there was none.",
           "history", minimum=0, unit="months",
-          added="BCBS-style policy: a repeat MRI of the same region within 3 months needs "
-                "documented new or progressive findings."),
+          added="BCBS CAM 709 / 741-style policy: a request overlapping an MRI of the same "
+                "region within the past 3 months needs a documented justification."),
     _b("iv_drug_use", "IV drug use",
        "Current or past injection drug use. A risk factor for spinal infection, not a sign of "
        "it: fever and raised ESR/CRP are recorded in infection_signs.", "history",
@@ -221,10 +221,40 @@ FIELDS: tuple[Field, ...] = (
        added="ACR Cervical Neck Pain or Cervical Radiculopathy (2018 edition): chronic neck "
              "pain with degenerative changes on radiographs → MRI without contrast usually "
              "appropriate (acr-neck-chronic-degenerative)."),
+    _b("prior_study_inconclusive", "Prior overlapping study inconclusive",
+       "The earlier imaging study of an overlapping body part (within the past 3 months, or "
+       "requested together) was inconclusive or showed a need for additional or follow-up "
+       "imaging.", "history",
+       added="BCBS CAM 709 / 741-style policy, overlapping-imaging rule: an overlapping "
+             "request is justified when the prior study was inconclusive or showed a need "
+             "for follow-up imaging."),
+    _b("overlap_justification_documented", "Overlapping imaging justified in the notes",
+       "The office notes document why overlapping imaging (of a body part imaged in the "
+       "past 3 months, or requested together) is needed and how it will change the "
+       "patient's management.", "history",
+       added="BCBS CAM 709 / 741-style policy, overlapping-imaging rule: the office notes "
+             "must document why the overlapping imaging is needed and how it will change "
+             "management."),
+    _b("severe_back_pain", "Severe back pain",
+       "Back pain the clinician documents as severe. Admission to hospital for pain is one "
+       "example, not a requirement; no pain-score threshold is implied.", "history",
+       added="Aetna CPB 0236-style policy, §I: \"Severe back pain (e.g., requiring "
+             "hospitalization)\" — hospitalisation is an example, not the test."),
+    _b("known_spinal_malignancy_or_infection", "Known spinal malignancy or infection",
+       "A spinal malignancy or spinal infection has already been diagnosed or evaluated, and "
+       "the MRI is its follow-up.", "history",
+       added="Aetna CPB 0236-style policy, §I: \"Follow-up of evaluation for spinal "
+             "malignancy or spinal infection\"."),
     # --- Neurologic findings -------------------------------------------------------------
     _b("radiculopathy", "Radiculopathy", "Radicular (dermatomal) pain pattern.", "neuro"),
     _b("neuro_deficit", "Objective neurologic deficit",
        "Objective motor, sensory or reflex deficit on examination.", "neuro"),
+    _b("motor_or_reflex_deficit", "Motor or reflex deficit",
+       "Objective motor weakness or reflex change on examination in the distribution of the "
+       "affected nerve root. Sensory findings alone do not count.", "neuro",
+       added="Aetna CPB 0236-style policy, §I: radiculopathy \"as evidenced by pain plus "
+             "objective findings of motor or reflex changes in the specific nerve root "
+             "distribution\" (the objective-deficit field also counts sensory findings)."),
     _b("progressive_neuro_deficit", "Progressive neurologic deficit",
        "New or worsening neurologic deficit.", "neuro"),
     _b("myelopathy_signs", "Myelopathy signs",
@@ -235,6 +265,33 @@ FIELDS: tuple[Field, ...] = (
           added="eviCore-style policy: motor weakness ≤ 3/5 bypasses the 6-week wait."),
     _b("foot_drop", "New foot drop", "New foot drop on examination.", "neuro",
        added="eviCore-style policy: new foot drop bypasses the 6-week wait."),
+    _b("major_motor_weakness", "Major motor weakness",
+       "Motor weakness the examining clinician documents as major (severe). The Aetna "
+       "bulletin gives no MRC grade for \"major\": record the clinician's description, not "
+       "a grade.", "neuro",
+       added="Aetna CPB 0236-style policy, §I: \"Rapidly progressing neurological deficit, "
+             "or major motor weakness\" — weakness alone qualifies."),
+    _b("clinical_spinal_stenosis", "Clinical evidence of spinal stenosis",
+       "Clinical evidence of spinal stenosis, e.g. neurogenic claudication.", "neuro",
+       added="Aetna CPB 0236-style policy, §I: \"Clinical evidence of spinal stenosis\"."),
+    _b("suspected_cord_injury", "Suspected spinal cord injury",
+       "A spinal cord injury is suspected after trauma (neurologic symptoms or signs "
+       "attributed to the injury).", "neuro",
+       added="Aetna CPB 0236-style policy, §I: \"Suspected spinal cord injury secondary to "
+             "trauma\"."),
+    _b("myelopathy_initial_diagnosis", "Myelopathy work-up, brain MRI negative or mimic",
+       "MRI for the initial diagnosis of a known or suspected myelopathy (e.g. multiple "
+       "sclerosis) when MRI of the brain is negative or the symptoms mimic other spinal or "
+       "brainstem lesions.", "neuro",
+       added="Aetna CPB 0236-style policy, §I: \"Known or suspected myelopathy (e.g., "
+             "multiple sclerosis) for initial diagnosis when MRI of the brain is negative or "
+             "symptoms mimic those of other spinal or brainstem lesions\"."),
+    _b("abnormal_emg_ncs", "Abnormal EMG / nerve conduction study",
+       "An electromyogram or nerve-conduction study was performed and indicates a "
+       "radiculopathy of the region requested. No when none was performed or it did not.",
+       "neuro",
+       added="BCBS CAM 741-style policy, neck pain: \"abnormal electromyography (EMG) or "
+             "nerve conduction study (if performed) indicating a cervical radiculopathy\"."),
     _b("neuro_exam_documented", "Neurologic exam documented",
        "A detailed in-person neurologic examination (motor, sensory, reflexes) is documented.",
        "neuro",
@@ -283,6 +340,33 @@ FIELDS: tuple[Field, ...] = (
        synonyms=("pt",)),
     _b("medication_trial", "Medication trial",
        "NSAIDs / analgesics / muscle relaxants / neuropathic agents tried.", "treatment"),
+    _b("active_conservative_therapy", "Active conservative therapy component",
+       "The conservative trial included an active component: physical therapy; a "
+       "physician-supervised home exercise programme with an exercise prescription and "
+       "documented failure after a suitable 6-week period (or inability to complete it for "
+       "a physical reason); osteopathic manipulative treatment; or chiropractic care.",
+       "treatment",
+       added="BCBS CAM 709-style policy: conservative therapy is multimodal, \"a combination "
+             "of active and inactive components\"."),
+    _b("inactive_conservative_therapy", "Inactive conservative therapy component",
+       "The conservative trial included an inactive component: rest, ice, heat, modified "
+       "activities, medical devices, acupuncture or stimulators, medications, injections "
+       "(epidural, facet, bursal or joint; not trigger point) or diathermy.", "treatment",
+       added="BCBS CAM 709-style policy: conservative therapy is multimodal, \"a combination "
+             "of active and inactive components\"."),
+    Field("conservative_therapy_weeks_last_6_months", Kind.NUMBER,
+          "Conservative therapy in the last 6 months",
+          "Weeks of conservative treatment that fell within the 6 months before the request.",
+          "treatment", minimum=0, unit="weeks",
+          added="BCBS CAM 741-style policy, neck pain: \"Failure of conservative treatment "
+                "for at least six (6) weeks within the last six (6) months\"."),
+    _b("progression_during_conservative_care", "Worse despite conservative care",
+       "Symptoms became progressively worse during a course of conservative treatment.",
+       "treatment",
+       added="Aetna CPB 0236-style policy, §I: \"Progressively severe symptoms despite "
+             "conservative management\"; BCBS CAM 741-style policy, neck pain: "
+             "\"progression or worsening of symptoms during the course of conservative "
+             "treatment\"."),
     _b("surgical_candidate", "Surgery or intervention candidate",
        "Being considered for surgery or an intervention (e.g. epidural injection).",
        "treatment"),

@@ -22,12 +22,19 @@ _MEETS, _DNM, _INS = Verdict.MEETS, Verdict.DOES_NOT_MEET, Verdict.INSUFFICIENT
 NO_RED_FLAGS: dict[str, Any] = {f.name: f.absent_value for f in RED_FLAG_FIELDS}
 
 # The rest of an unremarkable history: no treatment yet, no radicular or neurologic findings,
-# no earlier spine surgery, nothing new or progressing.
+# no earlier spine surgery, nothing new or progressing — and none of the other findings a
+# payer bulletin lists as an indication of its own (Aetna CPB 0236 §I: clinical stenosis,
+# major weakness, severe pain, cord injury, follow-up of a spinal tumour or infection, a
+# myelopathy work-up, worsening despite treatment; BCBS CAM 741: an abnormal EMG).
 _QUIET_HISTORY: dict[str, Any] = dict(
     physical_therapy=False, medication_trial=False, radiculopathy=False, neuro_deficit=False,
     surgical_candidate=False, epidural_injection_planned=False, prior_radiographs=False,
     functional_impairment=True, progressive_neuro_deficit=False, myelopathy_signs=False,
-    prior_spine_surgery_region="none", new_or_progressive_symptoms=False, **NO_RED_FLAGS,
+    prior_spine_surgery_region="none", new_or_progressive_symptoms=False,
+    clinical_spinal_stenosis=False, major_motor_weakness=False, severe_back_pain=False,
+    suspected_cord_injury=False, known_spinal_malignancy_or_infection=False,
+    myelopathy_initial_diagnosis=False, progression_during_conservative_care=False,
+    abnormal_emg_ncs=False, **NO_RED_FLAGS,
 )
 
 DEFAULT_CASE: dict[str, Any] = dict(
@@ -116,10 +123,13 @@ SCENARIOS: tuple[Scenario, ...] = (
         "67-year-old treated for breast cancer 3 years ago with 2 weeks of new, constant low "
         "back pain; MRI without and with contrast requested.",
         _case("cancer-history", cpt_code="72158", age=67, sex="F", symptom_weeks=2,
-              conservative_therapy_weeks=0, cancer_history=True, night_pain=True),
+              conservative_therapy_weeks=0, cancer_history=True, night_pain=True,
+              suspected_malignancy=True),
         "Known malignancy turns new back pain into suspected metastasis: MRI without and with "
         "contrast is usually appropriate at presentation (ACR variant 7) and covered by every "
-        "payer model.",
+        "payer model. The Aetna-style model needs the suspicion itself documented (CPB 0236 "
+        "covers 'suspected … metastases'): set Suspected malignancy to No and it no longer "
+        "meets on the cancer history alone.",
         ("ACR AC Low Back Pain 2021, Variant 7", "eviCore Spine V1.0.2026 (red flags)"),
         {"acr": _MEETS, "evicore_style": _MEETS, "aetna_style": _MEETS, "bcbs_style": _MEETS},
         ("lumbar", "red flag"),
@@ -201,7 +211,8 @@ SCENARIOS: tuple[Scenario, ...] = (
         "62-year-old with lung adenocarcinoma and 3 weeks of constant mid-back pain, worse at "
         "night.",
         _case("thoracic-known-cancer", cpt_code="72157", age=62, sex="M", symptom_weeks=3,
-              conservative_therapy_weeks=0, cancer_history=True, night_pain=True),
+              conservative_therapy_weeks=0, cancer_history=True, night_pain=True,
+              suspected_malignancy=True),
         "The thoracic spine is the commonest site of metastasis. ACR's low-back topic is "
         "applied to the thoracic spine by analogy (the rule says so) and payers cover "
         "contrast for tumour.",
@@ -278,10 +289,14 @@ SCENARIOS: tuple[Scenario, ...] = (
               conservative_therapy_weeks=10, physical_therapy=True, medication_trial=True,
               radiculopathy=True, neuro_deficit=True, surgical_candidate=True,
               prior_radiographs=True, months_since_prior_mri=2),
-        "The stricter model refuses overlapping imaging within 3 months unless something new "
-        "is documented — set New or progressive symptoms to Yes to flip it.",
-        ("BCBS CAM 709 (overlapping imaging)",),
-        {"acr": _MEETS, "evicore_style": _MEETS, "aetna_style": _MEETS, "bcbs_style": _DNM},
+        "The stricter model refuses overlapping imaging within 3 months unless the prior "
+        "study was inconclusive or the notes document why the repeat is needed and how it "
+        "will change management — set either to Yes to flip it (new symptoms alone do not). "
+        "The Aetna-style model asks what kind of deficit this is: its radiculopathy bullet "
+        "needs motor or reflex changes, not sensory findings alone (CPB 0236), so it answers "
+        "'insufficient documentation' until that is recorded.",
+        ("BCBS CAM 709 (overlapping imaging)", "Aetna CPB 0236"),
+        {"acr": _MEETS, "evicore_style": _MEETS, "aetna_style": _INS, "bcbs_style": _DNM},
         ("lumbar", "policies differ"),
     ),
     Scenario(

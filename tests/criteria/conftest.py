@@ -35,22 +35,35 @@ QUIET: dict[str, Any] = {
     "functional_impairment": False,
     "pain_score": 4,
     "degenerative_spine_disease": False,
+    "severe_back_pain": False,
+    "known_spinal_malignancy_or_infection": False,
     "radiculopathy": False,
     "neuro_deficit": False,
+    "motor_or_reflex_deficit": False,
     "progressive_neuro_deficit": False,
     "myelopathy_signs": False,
     "motor_strength_grade": 5,
     "foot_drop": False,
+    "major_motor_weakness": False,
+    "clinical_spinal_stenosis": False,
+    "suspected_cord_injury": False,
+    "myelopathy_initial_diagnosis": False,
+    "abnormal_emg_ncs": False,
     "neuro_exam_documented": True,
     **{f.name: f.absent_value for f in RED_FLAG_FIELDS},  # every red flag of the catalog
     "conservative_therapy_weeks": 0.0,
     "physical_therapy": False,
     "medication_trial": False,
+    "active_conservative_therapy": False,
+    "inactive_conservative_therapy": False,
+    "progression_during_conservative_care": False,
     "surgical_candidate": False,
     "epidural_injection_planned": False,
     "prior_radiographs": False,
     "radiographs_inconclusive": False,
-    # months_since_prior_mri stays NULL: "leave empty when there was none"
+    # months_since_prior_mri stays NULL: "leave empty when there was none" (and with it the
+    # overlapping-imaging justifications); conservative_therapy_weeks_last_6_months stays NULL:
+    # the 8-week episode lies within the last 6 months
 }
 
 

@@ -59,17 +59,25 @@ def random_cases(seed: int, n: int, cpts: tuple[str, ...] = ALL_CPTS) -> list[di
                 "chronic_steroid_use", "new_or_progressive_symptoms", "surgical_candidate",
                 "foot_drop", "suspected_fracture", "hospitalized_for_pain",
                 "degenerative_spine_disease", "physical_therapy", "medication_trial",
-                "prior_radiographs", "radiographs_inconclusive", "epidural_injection_planned")
+                "prior_radiographs", "radiographs_inconclusive", "epidural_injection_planned",
+                # the payer models' own indications (Aetna CPB 0236 §I, BCBS CAM 709 / 741)
+                "motor_or_reflex_deficit", "major_motor_weakness", "clinical_spinal_stenosis",
+                "suspected_cord_injury", "myelopathy_initial_diagnosis", "abnormal_emg_ncs",
+                "severe_back_pain", "known_spinal_malignancy_or_infection",
+                "prior_study_inconclusive", "overlap_justification_documented",
+                "active_conservative_therapy", "inactive_conservative_therapy",
+                "progression_during_conservative_care")
     cases = []
     for _ in range(n):
         case: dict[str, Any] = {
             "cpt_code": rng.choice(cpts),
             "age": rng.choice((None, 30, 70, 71, 85)),
-            "symptom_weeks": rng.choice((None, 1.0, 6.0, 20.0)),
+            "symptom_weeks": rng.choice((None, 1.0, 6.0, 20.0, 30.0)),
             "conservative_therapy_weeks": rng.choice((None, 0.0, 1.0, 4.0, 6.0, 12.0)),
             "pain_score": rng.choice((None, 5, 9)),
             "motor_strength_grade": rng.choice((None, 3, 4, 5)),
             "months_since_prior_mri": rng.choice((None, 1.0, 3.0)),
+            "conservative_therapy_weeks_last_6_months": rng.choice((None, 2.0, 6.0)),
             "trauma": rng.choice((None, "none", "low_velocity", "high_velocity")),
             "prior_spine_surgery_region": rng.choice((None, "none", "cervical", "thoracic",
                                                       "lumbar")),
@@ -146,25 +154,37 @@ def test_acute_lbp_with_cauda_equina_meets_everywhere(outcome, evaluator, quiet)
 def test_persistent_lbp_after_6_weeks_in_surgical_candidate(outcome, evaluator, quiet, cpt,
                                                             expected):
     """ACR variant 3: 8 weeks of management, surgery candidate, radiculopathy with an
-    objective deficit — MRI without contrast usually appropriate. eviCore: 6 weeks and a
-    documented exam. Aetna: radiculopathy with objective findings after 6 weeks. BCBS wants
-    multimodal therapy (PT + medication) and radiographs, not documented here."""
+    objective (motor) deficit — MRI without contrast usually appropriate. eviCore: 6 weeks
+    and a documented exam. Aetna CPB 0236 §I: radiculopathy with objective motor or reflex
+    changes after 6 weeks. BCBS wants multimodal therapy (an active and an inactive
+    component), not documented here."""
     case = {**quiet, "cpt_code": cpt, "symptom_weeks": 10, "conservative_therapy_weeks": 8,
-            "surgical_candidate": True, "radiculopathy": True, "neuro_deficit": True}
+            "surgical_candidate": True, "radiculopathy": True, "neuro_deficit": True,
+            "motor_or_reflex_deficit": True}
     assert outcomes(outcome, case) == expected
     assert "acr-lbp-v3" in evaluator.row(ACR, case)["fired"]
+    # Aetna: a sensory-only deficit is not radiculopathy "as evidenced by motor or reflex
+    # changes"
+    assert outcome(AE, {**case, "motor_or_reflex_deficit": False}) == DNM
 
 
-def test_persistent_lbp_bcbs_needs_multimodal_therapy_and_radiographs(outcome, quiet):
+def test_persistent_lbp_bcbs_needs_multimodal_therapy(outcome, quiet):
+    """BCBS CAM 709: conservative therapy is multimodal — an active component (PT, supervised
+    home exercise, manipulation, chiropractic) and an inactive one (rest, heat, activity
+    change, medication, injections …). No radiographs-first rule in the text read."""
     base = {**quiet, "cpt_code": "72148", "symptom_weeks": 10,
             "conservative_therapy_weeks": 8, "surgical_candidate": True,
             "radiculopathy": True, "neuro_deficit": True}
     assert outcome(BC, base) == DNM
-    assert outcome(BC, {**base, "physical_therapy": None}) == DNM  # medication still FALSE
-    done = {**base, "physical_therapy": True, "medication_trial": True,
-            "prior_radiographs": True}
+    assert outcome(BC, {**base, "physical_therapy": None}) == DNM  # no inactive part either
+    done = {**base, "physical_therapy": True, "medication_trial": True}
     assert outcome(BC, done) == MEETS
-    assert outcome(BC, {**done, "prior_radiographs": None}) == INSUF
+    assert outcome(BC, {**done, "prior_radiographs": True}) == MEETS
+    assert outcome(BC, {**done, "medication_trial": False}) == DNM  # PT only
+    assert outcome(BC, {**done, "medication_trial": False,
+                        "inactive_conservative_therapy": None}) == INSUF  # heat? rest?
+    assert outcome(BC, {**done, "medication_trial": False,
+                        "inactive_conservative_therapy": True}) == MEETS
 
 
 def test_chronic_lbp_without_management_is_variant_2(outcome, evaluator, quiet):
@@ -175,16 +195,19 @@ def test_chronic_lbp_without_management_is_variant_2(outcome, evaluator, quiet):
 
 
 @pytest.mark.parametrize(("cpt", "expected"), [
-    pytest.param("72158", {ACR: MEETS, EV: MEETS, AE: MEETS, BC: MEETS},
+    pytest.param("72158", {ACR: MEETS, EV: MEETS, AE: DNM, BC: MEETS},
                  id="72158 without and with"),
-    pytest.param("72148", {ACR: MEETS, EV: MEETS, AE: MEETS, BC: MEETS},
+    pytest.param("72148", {ACR: MEETS, EV: MEETS, AE: DNM, BC: MEETS},
                  id="72148 without"),
 ])
 def test_cancer_history_lumbar(outcome, evaluator, quiet, cpt, expected):
     """ACR variant 7 (suspected cancer): MRI without, and without and with, usually
-    appropriate (legacy 8 / 7). Known cancer is a red flag / covered for every payer."""
+    appropriate (legacy 8 / 7). Known cancer is a red flag for eviCore and BCBS. Aetna CPB
+    0236 §I covers "suspected … metastases": a cancer history with the suspicion documented
+    absent does not meet; documented suspicion does."""
     case = {**quiet, "cpt_code": cpt, "symptom_weeks": 2, "cancer_history": True}
     assert outcomes(outcome, case) == expected
+    assert outcome(AE, {**case, "suspected_malignancy": True}) == MEETS
     row = evaluator.row(ACR, case)
     assert "acr-lbp-v7" in row["fired"]
     assert row["category"] == "usually_appropriate"
@@ -475,12 +498,13 @@ DENIAL: dict[str, Any] = {
 DENIAL_FLIP = {
     ("72158", ACR): {"acr-lbp-v4", "acr-lbp-v7", "acr-lbp-v6"},
     ("72158", EV): {"ev-cauda-equina", "ev-cancer", "ev-infection"},
-    ("72158", AE): {"ae-cauda-equina", "ae-infection-metastasis", "ae-progressive-deficit"},
+    ("72158", AE): {"ae-cauda-equina", "ae-metastasis-or-bone-tumour",
+                    "ae-suspected-infection", "ae-progressive-deficit"},
     ("72158", BC): {"bc-cauda-equina", "bc-tumour-infection"},
     ("72157", ACR): {"acr-lbp-v7", "acr-lbp-v6", "acr-myelopathy"},
     ("72157", EV): {"ev-cancer", "ev-infection"},
-    ("72157", AE): {"ae-cord-compression", "ae-infection-metastasis",
-                    "ae-progressive-deficit"},
+    ("72157", AE): {"ae-cord-compression", "ae-metastasis-or-bone-tumour",
+                    "ae-suspected-infection", "ae-progressive-deficit"},
     ("72157", BC): {"bc-tumour-infection"},
 }
 POST_OP = {ACR: ("acr-lbp-v5", "acr-thoracic-prior-surgery"), EV: ("ev-post-operative",),
@@ -500,7 +524,9 @@ def test_worked_denial(evaluator, cpt, policy):
     for cid in POST_OP[policy]:
         assert cid not in row["fired"]
         assert cid not in row["undocumented"]
-    assert {"cancer_history", "infection_signs"} <= set(row["undocumented_fields"])
+    # Aetna reads a suspicion of metastases, not a cancer history (CPB 0236 §I)
+    cancer = "suspected_malignancy" if policy == AE else "cancer_history"
+    assert {cancer, "infection_signs"} <= set(row["undocumented_fields"])
     if cpt == "72158":
         assert "cauda_equina_signs" in row["undocumented_fields"]
 
