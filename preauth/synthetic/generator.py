@@ -10,10 +10,15 @@ decision, with a visible share of "denied although criteria met".
 Everything here is synthetic: no real patient, request or carrier. Assumptions that the
 paper does not report (region and carrier mix, attribute prevalences, documentation gaps,
 denied vs cancelled split) are named in :data:`ASSUMPTIONS` and in the data card.
+
+Every field a bundled criterion reads is drawn (tests/test_bundled_data.py derives the list
+from the compiled criteria). The fields added for the issue-10 criteria are drawn from the
+fields they refine, on a stream of their own (:data:`ADDED_STREAM`).
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -58,11 +63,142 @@ CARRIERS: tuple[Carrier, ...] = (
     Carrier("Carrier E", 0.12, 10.17, "aetna_style"),
 )
 
+# Rates of the fields added for the issue-10 criteria. No source gives them: each is an
+# assumption, described in ASSUMPTIONS["issue10_fields"] and the data card.
+_ADDED = {
+    "deficit_motor": 0.70,  # objective deficits with motor weakness (MRC 2–4/5) …
+    "deficit_reflex_only": 0.10,  # … with a reflex change only; the rest are sensory only
+    "major_weakness_by_grade": (0.90, 0.60, 0.05),  # MRC 2, 3, 4 (5: no weakness)
+    "stenosis_lumbar": (0.08, 0.12, 0.10),  # base, + age > 65, + degenerative disease
+    "stenosis_cord": (0.40, 0.02),  # cervical/thoracic: with / without myelopathy signs
+    "cord_injury": (0.60, 0.30, 0.03),  # high / low velocity with neuro findings; without
+    "myelopathy_work_up": (0.20, 0.005),  # cervical/thoracic: with / without myelopathy signs
+    "emg": (0.12, 0.04, 0.005),  # radiculopathy with / without a deficit; neither
+    "other_active": 0.15,  # chiropractic / OMT when there was care but no PT or exercise
+    "other_inactive": 0.70,  # rest, ice, heat, activity change, injections … without drugs
+    "progression": (0.80, 0.40),  # during care: progressive deficit / new or worse symptoms
+    "severe_pain": (0.50, 0.10, 0.01),  # pain 9–10, 7–8, lower (always when hospitalized)
+    "ivdu": (0.10, 0.01),  # with / without signs of infection
+    "recent_procedure": (0.20, 0.04, 3.0),  # after prior spine surgery / not; × with signs
+    "immunosuppressed": (0.15, 0.04),  # with / without signs of infection
+    "known_spinal": (0.12, 0.20, 0.01),  # cancer history; infection signs; risk factor only
+    "radiograph_degenerative": (0.85, 0.10),  # radiographs with / without known degeneration
+    "foot_drop": 0.12,  # of lumbar motor deficits
+    "radiographs_inconclusive": 0.30,  # of the radiographs obtained
+    "overlap": (0.30, 0.40),  # prior MRI < 3 months: inconclusive; justification documented
+}
+# Where they are left empty (not documented): as often as the existing field each is nearest
+# to (a multiple of the base rate, and that field), or exactly where the field it details is.
+_EMPTY_RATE: dict[str, tuple[float, str]] = {
+    "motor_strength_grade": (3, ""), "foot_drop": (3, ""), "infection_signs": (1, ""),
+    "immunosuppressed": (1, ""), "radiographs_inconclusive": (3, ""),
+    "clinical_spinal_stenosis": (3, "degenerative_spine_disease"),
+    "suspected_cord_injury": (3, "suspected_fracture"),
+    "abnormal_emg_ncs": (3, "radiographs_inconclusive"),
+    "radiograph_degenerative_findings": (3, "radiographs_inconclusive"),
+    **dict.fromkeys(("prior_study_inconclusive", "overlap_justification_documented"),
+                    (3, "the other payer-added fields")),
+    "severe_back_pain": (2, "pain_score"),
+    "known_spinal_malignancy_or_infection": (0.5, "cancer_history"),
+    "myelopathy_initial_diagnosis": (1, "myelopathy_signs"),
+    "progression_during_conservative_care": (1, "new_or_progressive_symptoms"),
+    "iv_drug_use": (1, "immunosuppressed"), "recent_spinal_procedure": (1, "immunosuppressed"),
+}
+_EMPTY_WITH = {"motor_or_reflex_deficit": "neuro_deficit",
+               "major_motor_weakness": "neuro_deficit",
+               "conservative_therapy_weeks_last_6_months": "conservative_therapy_weeks"}
+GAP = 0.08  # base documentation gap rate
+
+
+def _pc(x: float) -> str:
+    return f"{100 * x:g}%"
+
+
+def _added_assumptions() -> dict[str, str]:
+    """Plain-language draw rule of each field drawn for the issue-10 criteria, and where it
+    is left empty."""
+    rules = _added_rules(_ADDED)
+    for name, (times, like) in _EMPTY_RATE.items():
+        rules[name] += f"; empty {_pc(round(GAP * times, 4))}" + (f", as {like}" if like else "")
+    return rules | {name: f"{rules[name]}; empty with {like}"
+                    for name, like in _EMPTY_WITH.items()}
+
+
+def _added_rules(a: dict) -> dict[str, str]:
+    mg, ls, lc, ci = (a[k] for k in ("major_weakness_by_grade", "stenosis_lumbar",
+                                     "stenosis_cord", "cord_injury"))
+    mw, emg, pr, sp, iv, rp, ks, rd, ov = (a[k] for k in (
+        "myelopathy_work_up", "emg", "progression", "severe_pain", "ivdu", "recent_procedure",
+        "known_spinal", "radiograph_degenerative", "overlap"))
+    return {
+        "motor_or_reflex_deficit": (
+            f"objective deficits are motor weakness (MRC 2–4/5) in {_pc(a['deficit_motor'])}, "
+            f"a reflex change only in {_pc(a['deficit_reflex_only'])}, sensory only otherwise "
+            "(MRC 5/5); yes for the first two"),
+        "major_motor_weakness": (
+            f"by MRC grade: 2/5 {_pc(mg[0])}, 3/5 {_pc(mg[1])}, 4/5 {_pc(mg[2])}, none without "
+            "weakness"),
+        "motor_strength_grade": "2–4/5 (uniform) with motor weakness, 5/5 otherwise",
+        "foot_drop": f"{_pc(a['foot_drop'])} of lumbar motor deficits; never without weakness",
+        "clinical_spinal_stenosis": (
+            f"lumbar {_pc(ls[0])}, + {_pc(ls[1])} over 65, + {_pc(ls[2])} with degenerative "
+            f"disease; cervical / thoracic {_pc(lc[0])} with myelopathy signs, {_pc(lc[1])} "
+            "without"),
+        "suspected_cord_injury": (
+            f"cervical / thoracic after trauma with neurologic findings: high velocity "
+            f"{_pc(ci[0])}, low velocity {_pc(ci[1])}; trauma without them {_pc(ci[2])}; "
+            "never without trauma or in lumbar requests"),
+        "myelopathy_initial_diagnosis": (
+            f"cervical / thoracic: {_pc(mw[0])} with myelopathy signs, {_pc(mw[1])} without; "
+            "never lumbar"),
+        "abnormal_emg_ncs": (
+            f"radiculopathy with an objective deficit {_pc(emg[0])}, without {_pc(emg[1])}, "
+            f"no radiculopathy {_pc(emg[2])}"),
+        "active_conservative_therapy": (
+            f"yes with PT / exercise; otherwise, with any conservative care, "
+            f"{_pc(a['other_active'])} (chiropractic, OMT); empty {_pc(GAP)} where PT is "
+            "not documented as done"),
+        "inactive_conservative_therapy": (
+            f"yes with a medication trial; otherwise, with any conservative care, "
+            f"{_pc(a['other_inactive'])} (rest, ice, heat, activity change, injections); "
+            f"empty {_pc(GAP)} where a medication trial is not documented as done"),
+        "conservative_therapy_weeks_last_6_months": (
+            "the course of care placed uniformly within the episode; the weeks of it in the 26 "
+            "weeks before the request (all of it when the episode is ≤ 26 weeks)"),
+        "progression_during_conservative_care": (
+            f"only with conservative care: {_pc(pr[0])} with a progressive deficit, "
+            f"{_pc(pr[1])} with new or progressive symptoms, never otherwise"),
+        "severe_back_pain": (
+            f"always when hospitalized for pain; pain 9–10/10 {_pc(sp[0])}, 7–8 {_pc(sp[1])}, "
+            f"lower {_pc(sp[2])}"),
+        "infection_signs": "1.5% (fever, raised ESR/CRP; risk factors drawn apart)",
+        "iv_drug_use": f"{_pc(iv[0])} with signs of infection, {_pc(iv[1])} without",
+        "recent_spinal_procedure": (
+            f"{_pc(rp[0])} after prior spine surgery, {_pc(rp[1])} otherwise; × {rp[2]:g} "
+            "with signs of infection"),
+        "immunosuppressed": "{} with signs of infection, {} without".format(
+            *map(_pc, a["immunosuppressed"])),
+        "known_spinal_malignancy_or_infection": (
+            f"{_pc(ks[0])} of cancer histories (spinal disease under follow-up), "
+            f"+ {_pc(ks[1])} with signs of infection, {_pc(ks[2])} with an infection risk "
+            "factor only"),
+        "radiograph_degenerative_findings": (
+            f"only with radiographs: {_pc(rd[0])} with known degenerative disease, "
+            f"{_pc(rd[1])} without"),
+        "radiographs_inconclusive": (
+            f"{_pc(a['radiographs_inconclusive'])} of the radiographs obtained; never without"),
+        "prior_study_inconclusive": f"{_pc(ov[0])} of requests with an MRI < 3 months ago, "
+                                    "never otherwise",
+        "overlap_justification_documented": f"{_pc(ov[1])} of requests with an MRI < 3 months "
+                                            "ago, never otherwise",
+    }
+
+
 ASSUMPTIONS = {
     "region_mix": {"cervical": 0.36, "thoracic": 0.10, "lumbar": 0.54},
     "contrast_mix": {"without": 0.80, "with": 0.03, "without_and_with": 0.17},
     "carrier_mix": {c.name: c.share for c in CARRIERS},
-    "documentation_gap_rate": 0.08,
+    "documentation_gap_rate": GAP,
     "denied_vs_cancelled": {"denied": 0.7, "cancelled": 0.3},
     "denial_odds_by_verdict": "meets 1×, insufficient 4×, does not meet 9× (before calibration)",
     "request_dates": "uniform over 2013-01-01 .. 2019-12-31",
@@ -70,6 +206,7 @@ ASSUMPTIONS = {
                            "only the range 1.54–10.17 for four of five carriers)",
     "carrier_policies": {c.name: c.policy for c in CARRIERS},
     "neuro_exam_documented_rate": 0.85,
+    "issue10_fields": _added_assumptions(),
     "peer_to_peer": "only after an initial denial or cancellation",
     "completion": "requests not needing preauthorization and those approved (initially, after "
                   "peer-to-peer or on resubmission) are completed; the rest are not",
@@ -89,9 +226,43 @@ def _solve_intercept(linear: np.ndarray, target: float) -> float:
     return (lo + hi) / 2
 
 
-def _with_gaps(rng: np.random.Generator, values: np.ndarray, rate: float) -> pa.Array:
-    mask = rng.random(len(values)) < rate
-    return pa.array(values, mask=mask)
+class _Draws:
+    """The columns drawn so far: the true values, and where each column is left empty
+    (not documented). A later field is drawn from the true values of earlier ones."""
+
+    def __init__(self, rng: np.random.Generator, n: int) -> None:
+        self.rng, self.n = rng, n
+        self.cols: dict[str, pa.Array] = {}
+        self.true: dict[str, np.ndarray] = {}
+        self.empty: dict[str, np.ndarray] = {}
+
+    def stream(self, rng: np.random.Generator) -> _Draws:
+        """The same columns, drawn on from another random stream."""
+        other = copy.copy(self)
+        other.rng = rng
+        return other
+
+    def put(self, name: str, values: np.ndarray, gap: float | None = None, *,
+            empty: np.ndarray | None = None) -> np.ndarray:
+        """Column ``name``: ``values``, empty exactly where ``empty``, or in a random share
+        ``gap`` of the rows (by default the field's rate: :data:`_EMPTY_WITH`,
+        :data:`_EMPTY_RATE`, else the base rate). Returns the true values."""
+        if empty is None and name in _EMPTY_WITH:
+            empty = self.empty[_EMPTY_WITH[name]]
+        if empty is None:
+            rate = GAP * _EMPTY_RATE.get(name, (1, ""))[0] if gap is None else gap
+            empty = self.rng.random(self.n) < rate
+        self.true[name], self.empty[name] = values, empty
+        self.cols[name] = pa.array(values, mask=empty)
+        return values
+
+    def flag(self, name: str, p: float | np.ndarray, gap: float | None = None, *,
+             empty: np.ndarray | None = None) -> np.ndarray:
+        """A yes/no column, yes with probability ``p`` (a rate or one per row)."""
+        return self.put(name, self.rng.random(self.n) < p, gap, empty=empty)
+
+
+ADDED_STREAM = 1  # issue-10 fields: stream (seed, 1), so earlier columns stayed as they were
 
 
 def synthesize(rows: int, seed: int = 7, outcomes: bool = True,
@@ -103,15 +274,19 @@ def synthesize(rows: int, seed: int = 7, outcomes: bool = True,
     """
     n = int(rows)
     rng = np.random.default_rng(seed)
-    cols: dict[str, pa.Array] = {}
-    # One generator drawn in a fixed order: the bundled file depends on the order of draws.
-    cidx, ridx = _draw_request(rng, n, seed, cols)
-    age, cons = _draw_history(rng, n, cols)
-    _draw_findings(rng, n, cols, ridx=ridx, age=age, cons=cons)
+    d = _Draws(rng, n)
+    added = d.stream(np.random.default_rng((seed, ADDED_STREAM)))
+    # Each generator is drawn in a fixed order: the bundled file depends on the order of draws.
+    cidx, ridx = _draw_request(rng, n, seed, d.cols)
+    _draw_history(d)
+    _draw_findings(d, ridx)
+    _draw_course(d, added, ridx)
+    _draw_added_exam(added, ridx)
+    _draw_added_history(added, ridx)
 
-    table = pa.table({f.name: cols.get(f.name, pa.nulls(n, f.type)).cast(f.type)
-                      if f.name in cols else pa.nulls(n, f.type) for f in arrow_schema()},
-                     schema=arrow_schema())
+    cols = d.cols
+    table = pa.table({f.name: cols[f.name].cast(f.type) if f.name in cols
+                      else pa.nulls(n, f.type) for f in arrow_schema()}, schema=arrow_schema())
     if outcomes:
         table = _add_outcomes(table, rng, cidx, ridx, engine)
     return table
@@ -147,78 +322,135 @@ def _draw_request(rng: np.random.Generator, n: int, seed: int,
     return cidx, ridx
 
 
-def _draw_history(rng: np.random.Generator, n: int,
-                  cols: dict[str, pa.Array]) -> tuple[np.ndarray, np.ndarray]:
-    """Age, sex, symptom duration and weeks of conservative care (returns age and weeks)."""
-    gap = ASSUMPTIONS["documentation_gap_rate"]
-    age = np.clip(np.round(rng.normal(54, 15, n)), 18, 95).astype(np.int32)
-    cols["age"] = _with_gaps(rng, age, gap / 4)
-    cols["sex"] = _with_gaps(rng, rng.choice(np.array(["F", "M"]), n), gap / 2)
-    symptom_weeks = np.round(rng.lognormal(math.log(9), 0.8, n), 1)
-    cols["symptom_weeks"] = _with_gaps(rng, symptom_weeks, gap)
-    cons = np.where(rng.random(n) < 0.6, np.minimum(symptom_weeks, rng.uniform(6, 16, n)),
-                    np.minimum(symptom_weeks, rng.uniform(0, 6, n)))
-    cons = np.round(np.where(rng.random(n) < 0.12, 0.0, cons), 1)
-    cols["conservative_therapy_weeks"] = _with_gaps(rng, cons, gap)
-    return age, cons
+def _draw_history(d: _Draws) -> None:
+    """Age, sex, symptom duration and weeks of conservative care."""
+    rng, n = d.rng, d.n
+    d.put("age", np.clip(np.round(rng.normal(54, 15, n)), 18, 95).astype(np.int32), GAP / 4)
+    d.put("sex", rng.choice(np.array(["F", "M"]), n), GAP / 2)
+    weeks = d.put("symptom_weeks", np.round(rng.lognormal(math.log(9), 0.8, n), 1))
+    cons = np.where(rng.random(n) < 0.6, np.minimum(weeks, rng.uniform(6, 16, n)),
+                    np.minimum(weeks, rng.uniform(0, 6, n)))
+    d.put("conservative_therapy_weeks", np.round(np.where(rng.random(n) < 0.12, 0.0, cons), 1))
 
 
-def _draw_findings(rng: np.random.Generator, n: int, cols: dict[str, pa.Array], *,
-                   ridx: np.ndarray, age: np.ndarray, cons: np.ndarray) -> None:
-    """Treatment, neurologic findings, red flags and the fields the payer models added."""
-    gap = ASSUMPTIONS["documentation_gap_rate"]
-    regions = _REGIONS
+def _draw_findings(d: _Draws, ridx: np.ndarray) -> None:
+    """Treatment, neurologic findings and red flags."""
+    rng, n = d.rng, d.n
+    cons, old = d.true["conservative_therapy_weeks"], d.true["age"] > 65
+    d.flag("physical_therapy", np.where(cons >= 6, 0.7, 0.3))
+    d.flag("medication_trial", np.where(cons > 0, 0.85, 0.3))
+    d.flag("radiculopathy", np.where(ridx == 1, 0.2, 0.55))
+    neuro = d.flag("neuro_deficit", 0.3, GAP * 1.5)
+    d.flag("progressive_neuro_deficit", np.where(neuro, 0.12, 0.01))
+    d.flag("myelopathy_signs", np.where(ridx == 0, 0.10, np.where(ridx == 1, 0.06, 0.0)))
+    d.flag("cauda_equina_signs", np.where(ridx == 2, 0.015, 0.0))
+    cancer = d.flag("cancer_history", 0.06, GAP / 2)
+    d.flag("suspected_malignancy", np.where(cancer, 0.25, 0.015))
+    signs = d.flag("infection_signs", 0.015)  # fever, raised ESR/CRP (not risk factors)
+    d.flag("immunosuppressed", np.where(signs, *_ADDED["immunosuppressed"]))
+    d.put("trauma", rng.choice(np.array(["none", "low_velocity", "high_velocity"]), n,
+                               p=[0.92, 0.06, 0.02]), GAP / 2)
+    d.flag("osteoporosis", np.where(old, 0.18, 0.03))
+    d.flag("chronic_steroid_use", 0.03)
+    d.flag("unexplained_weight_loss", np.where(cancer, 0.15, 0.02))
+    d.flag("night_pain", 0.08)
 
-    def flag(p: float | np.ndarray, gap_rate: float = gap) -> pa.Array:
-        return _with_gaps(rng, rng.random(n) < p, gap_rate)
 
-    lumbar = ridx == 2
-    cervical = ridx == 0
-    old = age > 65
-    cols["physical_therapy"] = flag(np.where(cons >= 6, 0.7, 0.3))
-    cols["medication_trial"] = flag(np.where(cons > 0, 0.85, 0.3))
-    cols["radiculopathy"] = flag(np.where(ridx == 1, 0.2, 0.55))
-    neuro = rng.random(n) < 0.3
-    cols["neuro_deficit"] = _with_gaps(rng, neuro, gap * 1.5)
-    cols["progressive_neuro_deficit"] = flag(np.where(neuro, 0.12, 0.01))
-    cols["myelopathy_signs"] = flag(np.where(cervical, 0.10, np.where(ridx == 1, 0.06, 0.0)))
-    cols["cauda_equina_signs"] = flag(np.where(lumbar, 0.015, 0.0))
-    cancer = rng.random(n) < 0.06
-    cols["cancer_history"] = _with_gaps(rng, cancer, gap / 2)
-    cols["suspected_malignancy"] = flag(np.where(cancer, 0.25, 0.015))
-    cols["infection_signs"] = flag(0.015)
-    cols["immunosuppressed"] = flag(0.04)
-    trauma = rng.choice(np.array(["none", "low_velocity", "high_velocity"]), n,
-                        p=[0.92, 0.06, 0.02])
-    cols["trauma"] = _with_gaps(rng, trauma, gap / 2)
-    cols["osteoporosis"] = flag(np.where(old, 0.18, 0.03))
-    cols["chronic_steroid_use"] = flag(0.03)
-    cols["unexplained_weight_loss"] = flag(np.where(cancer, 0.15, 0.02))
-    cols["night_pain"] = flag(0.08)
+def _draw_course(d: _Draws, added: _Draws, ridx: np.ndarray) -> None:
+    """Prior surgery, symptoms, intervention, radiographs, pain and motor findings, prior
+    MRI. ``added`` draws the kind of each neurologic deficit."""
+    rng, n = d.rng, d.n
+    cons, lumbar = d.true["conservative_therapy_weeks"], ridx == 2
     prior = rng.random(n) < 0.12
-    prior_region = np.where(prior, np.where(rng.random(n) < 0.75, regions[ridx],
-                                            regions[rng.integers(0, 3, n)]), "none")
-    cols["prior_spine_surgery_region"] = _with_gaps(rng, prior_region, gap / 2)
-    cols["new_or_progressive_symptoms"] = flag(np.where(prior, 0.6, 0.25))
-    surgical = rng.random(n) < np.where(cons >= 6, 0.55, 0.15)
-    cols["surgical_candidate"] = _with_gaps(rng, surgical, gap)
-    cols["epidural_injection_planned"] = _with_gaps(
-        rng, surgical & (rng.random(n) < 0.5), gap * 2)
-    cols["functional_impairment"] = flag(0.5)
-    cols["prior_radiographs"] = flag(0.6)
-    cols["radiographs_inconclusive"] = flag(0.2, gap * 3)
-    cols["pain_score"] = _with_gaps(rng, np.clip(np.round(rng.normal(6.5, 2, n)), 0, 10)
-                                    .astype(np.int32), gap * 2)
-    cols["degenerative_spine_disease"] = flag(np.where(old, 0.5, 0.25), gap * 3)
-    cols["motor_strength_grade"] = _with_gaps(
-        rng, np.where(neuro, rng.integers(2, 5, n), 5).astype(np.int32), gap * 3)
-    cols["foot_drop"] = flag(np.where(neuro & lumbar, 0.08, 0.0), gap * 3)
-    cols["suspected_fracture"] = flag(np.where(trauma != "none", 0.4, 0.02), gap * 3)
-    cols["hospitalized_for_pain"] = flag(0.01, gap * 3)
-    cols["months_since_prior_mri"] = _with_gaps(
-        rng, np.round(rng.uniform(1, 36, n), 1), 0.85)
-    cols["neuro_exam_documented"] = flag(
-        ASSUMPTIONS["neuro_exam_documented_rate"], gap * 2)
+    prior_region = np.where(prior, np.where(rng.random(n) < 0.75, _REGIONS[ridx],
+                                            _REGIONS[rng.integers(0, 3, n)]), "none")
+    d.put("prior_spine_surgery_region", prior_region, GAP / 2)
+    d.flag("new_or_progressive_symptoms", np.where(prior, 0.6, 0.25))
+    surgical = d.flag("surgical_candidate", np.where(cons >= 6, 0.55, 0.15))
+    d.put("epidural_injection_planned", surgical & (rng.random(n) < 0.5), GAP * 2)
+    d.flag("functional_impairment", 0.5)
+    films = d.flag("prior_radiographs", 0.6)
+    d.flag("radiographs_inconclusive", np.where(films, _ADDED["radiographs_inconclusive"], 0.0))
+    d.put("pain_score", np.clip(np.round(rng.normal(6.5, 2, n)), 0, 10).astype(np.int32),
+          GAP * 2)
+    d.flag("degenerative_spine_disease", np.where(d.true["age"] > 65, 0.5, 0.25), GAP * 3)
+    # the kind of each deficit: motor weakness, a reflex change only, or sensory only
+    kind, neuro = added.rng.random(n), d.true["neuro_deficit"]
+    motor = neuro & (kind < _ADDED["deficit_motor"])
+    d.true["_motor_or_reflex"] = neuro & (
+        kind < _ADDED["deficit_motor"] + _ADDED["deficit_reflex_only"])
+    d.put("motor_strength_grade", np.where(motor, rng.integers(2, 5, n), 5).astype(np.int32))
+    d.flag("foot_drop", np.where(motor & lumbar, _ADDED["foot_drop"], 0.0))
+    d.flag("suspected_fracture", np.where(d.true["trauma"] != "none", 0.4, 0.02), GAP * 3)
+    d.flag("hospitalized_for_pain", 0.01, GAP * 3)
+    d.put("months_since_prior_mri", np.round(rng.uniform(1, 36, n), 1), 0.85)
+    d.flag("neuro_exam_documented", ASSUMPTIONS["neuro_exam_documented_rate"], GAP * 2)
+
+
+def _draw_added_exam(d: _Draws, ridx: np.ndarray) -> None:
+    """Issue-10 fields of the examination and of conservative care."""
+    a, t, n, lumbar = _ADDED, d.true, d.n, ridx == 2
+    # the deficit's details are documented with it (_EMPTY_WITH)
+    d.put("motor_or_reflex_deficit", t["_motor_or_reflex"])
+    d.flag("major_motor_weakness", np.array([1.0, 1.0, *a["major_weakness_by_grade"], 0.0])
+           [t["motor_strength_grade"]])
+    emg = a["emg"]
+    d.flag("abnormal_emg_ncs", np.where(t["radiculopathy"], np.where(
+        t["neuro_deficit"], emg[0], emg[1]), emg[2]))
+    myelopathy, work_up = t["myelopathy_signs"], a["myelopathy_work_up"]
+    d.flag("myelopathy_initial_diagnosis",
+           np.where(lumbar, 0.0, np.where(myelopathy, work_up[0], work_up[1])))
+    ls, lc = a["stenosis_lumbar"], a["stenosis_cord"]
+    d.flag("clinical_spinal_stenosis", np.where(
+        lumbar, ls[0] + ls[1] * (t["age"] > 65) + ls[2] * t["degenerative_spine_disease"],
+        np.where(myelopathy, lc[0], lc[1])))
+    # conservative care: its active and inactive parts, the weeks of it in the last 26
+    # weeks (the course placed uniformly within the episode), progression during it
+    cons, weeks = t["conservative_therapy_weeks"], t["symptom_weeks"]
+    care = cons > 0
+    for name, part, p in (("active_conservative_therapy", "physical_therapy", a["other_active"]),
+                          ("inactive_conservative_therapy", "medication_trial",
+                           a["other_inactive"])):
+        # documented wherever the PT / medication trial it includes is documented as done
+        d.put(name, t[part] | (care & (d.rng.random(n) < p)),
+              empty=(d.rng.random(n) < GAP) & ~(t[part] & ~d.empty[part]))
+    start = d.rng.random(n) * (weeks - cons)  # weeks after onset
+    recent = start + cons - np.maximum(start, weeks - 26)
+    d.put("conservative_therapy_weeks_last_6_months",
+          np.minimum(cons, np.round(np.clip(recent, 0, None), 1)))
+    pr = a["progression"]
+    d.flag("progression_during_conservative_care", np.where(care, np.where(
+        t["progressive_neuro_deficit"], pr[0],
+        np.where(t["new_or_progressive_symptoms"], pr[1], 0.0)), 0.0))
+
+
+def _draw_added_history(d: _Draws, ridx: np.ndarray) -> None:
+    """Issue-10 fields of the history: pain, infection risk factors, known spinal disease,
+    cord injury, radiographs, overlapping imaging."""
+    a, t = _ADDED, d.true
+    sp = a["severe_pain"]
+    pain = t["pain_score"]
+    d.flag("severe_back_pain", np.where(t["hospitalized_for_pain"], 1.0, np.select(
+        [pain >= 9, pain >= 7], sp[:2], sp[2])))
+    signs, iv, rp = t["infection_signs"], a["ivdu"], a["recent_procedure"]
+    drugs = d.flag("iv_drug_use", np.where(signs, iv[0], iv[1]))
+    base = np.where(t["prior_spine_surgery_region"] != "none", rp[0], rp[1])
+    procedure = d.flag("recent_spinal_procedure", np.where(signs, base * rp[2], base))
+    ks = a["known_spinal"]
+    risk = drugs | procedure | t["immunosuppressed"]
+    d.flag("known_spinal_malignancy_or_infection", np.where(t["cancer_history"], ks[0], 0.0)
+           + np.where(signs, ks[1], np.where(risk, ks[2], 0.0)))
+    trauma, ci = t["trauma"], a["cord_injury"]
+    findings = t["neuro_deficit"] | t["myelopathy_signs"] | t["cauda_equina_signs"]
+    d.flag("suspected_cord_injury", np.where(
+        (trauma != "none") & (ridx != 2), np.where(
+            findings, np.where(trauma == "high_velocity", ci[0], ci[1]), ci[2]), 0.0))
+    rd = a["radiograph_degenerative"]
+    d.flag("radiograph_degenerative_findings", np.where(t["prior_radiographs"], np.where(
+        t["degenerative_spine_disease"], rd[0], rd[1]), 0.0))
+    overlap = ~d.empty["months_since_prior_mri"] & (t["months_since_prior_mri"] < 3)
+    d.flag("prior_study_inconclusive", np.where(overlap, a["overlap"][0], 0.0))
+    d.flag("overlap_justification_documented", np.where(overlap, a["overlap"][1], 0.0))
 
 
 def _add_outcomes(table: pa.Table, rng: np.random.Generator, cidx: np.ndarray,
