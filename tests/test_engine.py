@@ -136,7 +136,8 @@ def test_trace_lists_every_clause(engine: Engine, library) -> None:  # type: ign
 
 
 def test_connection_is_locked_down(engine: Engine) -> None:
-    with pytest.raises(Exception, match=r"(?i)(disabled|permission|external)"):
-        engine._con.execute("SELECT * FROM read_csv('/etc/hostname')").fetchall()
-    with pytest.raises(Exception, match=r"(?i)lock|configuration"):
-        engine._con.execute("SET enable_external_access = true")
+    for con in (engine._con, engine._single_con):  # batches, single cases
+        with pytest.raises(Exception, match=r"(?i)(disabled|permission|external)"):
+            con.execute("SELECT * FROM read_csv('/etc/hostname')").fetchall()
+        with pytest.raises(Exception, match=r"(?i)lock|configuration"):
+            con.execute("SET enable_external_access = true")
