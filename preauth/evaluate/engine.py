@@ -8,10 +8,11 @@ bit planes. The Spark engine (:mod:`preauth.evaluate.spark_engine`) runs the sam
 
 A single case is a one-row table through the same SQL and the same stage-2 code, so the
 explorer, the CLI and batch cannot disagree. The explorer evaluates one on every widget change,
-so that path avoids every avoidable cost: the row lives in a temporary table read by a statement
-prepared once per policy selection; only the columns that differ from the previous case are
-updated; the result is fetched as one tuple, and stage 2 runs on int planes (a few integer
-operations per clause instead of numpy calls).
+so that path avoids every avoidable cost: the row lives in a temporary table of its own
+connection (a batch query of another session does not hold it up) read by a statement prepared
+once per policy selection; only the columns that statement reads and that differ from what the
+row holds are updated; the result is fetched as one tuple, and stage 2 runs on int planes (a
+few integer operations per clause instead of numpy calls).
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ Trace = dict[str, dict[str, list[bool | None]]]
 
 
 class Engine:
-    """Evaluates a :class:`Library` on DuckDB. Thread-safe: SQL runs under one lock on one
-    locked-down in-process connection; stage 2 is pure and runs outside it."""
+    """Evaluates a :class:`Library` on DuckDB. Thread-safe: one in-process database, locked
+    down (no file or network access from SQL); batches run on one connection and single cases
+    on another, each under its own lock; stage 2 is pure and runs outside them."""
 
     name = "duckdb"
 
@@ -52,17 +54,20 @@ class Engine:
         self._con = duckdb.connect(":memory:")
         if threads:
             self._con.execute(f"SET threads = {int(threads)}")
+        self._single_con = self._con.cursor()  # same database, its own connection
         columns = ", ".join(f"{_qi(f)} {FIELDS_BY_NAME[f].sql_type}" for f in _FIELDS)
-        self._con.execute(f"CREATE TEMP TABLE single_case ({columns})")
-        self._con.execute("INSERT INTO single_case DEFAULT VALUES")  # always exactly one row
-        self._con.execute("SET enable_external_access = false")
+        self._single_con.execute(f"CREATE TEMP TABLE single_case ({columns})")
+        self._single_con.execute("INSERT INTO single_case DEFAULT VALUES")  # always one row
+        self._con.execute("SET enable_external_access = false")  # for the whole database
         self._con.execute("SET lock_configuration = true")
         self._lock = threading.Lock()
+        self._single_lock = threading.Lock()
         self._plans = {p.id: Plan(p, i) for i, p in enumerate(library.policies)}
         self._single: dict[tuple[str, ...], tuple[str, Stage1]] = {}
-        self._loaded: list[Any] | None = [None] * len(_FIELDS)  # what single_case holds
+        self._loaded: list[Any] = [None] * len(_FIELDS)  # what single_case holds
 
     def close(self) -> None:
+        self._single_con.close()
         self._con.close()
 
     def plans(self, policies: Iterable[str] | str | None = None) -> list[Plan]:
@@ -126,32 +131,38 @@ class Engine:
         """Stage 1 of one case (``values`` in :data:`_FIELDS` order): the batch SQL over the
         one-row table, prepared once per policy selection; its row by output column."""
         key = tuple(p.policy.id for p in plans)
-        with self._lock:
+        with self._single_lock:
             prepared = self._single.get(key)
             if prepared is None:
                 layout = stage1_sql(plans, set(_FIELDS), "single_case", detail=True,
                                     typed=True, direct=_BOOLEAN_FIELDS)
                 name = f"single_{len(self._single)}"
-                self._con.execute(f"PREPARE {name} AS {layout.sql}")
+                self._single_con.execute(f"PREPARE {name} AS {layout.sql}")
                 prepared = self._single[key] = (name, layout)
             name, layout = prepared
-            self._load(values)
-            row = self._con.execute(f"EXECUTE {name}").fetchone()
+            self._load(values, layout.reads)
+            row = self._single_con.execute(f"EXECUTE {name}").fetchone()
         assert row is not None
         return dict(zip(layout.outputs, row, strict=True)), layout
 
-    def _load(self, values: list[Any]) -> None:
-        """Put one case in the single-case table, updating only the columns that changed
-        (caller holds the lock)."""
+    def _load(self, values: list[Any], reads: frozenset[str]) -> None:
+        """Put one case in the single-case table: the columns in ``reads`` whose value
+        differs from what the row holds (caller holds the lock)."""
         loaded = self._loaded
-        changed = [i for i, v in enumerate(values) if loaded is None or not _same(loaded[i], v)]
+        changed = [i for i, f in enumerate(_FIELDS)
+                   if f in reads and not _same(loaded[i], values[i])]
         if not changed:
             return
-        self._loaded = None  # unknown until the update has succeeded
+        for i in changed:
+            loaded[i] = _UNKNOWN  # until the update has succeeded
         assignments = ", ".join(f"{_qi(_FIELDS[i])} = ?" for i in changed)
-        self._con.execute(f"UPDATE single_case SET {assignments}",
-                          [values[i] for i in changed])
-        self._loaded = list(values)
+        self._single_con.execute(f"UPDATE single_case SET {assignments}",
+                                 [values[i] for i in changed])
+        for i in changed:
+            loaded[i] = values[i]
+
+
+_UNKNOWN = object()  # a value the single-case row may or may not hold
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -101,7 +101,8 @@ class Stage1:
     output column, ``direct`` lists the boolean fields whose bare-column leaves stage 2 reads
     from the input instead, ``null_tests`` maps a field to an output column "field IS NULL"
     (detailed mode, for leaves over several fields). ``outputs``: the SELECT's columns in
-    order. Names only, so the layout travels to Spark's workers."""
+    order; ``reads``: the input fields the SQL reads. Names only, so the layout travels to
+    Spark's workers."""
 
     sql: str
     detail: bool
@@ -109,6 +110,7 @@ class Stage1:
     columns: Mapping[str, str] = field(default_factory=dict)
     direct: frozenset[str] = frozenset()
     null_tests: Mapping[str, str] = field(default_factory=dict)
+    reads: frozenset[str] = frozenset()
 
     def source(self, plan: Plan, node: Node) -> tuple[bool, str]:
         """Where the values of a leaf of ``plan`` are: (True, field) for an input column,
@@ -133,6 +135,7 @@ def stage1_sql(plans: Sequence[Plan], columns: set[str], source: str, detail: bo
     leaf_columns: dict[str, str] = {}
     leaves: list[tuple[str, str]] = []
     null_tests: dict[str, str] = {}
+    reads = {"cpt_code", "region", "contrast"}  # the procedure
     for p in plans:
         for nodes in p.nodes:
             for node in nodes:
@@ -142,6 +145,7 @@ def stage1_sql(plans: Sequence[Plan], columns: set[str], source: str, detail: bo
                 if key not in leaf_columns:
                     leaf_columns[key] = f"l{len(leaf_columns)}"
                     leaves.append((leaf_columns[key], node.sql(dialect)))
+                    reads.update(node.fields)
                 if detail and len(node.fields) > 1:
                     for f in node.fields:
                         null_tests.setdefault(f, f"isnull_{f}")
@@ -151,5 +155,6 @@ def stage1_sql(plans: Sequence[Plan], columns: set[str], source: str, detail: bo
     select += [f"({quote}{f}{quote} IS NULL) AS {name}" for f, name in null_tests.items()]
     base = base_select(columns, source, quote=quote, typed=typed)
     outputs = (*head, "procedure", *(n for n, _ in leaves), *null_tests.values())
+    reads.update(head, null_tests)
     return Stage1(f"SELECT {', '.join(select)} FROM ({base}) AS c", detail, outputs,
-                  leaf_columns, skip, null_tests)
+                  leaf_columns, skip, null_tests, frozenset(reads))
