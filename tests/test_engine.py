@@ -135,6 +135,15 @@ def test_trace_lists_every_clause(engine: Engine, library) -> None:  # type: ign
     assert trace["acr-lbp-v1"][0] is True
 
 
+def test_only_the_single_case_connection_skips_the_optimizer(engine: Engine) -> None:
+    """A one-row table has nothing to optimize; batches must keep DuckDB's optimizer."""
+    def optimizer(con: object) -> bool:
+        return con.execute("SELECT current_setting('enable_optimizer')").fetchone()[0]  # type: ignore[attr-defined]
+
+    assert optimizer(engine._con) is True
+    assert optimizer(engine._single_con) is False
+
+
 def test_connection_is_locked_down(engine: Engine) -> None:
     for con in (engine._con, engine._single_con):  # batches, single cases
         with pytest.raises(Exception, match=r"(?i)(disabled|permission|external)"):
