@@ -78,15 +78,17 @@ def procedure_sql(quote: str = '"') -> str:
 class Plan:
     """One policy prepared for evaluation: its criteria's clause trees (``nodes[j]``: the
     clauses of criterion j in pre-order), a dialect-independent key of every leaf (its DuckDB
-    SQL, so that equal leaves share one stage-1 column) and its stage-2 tables."""
+    SQL, so that equal leaves share one stage-1 column), the field of every leaf that is just
+    a boolean field (``bare``) and its stage-2 tables."""
 
     def __init__(self, policy: Policy, index: int) -> None:
         self.policy = policy
         self.index = index
         self.tables = PolicyTables(policy)
         self.nodes = [list(c.expression.root.walk()) for c in policy.criteria]
-        self.leaf_keys = {id(n): n.sql() for nodes in self.nodes for n in nodes
-                          if n.kind == "leaf"}
+        leaves = [n for nodes in self.nodes for n in nodes if n.kind == "leaf"]
+        self.leaf_keys = {id(n): n.sql() for n in leaves}
+        self.bare = {id(n): bare_field(n) for n in leaves}
 
 
 def bare_field(node: Node) -> str | None:
@@ -115,7 +117,7 @@ class Stage1:
     def source(self, plan: Plan, node: Node) -> tuple[bool, str]:
         """Where the values of a leaf of ``plan`` are: (True, field) for an input column,
         (False, column) for a stage-1 output column."""
-        name = bare_field(node)
+        name = plan.bare[id(node)]
         if name is not None and name in self.direct:
             return True, name
         return False, self.columns[plan.leaf_keys[id(node)]]
@@ -139,7 +141,7 @@ def stage1_sql(plans: Sequence[Plan], columns: set[str], source: str, detail: bo
     for p in plans:
         for nodes in p.nodes:
             for node in nodes:
-                if node.kind != "leaf" or bare_field(node) in skip:
+                if node.kind != "leaf" or p.bare[id(node)] in skip:
                     continue
                 key = p.leaf_keys[id(node)]
                 if key not in leaf_columns:
