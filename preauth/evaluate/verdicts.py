@@ -114,7 +114,7 @@ class Rows:
         for p in procedures:
             mask = self.masks[p]
             if mask is not None:
-                out = out | mask
+                out |= mask  # in place: ``out`` is a fresh plane
         return out
 
     def any_of(self, by_procedure: Sequence[np.ndarray], plane: Callable[[int], Plane]
@@ -126,9 +126,11 @@ class Rows:
             if mask is None or not len(criteria):
                 continue
             acc = plane(int(criteria[0]))
-            for j in criteria[1:]:
-                acc = acc | plane(int(j))
-            out = out | (mask & acc)
+            if len(criteria) > 1:
+                acc = acc | plane(int(criteria[1]))  # a fresh plane, then updated in place
+                for j in criteria[2:]:
+                    acc |= plane(int(j))
+            out |= mask & acc
         return out
 
     def any(self, plane: Plane) -> bool:
