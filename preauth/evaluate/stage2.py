@@ -28,8 +28,16 @@ from typing import Any, TypeVar
 import numpy as np
 import pyarrow as pa
 
-from preauth.evaluate.planes import Plane, Planes, is_set, kleene_planes, value_planes
-from preauth.evaluate.planes import bool_planes as arrow_planes
+from preauth.criteria.expressions import Node
+from preauth.criteria.library import Category
+from preauth.evaluate.planes import (
+    Plane,
+    Planes,
+    bool_planes,
+    is_set,
+    kleene_planes,
+    value_planes,
+)
 from preauth.evaluate.stage1 import KEEP, Plan, Stage1
 from preauth.evaluate.verdicts import (
     CATEGORIES,
@@ -53,8 +61,8 @@ OUTPUT_COLUMNS = ("case_id", "policy", "cpt_code", "region", "contrast", "verdic
 _LISTS = ("fired", "not_met", "undocumented", "would_flip")
 _PARALLEL_ROWS = 100_000  # from here on, policies run in parallel threads (numpy frees the GIL)
 
-Source = tuple[bool, str]  # (from the input?, column): see Stage1.source
-T = TypeVar("T")
+_Source = tuple[bool, str]  # (from the input?, column): see Stage1.source
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -64,16 +72,16 @@ class _Judged:
     plan: Plan
     decision: Decision
     review: Plane | None = None
-    categories: list[tuple[Any, Plane]] | None = None
+    categories: list[tuple[Category, Plane]] | None = None
     explanation: Explanation | None = None
     memos: list[dict[int, Planes]] | None = None
 
 
-def _judge(plan: Plan, rows: Rows, planes_of: Callable[[Source], Planes], layout: Stage1,
+def _judge(plan: Plan, rows: Rows, planes_of: Callable[[_Source], Planes], layout: Stage1,
            detail: bool) -> _Judged:
     """Kleene logic over the leaves, then verdicts (and, in detail, the explanation)."""
 
-    def leaf(node: Any) -> Planes:
+    def leaf(node: Node) -> Planes:
         return planes_of(layout.source(plan, node))
 
     memos: list[dict[int, Planes]] = [{} for _ in plan.nodes]
@@ -104,18 +112,18 @@ def _plain(col: pa.Array | pa.ChunkedArray, empty_type: pa.DataType) -> pa.Array
 
 def _batch(plans: Sequence[Plan], result: pa.Table | pa.RecordBatch, layout: Stage1,
            inputs: Mapping[str, pa.Array | pa.ChunkedArray] | None
-           ) -> tuple[Rows, Callable[[Source], Planes]]:
+           ) -> tuple[Rows, Callable[[_Source], Planes]]:
     """The rows of a stage-1 result and its leaves' planes — every one converted here, so that
     policies in parallel threads only read the cache."""
     procedure = _plain(result.column("procedure"), pa.int8()).to_numpy(zero_copy_only=False)
-    cache: dict[Source, Planes] = {}
+    cache: dict[_Source, Planes] = {}
 
-    def planes_of(source: Source) -> Planes:
+    def planes_of(source: _Source) -> Planes:
         planes = cache.get(source)
         if planes is None:
             from_input, name = source
             col = (inputs or {})[name] if from_input else result.column(name)
-            planes = cache[source] = arrow_planes(_plain(col, pa.bool_()))
+            planes = cache[source] = bool_planes(_plain(col, pa.bool_()))
         return planes
 
     for plan in plans:
@@ -128,7 +136,7 @@ def _batch(plans: Sequence[Plan], result: pa.Table | pa.RecordBatch, layout: Sta
     return Rows(procedure), planes_of
 
 
-def _per_policy(fn: Callable[[Plan], T], plans: Sequence[Plan], n: int) -> list[T]:
+def _per_policy(fn: Callable[[Plan], _T], plans: Sequence[Plan], n: int) -> list[_T]:
     workers = min(len(plans), os.cpu_count() or 1)
     if workers > 1 and n >= _PARALLEL_ROWS:
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -255,9 +263,9 @@ def evaluate_row(plans: Sequence[Plan], layout: Stage1, values: Mapping[str, Any
     if not plans:
         raise ValueError("no policy selected")
     rows = Rows(np.array([values["procedure"]], dtype=np.int8), packed=False)
-    cache: dict[Source, Planes] = {}
+    cache: dict[_Source, Planes] = {}
 
-    def planes_of(source: Source) -> Planes:
+    def planes_of(source: _Source) -> Planes:
         planes = cache.get(source)
         if planes is None:
             from_input, name = source
