@@ -109,6 +109,27 @@ def _timed(fn: Any, repeat: int) -> tuple[float, Any]:
     return best, result
 
 
+def _single_case_latency(engine: Any, table: Any, runs: int) -> dict[str, list[float]]:
+    """Milliseconds of ``evaluate_case_traced`` — what the explorer calls on every widget
+    change, always on the embedded (DuckDB) engine — for every policy and for each policy
+    alone. Each call is a new case (every changed column of the one-row table is updated:
+    the worst case of a keystroke), after a warm-up that prepares each selection's statement
+    as the explorer's first call does."""
+    cases = table.slice(0, min(runs, table.num_rows)).to_pylist()
+    selections: dict[str, list[str] | None] = {"all_policies": None}
+    selections.update({p.id: [p.id] for p in engine.library.policies})
+    latency: dict[str, list[float]] = {}
+    for key, sel in selections.items():
+        for case in cases[:10]:
+            engine.evaluate_case_traced(case, sel)
+        latency[key] = []
+        for case in cases:
+            t = time.perf_counter()
+            engine.evaluate_case_traced(case, sel)
+            latency[key].append((time.perf_counter() - t) * 1000)
+    return latency
+
+
 def run_benchmark(rows: int = 1_000_000, repeat: int = 3, latency_runs: int = 200,
                   reference_rows: int = 20_000, engine: str = "duckdb",
                   spark_master: str = "local[*]") -> dict[str, Any]:
@@ -148,18 +169,7 @@ def run_benchmark(rows: int = 1_000_000, repeat: int = 3, latency_runs: int = 20
     ref_s = time.perf_counter() - t0
     ref_rate = len(sample) * n_policies / ref_s if ref_s else float("nan")
 
-    cases = table.slice(0, min(latency_runs, rows)).to_pylist()
-    selections: dict[str, list[str] | None] = {"all_policies": None}
-    selections.update({p.id: [p.id] for p in library.policies})
-    latency: dict[str, list[float]] = {k: [] for k in selections}
-    # the explorer's single case always goes through the embedded (DuckDB) engine
-    for sel in selections.values():
-        duck.evaluate_case_traced(cases[0], sel)  # prepared once, as the explorer does
-    for case in cases:
-        for key, sel in selections.items():
-            t = time.perf_counter()
-            duck.evaluate_case_traced(case, sel)
-            latency[key].append((time.perf_counter() - t) * 1000)
+    latency = _single_case_latency(duck, table, latency_runs)
 
     def pct(xs: list[float], q: float) -> float:
         xs = sorted(xs)
@@ -182,12 +192,14 @@ def run_benchmark(rows: int = 1_000_000, repeat: int = 3, latency_runs: int = 20
         "statistics": stats_figures,
         "reference_evaluations_per_s": round(ref_rate),
         "speedup_vs_reference_fast": round(fast_rate / ref_rate, 1),
+        "single_case_traced_median_ms": round(statistics.median(latency["all_policies"]), 2),
         "single_case_traced_ms": {key: {"median": round(statistics.median(v), 2),
                                         "p99": pct(v, 0.99)} for key, v in latency.items()},
         "peak_rss_mb": round(_peak_rss_mb(), 1),
         "spark_driver_jvm_peak_rss_mb": jvm_rss,
         "targets": {"evaluations_per_s_fast": ">= 5,000,000 (1M rows, every policy)",
-                    "single_case_traced_median_ms": "<= 10 (one policy)",
+                    "single_case_traced_median_ms": "<= 5 (every policy, as the explorer "
+                                                    "calls it)",
                     "speedup_vs_reference_fast": ">= 100"},
     }
 

@@ -15,7 +15,8 @@ from preauth.cli import main
 def test_run_benchmark_reports_every_measure() -> None:
     out = run_benchmark(rows=400, repeat=1, latency_runs=3, reference_rows=40)
     for key in ("machine", "engine", "evaluate_fast_s", "evaluate_detailed_s", "ingest_csv",
-                "statistics", "single_case_traced_ms", "peak_rss_mb",
+                "statistics", "single_case_traced_ms", "single_case_traced_median_ms",
+                "peak_rss_mb",
                 "speedup_vs_reference_fast"):
         assert key in out, key
     assert out["engine"] == "duckdb"

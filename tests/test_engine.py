@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pyarrow as pa
@@ -140,8 +141,51 @@ def test_trace_lists_every_clause(engine: Engine, library) -> None:  # type: ign
     assert trace["acr-lbp-v1"][0] is True
 
 
+def test_only_the_single_case_connection_skips_the_optimizer(engine: Engine) -> None:
+    """A one-row table has nothing to optimize; batches must keep DuckDB's optimizer."""
+    def optimizer(con: object) -> bool:
+        return con.execute("SELECT current_setting('enable_optimizer')").fetchone()[0]  # type: ignore[attr-defined]
+
+    assert optimizer(engine._con) is True
+    assert optimizer(engine._single_con) is False
+
+
 def test_connection_is_locked_down(engine: Engine) -> None:
-    with pytest.raises(Exception, match=r"(?i)(disabled|permission|external)"):
-        engine._con.execute("SELECT * FROM read_csv('/etc/hostname')").fetchall()
-    with pytest.raises(Exception, match=r"(?i)lock|configuration"):
-        engine._con.execute("SET enable_external_access = true")
+    for con in (engine._con, engine._single_con):  # batches, single cases
+        with pytest.raises(Exception, match=r"(?i)(disabled|permission|external)"):
+            con.execute("SELECT * FROM read_csv('/etc/hostname')").fetchall()
+        with pytest.raises(Exception, match=r"(?i)lock|configuration"):
+            con.execute("SET enable_external_access = true")
+
+
+def test_concurrent_single_cases_and_batches(engine: Engine) -> None:
+    """As the Streamlit server calls it: single cases from several threads (each its own
+    sequence of cases) while batches run in two others; every single case equals its batch
+    row, every batch the sequential result."""
+    cases = [acute_lbp(case_id=f"t{i}", age=20 + 3 * i, symptom_weeks=float(i % 9),
+                       cauda_equina_signs=(None, True, False)[i % 3],
+                       cpt_code=("72148", "72141", "72157", "72149")[i % 4],
+                       cancer_history=i % 5 == 0) for i in range(48)]
+    table = case_table(cases)
+    expected = engine.evaluate(table).to_pylist()
+    by_case = {c["case_id"]: [r for r in expected if r["case_id"] == c["case_id"]]
+               for c in cases}
+    failures: list[str] = []
+
+    def singles(offset: int) -> None:
+        for k in range(len(cases)):
+            case = cases[(offset + 7 * k) % len(cases)]
+            if engine.evaluate_case(case) != by_case[case["case_id"]]:
+                failures.append(case["case_id"])
+
+    def batches() -> None:
+        for _ in range(3):
+            if engine.evaluate(table).to_pylist() != expected:
+                failures.append("batch")
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        futures = [pool.submit(singles, i) for i in range(4)]
+        futures += [pool.submit(batches) for _ in range(2)]
+        for f in futures:
+            f.result()  # re-raises an exception of the thread
+    assert failures == []

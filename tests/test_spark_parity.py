@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 from preauth.catalog.fields import CPT_CODES, FIELDS_BY_NAME
 from preauth.catalog.schema import case_table
 from preauth.criteria.library import Library
-from preauth.evaluate.engine import Engine, stage1_sql
+from preauth.evaluate.engine import Engine
+from preauth.evaluate.stage1 import stage1_sql
 from preauth.synthetic.scenarios import SCENARIOS
 from tests.properties.strategies import cases
 

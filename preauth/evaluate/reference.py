@@ -18,7 +18,7 @@ from preauth.catalog.fields import CLINICAL_FIELDS, CPT_CODES
 from preauth.criteria.expressions import literal_value, unparen
 from preauth.criteria.library import Category, Criterion, Library, Policy
 
-__all__ = ["evaluate_case", "kleene"]
+__all__ = ["evaluate_case", "judge", "kleene", "trace"]
 
 _FIELD_ORDER = {f.name: i for i, f in enumerate(CLINICAL_FIELDS)}
 
@@ -122,7 +122,7 @@ def _rated(c: Criterion, region: str | None, contrast: str | None) -> Category |
 
 
 def _decide(policy: Policy, region: str | None, contrast: str | None,
-            status: dict[str, bool | None]) -> str | None:
+            status: Mapping[str, bool | None]) -> str | None:
     if region is None or contrast is None:
         return None
     for c in policy.criteria:
@@ -137,9 +137,41 @@ def _decide(policy: Policy, region: str | None, contrast: str | None,
     return "does_not_meet"
 
 
-def evaluate_case(library: Library, case: Mapping[str, Any],
-                  policies: list[str] | None = None) -> list[dict[str, Any]]:
-    """Rows shaped like :meth:`Engine.evaluate` output, computed by the reference rules."""
+def judge(policy: Policy, region: str | None, contrast: str | None,
+          status: Mapping[str, bool | None]) -> dict[str, Any]:
+    """The verdict rules on given criterion statuses (id → True / False / None): verdict,
+    needs_review, category and the fired / not_met / undocumented / would_flip lists."""
+    verdict = _decide(policy, region, contrast, status)
+    applicable = [c for c in policy.criteria if _rated(c, region, contrast) is not None]
+    flips = []
+    if verdict is not None:
+        for c in applicable:
+            if status[c.id] is True:
+                continue
+            if _decide(policy, region, contrast, {**status, c.id: True}) != verdict:
+                flips.append(c.id)
+    best = None
+    for c in applicable:
+        cat = _rated(c, region, contrast)
+        if c.kind == "indication" and status[c.id] is True and cat is not None \
+                and (best is None or cat.rank > best.rank):
+            best = cat
+    strong = any(status[c.id] is True and _rated(c, region, contrast) in
+                 (Category.USUALLY_APPROPRIATE, Category.COVERED)
+                 for c in applicable if c.kind == "indication")
+    return {
+        "verdict": verdict,
+        "needs_review": verdict == "meets_criteria" and not strong,
+        "category": best.value if best else None,
+        "fired": [c.id for c in applicable if status[c.id] is True],
+        "not_met": [c.id for c in applicable if status[c.id] is False],
+        "undocumented": [c.id for c in applicable if status[c.id] is None],
+        "would_flip": flips,
+    }
+
+
+def _with_procedure(case: Mapping[str, Any]) -> dict[str, Any]:
+    """The case with region and contrast derived from its CPT code where missing."""
     case = dict(case)
     cpt = case.get("cpt_code")
     if cpt in CPT_CODES:
@@ -147,45 +179,42 @@ def evaluate_case(library: Library, case: Mapping[str, Any],
         case.setdefault("contrast", None)
         case["region"] = case["region"] or CPT_CODES[cpt][0]
         case["contrast"] = case["contrast"] or CPT_CODES[cpt][1]
+    return case
+
+
+def trace(library: Library, case: Mapping[str, Any], policies: list[str] | None = None
+          ) -> dict[str, dict[str, list[bool | None]]]:
+    """Per policy and criterion, the truth value of every clause in pre-order — the shape of
+    the trace of :meth:`Engine.evaluate_case_traced`."""
+    case = _with_procedure(case)
+    return {p.id: {c.id: [kleene(n.expr, case) for n in c.expression.root.walk()]
+                   for c in p.criteria}
+            for p in library.select(policies)}
+
+
+def evaluate_case(library: Library, case: Mapping[str, Any],
+                  policies: list[str] | None = None) -> list[dict[str, Any]]:
+    """Rows shaped like :meth:`Engine.evaluate` output, computed by the reference rules."""
+    case = _with_procedure(case)
+    cpt = case.get("cpt_code")
     region, contrast = case.get("region"), case.get("contrast")
     rows = []
     for policy in library.select(policies):
         status = {c.id: kleene(c.expression.tree, case) for c in policy.criteria}
-        verdict = _decide(policy, region, contrast, status)
-        applicable = [c for c in policy.criteria if _rated(c, region, contrast) is not None]
-        fired = [c.id for c in applicable if status[c.id] is True]
-        flips = []
-        if verdict is not None:
-            for c in applicable:
-                if status[c.id] is True:
-                    continue
-                if _decide(policy, region, contrast, {**status, c.id: True}) != verdict:
-                    flips.append(c.id)
+        judged = judge(policy, region, contrast, status)
         fields: set[str] = set()
-        if verdict == "insufficient_documentation":
-            for c in applicable:
+        if judged["verdict"] == "insufficient_documentation":
+            for c in policy.criteria:
                 cat = _rated(c, region, contrast)
                 if c.kind == "indication" and cat and cat.supports_imaging \
                         and status[c.id] is None:
                     fields |= _relevant_nulls(c.expression.tree, case)
-        best = None
-        for c in applicable:
-            cat = _rated(c, region, contrast)
-            if c.kind == "indication" and status[c.id] is True and cat is not None \
-                    and (best is None or cat.rank > best.rank):
-                best = cat
-        strong = any(status[c.id] is True and _rated(c, region, contrast) in
-                     (Category.USUALLY_APPROPRIATE, Category.COVERED)
-                     for c in applicable if c.kind == "indication")
         rows.append({
             "case_id": case.get("case_id"), "policy": policy.id, "cpt_code": cpt,
-            "region": region, "contrast": contrast, "verdict": verdict,
-            "needs_review": verdict == "meets_criteria" and not strong,
-            "category": best.value if best else None,
-            "fired": fired,
-            "not_met": [c.id for c in applicable if status[c.id] is False],
-            "undocumented": [c.id for c in applicable if status[c.id] is None],
-            "would_flip": flips,
+            "region": region, "contrast": contrast, "verdict": judged["verdict"],
+            "needs_review": judged["needs_review"], "category": judged["category"],
+            "fired": judged["fired"], "not_met": judged["not_met"],
+            "undocumented": judged["undocumented"], "would_flip": judged["would_flip"],
             "undocumented_fields": sorted(fields, key=lambda f: _FIELD_ORDER.get(f, 10_000)),
         })
     return rows

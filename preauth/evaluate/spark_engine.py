@@ -1,15 +1,16 @@
 """Evaluation on Apache Spark (PySpark — the optional ``spark`` extra).
 
-The same criteria and the same two stages as :class:`preauth.engine.Engine`, so the verdicts
-cannot differ:
+The same criteria and the same two stages as :class:`preauth.evaluate.engine.Engine`, so the
+verdicts cannot differ:
 
-* **Stage 1** is the very SQL :func:`preauth.engine.stage1_sql` writes for DuckDB, generated
-  for the Spark dialect (the criteria expressions transpiled by sqlglot, back-quoted
+* **Stage 1** is the very SQL :func:`preauth.evaluate.stage1.stage1_sql` writes for DuckDB,
+  generated for the Spark dialect (the criteria expressions transpiled by sqlglot, back-quoted
   identifiers, ``STRING`` types) and run by Spark SQL over a temporary view of the cases.
-* **Stage 2** — :func:`preauth.engine.stage2_wide` / :func:`preauth.engine.stage2`, pure
-  numpy / Arrow — runs *distributed*, inside Spark's Python workers, one Arrow record batch at
-  a time (``mapInArrow``). The workers rebuild the policies from their JSON form (validated
-  pydantic models; nothing is executed from it), once per worker process.
+* **Stage 2** — :func:`preauth.evaluate.stage2.evaluate_wide` /
+  :func:`preauth.evaluate.stage2.evaluate_long`, pure numpy / Arrow on bit planes — runs
+  *distributed*, inside Spark's Python workers, one Arrow record batch at a time
+  (``mapInArrow``). The workers rebuild the policies from their JSON form (validated pydantic
+  models; nothing is executed from it), once per worker process.
 
 Nothing is collected to the driver except the result the caller asks for: :meth:`verdicts` and
 :meth:`evaluate` return Arrow tables (the rows of DuckDB's result, in the same order — policy-
@@ -45,14 +46,8 @@ import pyarrow.compute as pc
 from preauth.catalog.fields import FIELDS_BY_NAME
 from preauth.catalog.schema import arrow_schema
 from preauth.criteria.library import Library, Policy
-from preauth.evaluate.engine import (
-    OUTPUT_COLUMNS,
-    Stage1,
-    _Plan,
-    stage1_sql,
-    stage2,
-    stage2_wide,
-)
+from preauth.evaluate.stage1 import Plan, Stage1, stage1_sql
+from preauth.evaluate.stage2 import OUTPUT_COLUMNS, evaluate_long, evaluate_wide
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
@@ -156,7 +151,7 @@ def _ship_package(session: SparkSession) -> None:
 # Worker side: policies from their JSON form, plans built once per Python worker process
 # --------------------------------------------------------------------------------------------
 
-_WORKER_PLANS: dict[tuple[str, tuple[str, ...]], list[_Plan]] = {}
+_WORKER_PLANS: dict[tuple[str, tuple[str, ...]], list[Plan]] = {}
 _WORKER_LOCK = threading.Lock()
 
 
@@ -165,13 +160,13 @@ def _payload(library: Library) -> str:
                       ensure_ascii=False, sort_keys=True)
 
 
-def _worker_plans(payload: str, policy_ids: tuple[str, ...]) -> list[_Plan]:
+def _worker_plans(payload: str, policy_ids: tuple[str, ...]) -> list[Plan]:
     key = (hashlib.sha256(payload.encode("utf-8")).hexdigest(), policy_ids)
     with _WORKER_LOCK:
         plans = _WORKER_PLANS.get(key)
         if plans is None:
             policies = [Policy.model_validate(d) for d in json.loads(payload)]
-            by_id = {p.id: _Plan(p, i) for i, p in enumerate(policies)}
+            by_id = {p.id: Plan(p, i) for i, p in enumerate(policies)}
             plans = _WORKER_PLANS[key] = [by_id[pid] for pid in policy_ids]
     return plans
 
@@ -186,12 +181,12 @@ def _plain_column(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray
     return arr
 
 
-def _wide_fn(payload: str, policy_ids: tuple[str, ...], schema: pa.Schema
+def _wide_fn(payload: str, policy_ids: tuple[str, ...], layout: Stage1, schema: pa.Schema
              ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         plans = _worker_plans(payload, policy_ids)
         for batch in batches:
-            out = stage2_wide(plans, batch, batch.column("case_id"))
+            out = evaluate_wide(plans, batch, batch.column("case_id"), layout)
             yield from pa.Table.from_arrays([_plain_column(c) for c in out.columns],
                                             schema=schema).to_batches()
     return run
@@ -204,7 +199,7 @@ def _long_fn(payload: str, policy_ids: tuple[str, ...], layout: Stage1, schema: 
         for batch in batches:
             if batch.num_rows == 0:
                 continue
-            out = stage2(plans, pa.Table.from_batches([batch]), layout)
+            out = evaluate_long(plans, pa.Table.from_batches([batch]), layout)
             cols = [_plain_column(out.column(name)) for name in OUTPUT_COLUMNS]
             policy = out.column("policy").cast(pa.string())
             cols.append(pc.index_in(policy, value_set=pa.array(policy_ids)).cast(pa.int8()))
@@ -243,7 +238,7 @@ def _spark_input(table: pa.Table | pd.DataFrame) -> pa.Table:
 
 class SparkEngine:
     """Evaluates a :class:`Library` on Spark; same public results as
-    :class:`preauth.engine.Engine` (``verdicts``, ``evaluate``)."""
+    :class:`preauth.evaluate.engine.Engine` (``verdicts``, ``evaluate``)."""
 
     name = "spark"
 
@@ -258,7 +253,7 @@ class SparkEngine:
         else:
             self._own_session = False
         self.spark = spark
-        self._plans = {p.id: _Plan(p, i) for i, p in enumerate(library.policies)}
+        self._plans = {p.id: Plan(p, i) for i, p in enumerate(library.policies)}
         self._payload = _payload(library)
 
     def close(self) -> None:
@@ -266,7 +261,7 @@ class SparkEngine:
         if self._own_session:
             self.spark.stop()
 
-    def plans(self, policies: Iterable[str] | str | None = None) -> list[_Plan]:
+    def plans(self, policies: Iterable[str] | str | None = None) -> list[Plan]:
         return [self._plans[p.id] for p in self.library.select(policies)]
 
     # -- input ------------------------------------------------------------------------------
@@ -278,7 +273,7 @@ class SparkEngine:
         with _quiet():
             return self.spark.createDataFrame(data)
 
-    def _stage1(self, df: DataFrame, plans: list[_Plan], detail: bool
+    def _stage1(self, df: DataFrame, plans: list[Plan], detail: bool
                 ) -> tuple[DataFrame, Stage1]:
         if not plans:
             raise ValueError("no policy selected")
@@ -302,10 +297,10 @@ class SparkEngine:
                     policies: Iterable[str] | str | None = None) -> DataFrame:
         """Fast path, wide, as a lazy DataFrame: ``case_id`` and ``verdict:<policy>``."""
         plans = self.plans(policies)
-        stage1, _layout = self._stage1(df, plans, detail=False)
+        stage1, layout = self._stage1(df, plans, detail=False)
         schema = pa.schema([("case_id", pa.string())]
                            + [(f"verdict:{p.policy.id}", pa.string()) for p in plans])
-        fn = _wide_fn(self._payload, tuple(p.policy.id for p in plans), schema)
+        fn = _wide_fn(self._payload, tuple(p.policy.id for p in plans), layout, schema)
         with _quiet():
             return stage1.mapInArrow(fn, _spark_schema(schema))
 
@@ -332,7 +327,7 @@ class SparkEngine:
     def evaluate(self, table: pa.Table | pd.DataFrame,
                  policies: Iterable[str] | str | None = None) -> pa.Table:
         """Long: one row per (case, policy) — policy-major, case order kept — with
-        :data:`preauth.engine.OUTPUT_COLUMNS`."""
+        :data:`preauth.evaluate.stage2.OUTPUT_COLUMNS`."""
         n_policies = len(self.plans(policies))
         out = _collect(self.evaluate_df(self.dataframe(table), policies))
         index = out.column(_POLICY_INDEX)

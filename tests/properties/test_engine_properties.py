@@ -1,7 +1,8 @@
 """Invariants of evaluation (hypothesis):
 
 * one case through the explorer path equals its row in a batch;
-* the DuckDB engine equals the pure-Python reference evaluator, NULLs included;
+* the DuckDB engine equals the pure-Python reference evaluator, NULLs included — rows and the
+  explorer's clause trace;
 * the fast verdict path equals the detailed path.
 """
 
@@ -43,6 +44,15 @@ def test_engine_equals_reference(engine: Engine, library, batch: list[dict]) -> 
     for case in batch:
         for ref in reference.evaluate_case(library, case):
             assert by_key[(case["case_id"], ref["policy"])] == ref
+
+
+@SETTINGS
+@given(batch=batches(), pick=st.integers(0, 11))
+def test_trace_equals_reference(engine: Engine, library, batch: list[dict],  # type: ignore[no-untyped-def]
+                                pick: int) -> None:
+    """The explorer's trace: every clause of every criterion, NULLs included."""
+    case = batch[pick % len(batch)]
+    assert engine.evaluate_case_traced(case)[1] == reference.trace(library, case)
 
 
 @SETTINGS

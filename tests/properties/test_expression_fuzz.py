@@ -26,7 +26,7 @@ from sqlglot import exp
 from preauth.catalog.fields import FIELDS, FIELDS_BY_NAME, Kind
 from preauth.catalog.schema import case_table
 from preauth.criteria.expressions import ExpressionError, compile_expression
-from preauth.evaluate.engine import base_select
+from preauth.evaluate.stage1 import base_select
 from tests.fast import examples
 
 CLINICAL = [f.name for f in FIELDS if not f.outcome and f.kind is not Kind.TEXT]
