@@ -17,6 +17,7 @@ import streamlit as st
 
 from preauth import evidence as stats
 from preauth.catalog.fields import FIELDS
+from preauth.evaluate.vocabulary import NEEDS_REVIEW_LABEL, Verdict
 from preauth.ingest import IngestError, propose_mapping
 from ui.bootstrap import ensure_navigation
 from ui.datasets import (
@@ -190,9 +191,7 @@ if batch is not None and batch["key"] == run_key:
     counts = stats.verdict_counts(results)
     counts["policy"] = counts["policy"].map(lambda p: names.get(p, p))
     st.dataframe(counts.rename(columns={
-        "policy": "Policy", "meets_criteria": "Meets criteria",
-        "insufficient_documentation": "Insufficient documentation",
-        "does_not_meet": "Does not meet", "needs_review": "Flagged for review",
+        "policy": "Policy", **Verdict.labels(), "needs_review": NEEDS_REVIEW_LABEL,
         "total": "Total"}), hide_index=True, width="stretch")
     st.caption(f"The first {min(HEAD_ROWS, results.num_rows):,} determinations; the downloads "
                "have all of them (lists joined with ';' in CSV).")
