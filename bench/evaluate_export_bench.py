@@ -10,8 +10,9 @@ Two parts, printed as JSON:
   ``pd.read_parquet(FILE).to_parquet(…)`` — wall and CPU seconds, best and median, and their
   ratio (the issue's target: ≤ 3×).
 * ``phases``: in this process, the same work step by step — read and validate (ingest),
-  evaluate (the engine, every policy) and write (:class:`preauth.ingest.export.TableWriter`)
-  — best of ``--repeat``; ``formats`` adds the write time for CSV and JSON Lines when asked.
+  evaluate (:func:`preauth.evaluate.batch.evaluate_all`, every policy) and write
+  (:class:`preauth.ingest.export.TableWriter`) — best of ``--repeat``; ``--formats`` adds the
+  write time for CSV and JSON Lines when asked.
 """
 
 from __future__ import annotations
@@ -62,10 +63,16 @@ def end_to_end(path: Path, work: Path, repeat: int) -> dict[str, Any]:
 
 
 def phases(path: Path, work: Path, repeat: int, formats: list[str]) -> dict[str, Any]:
-    from preauth.cli import _read_requests  # noqa: PLC2701 - the CLI's own reading, timed
     from preauth.criteria.library import load_library
+    from preauth.evaluate.batch import evaluate_all
     from preauth.evaluate.engine import Engine
+    from preauth.ingest import read_raw, validate
     from preauth.ingest.export import TableWriter
+    from preauth.ingest.stream import validate_in_batches
+
+    def read_requests(path: Path) -> Any:  # as the CLI reads (streamed from 64 MB on)
+        streamed = validate_in_batches(path) if path.stat().st_size >= 64 << 20 else None
+        return streamed if streamed is not None else validate(read_raw(path, path.name))
 
     library = load_library()
     engine = Engine(library)
@@ -75,10 +82,10 @@ def phases(path: Path, work: Path, repeat: int, formats: list[str]) -> dict[str,
     rows = 0
     for _ in range(repeat):
         t0 = time.perf_counter()
-        result = _read_requests(path)
+        result = read_requests(path)
         times["ingest_s"].append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        table = engine.evaluate(result.accepted, ids)
+        table = evaluate_all(engine, result.accepted, ids)
         times["evaluate_s"].append(time.perf_counter() - t0)
         rows = table.num_rows
         for fmt in formats:
