@@ -3,21 +3,33 @@
 CSV cells in text columns that begin with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
 return are prefixed with a single quote so spreadsheet programs do not run them as formulas
 (OWASP "CSV injection"). List columns are joined with ``;`` in CSV.
+
+Every format is written column by column with Arrow compute, never row by row in Python:
+determinations are millions of rows with five list columns. Parquet gets each table's
+dictionaries unified first (the engine builds one dictionary per policy; a dictionary that
+changes within a row group makes the Parquet writer re-encode the column, twice as slow and a
+larger file). JSON Lines are assembled from per-column JSON text — strings escaped as
+:func:`json.dumps` (``ensure_ascii=False``) escapes them, dictionaries encoded once per
+dictionary value, lists joined — byte for byte what ``json.dumps`` of each row gives; types
+without an exact Arrow rendering (floats, dates, …) are rendered by ``json.dumps`` itself.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import sys
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-__all__ = ["FORMULA_PREFIXES", "TableWriter", "csv_safe_table", "write_table"]
+__all__ = ["FORMULA_PREFIXES", "TableWriter", "csv_safe_table", "jsonl_bytes", "write_jsonl",
+           "write_table"]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_PATTERN = r"^[=+\-@\t\r]"
@@ -54,12 +66,85 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-def write_jsonl(table: pa.Table, stream: IO[str], batch_rows: int = 50_000) -> None:
+# json.dumps(..., ensure_ascii=False) escapes '"', '\\' and the C0 controls, nothing else
+_JSON_SPECIAL = r'["\\\x00-\x1f]'
+_JSON_SHORT = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _json_strings(arr: pa.Array) -> pa.Array:
+    """A string array as JSON string literals (nulls stay null)."""
+    if arr.type != pa.string():
+        arr = arr.cast(pa.string())
+    if len(arr) and pc.any(pc.match_substring_regex(arr, _JSON_SPECIAL)).as_py():
+        arr = pc.replace_substring(arr, "\\", "\\\\")
+        arr = pc.replace_substring(arr, '"', '\\"')
+        if pc.any(pc.match_substring_regex(arr, r"[\x00-\x1f]")).as_py():
+            for code in range(0x20):
+                ch = chr(code)
+                if pc.any(pc.match_substring(arr, ch)).as_py():
+                    arr = pc.replace_substring(arr, ch, _JSON_SHORT.get(ch, f"\\u{code:04x}"))
+    return pc.binary_join_element_wise('"', arr, '"', "")
+
+
+def _json_values(arr: pa.Array) -> pa.Array:
+    """Each value of ``arr`` as the JSON text ``json.dumps`` gives it (``ensure_ascii=False``,
+    dates as ISO strings), as a string array without nulls."""
+    t = arr.type
+    if pa.types.is_null(t):
+        return pa.array(["null"] * len(arr), pa.string())
+    if pa.types.is_dictionary(t):
+        dictionary = _json_values(arr.dictionary)
+        return pc.fill_null(dictionary.take(arr.indices), "null")
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return pc.fill_null(_json_strings(arr), "null")
+    if pa.types.is_boolean(t):
+        return pc.fill_null(pc.if_else(arr, "true", "false"), "null")
+    if pa.types.is_integer(t):
+        return pc.fill_null(arr.cast(pa.string()), "null")
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        offsets = arr.offsets.to_numpy()
+        start, stop = int(offsets[0]), int(offsets[-1])
+        items = _json_values(arr.values.slice(start, stop - start))
+        lists = pa.ListArray.from_arrays(pa.array(offsets - start, pa.int32()), items,
+                                         mask=arr.is_null() if arr.null_count else None)
+        joined = pc.binary_join_element_wise("[", pc.binary_join(lists, ", "), "]", "")
+        return pc.fill_null(joined, "null")
+    # floats, dates, times, decimals, structs …: json.dumps itself, one value at a time
+    return pa.array([json.dumps(v, default=_json_default, ensure_ascii=False)
+                     for v in arr.to_pylist()], pa.string())
+
+
+def jsonl_bytes(table: pa.Table | pa.RecordBatch) -> bytes:
+    """``table`` as JSON Lines: for each row, ``json.dumps`` of the row as a dict
+    (``ensure_ascii=False``) and a line break, UTF-8."""
+    names = table.schema.names
+    if not table.num_rows:
+        return b""
+    if len(set(names)) != len(names):  # a dict keeps one of each name, as to_pylist does
+        return "".join(json.dumps(row, default=_json_default, ensure_ascii=False) + "\n"
+                       for row in table.to_pylist()).encode("utf-8")
+    parts: list[Any] = []
+    for i, name in enumerate(names):
+        col = table.column(i)
+        col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        key = json.dumps(name, ensure_ascii=False)
+        parts += [("{" if i == 0 else ", ") + key + ": ", _json_values(col)]
+    lines = pc.binary_join_element_wise(*parts, "}\n", "")
+    # the lines end to end are the text: the string array's data between its first and last
+    # offsets
+    _validity, offsets, data = lines.buffers()
+    bounds = np.frombuffer(offsets, np.int32)[lines.offset:lines.offset + len(lines) + 1]
+    return data[int(bounds[0]):int(bounds[-1])].to_pybytes()
+
+
+def write_jsonl(table: pa.Table, stream: IO[Any], batch_rows: int = 100_000) -> None:
+    """``table`` as JSON Lines to ``stream`` (text, or else binary: UTF-8), ``batch_rows``
+    rows at a time."""
+    text = isinstance(stream, io.TextIOBase)
     for batch in table.to_batches(max_chunksize=batch_rows):
-        lines = [json.dumps(row, default=_json_default, ensure_ascii=False)
-                 for row in batch.to_pylist()]
-        if lines:
-            stream.write("\n".join(lines) + "\n")
+        data = jsonl_bytes(batch)
+        if data:
+            stream.write(data.decode("utf-8") if text else data)
 
 
 class TableWriter:
@@ -87,14 +172,11 @@ class TableWriter:
         self.close()
 
     def _text_stream(self) -> IO[Any]:
-        import sys
-
         if self._stream is None:
             if self.out is None:
                 self._stream = sys.stdout
-            elif isinstance(self.out, str | Path):  # CSV is written as bytes, JSON as text
-                self._stream = (open(self.out, "wb") if self.fmt == "csv"  # noqa: SIM115
-                                else open(self.out, "w", encoding="utf-8"))  # noqa: SIM115
+            elif isinstance(self.out, str | Path):  # UTF-8 bytes, CSV and JSON alike
+                self._stream = open(self.out, "wb")  # noqa: SIM115
                 self._owned = True
             else:
                 self._stream = self.out
@@ -106,6 +188,8 @@ class TableWriter:
         elif table.schema != self._schema:
             table = table.cast(self._schema)
         if self.fmt == "parquet":
+            # one dictionary per column in the table (the engine builds one per policy)
+            table = table.unify_dictionaries()
             if self._parquet is None:
                 # min / max statistics of list elements serve no reader and cost ~15% of
                 # the write
