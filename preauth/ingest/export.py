@@ -42,22 +42,64 @@ def _safe_text(col: pa.ChunkedArray | pa.Array) -> pa.Array:
                       pc.binary_join_element_wise(quote, col, empty), col)
 
 
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def _safe_dictionary_column(chunk: pa.DictionaryArray) -> pa.Array:
+    """A dictionary column of text, decoded, formula-safe: each dictionary value is checked
+    once, not each row."""
+    return _safe_text(chunk.dictionary).take(chunk.indices)
+
+
+def _safe_joined_dictionary_lists(chunk: pa.Array) -> pa.Array:
+    """A list column of dictionary-encoded text, joined with ';' and formula-safe. A joined
+    cell starts with its first item, so only the dictionary values are checked; rows whose
+    first item is risky get the quote."""
+    offsets = np.frombuffer(chunk.buffers()[1], np.int64 if pa.types.is_large_list(chunk.type)
+                            else np.int32)[chunk.offset:chunk.offset + len(chunk) + 1]
+    start, stop = int(offsets[0]), int(offsets[-1])
+    items = chunk.values.slice(start, stop - start)
+    strings = items.dictionary.cast(pa.string()).take(items.indices)
+    joined = pc.binary_join(pa.ListArray.from_arrays(
+        pa.array(offsets - start, pa.int32()), strings,
+        mask=chunk.is_null() if chunk.null_count else None), ";")
+    risky_values = pc.fill_null(pc.match_substring_regex(
+        items.dictionary.cast(pa.string()), _FORMULA_PATTERN), False)
+    if not pc.any(risky_values).as_py():
+        return joined
+    firsts = offsets[:-1][offsets[1:] > offsets[:-1]] - start  # first item of each non-empty
+    risky = np.zeros(len(chunk), dtype=bool)
+    first_index = pc.fill_null(items.indices.take(pa.array(firsts)), 0).to_numpy(
+        zero_copy_only=False)
+    risky[offsets[1:] > offsets[:-1]] = risky_values.to_numpy(zero_copy_only=False)[first_index]
+    quoted = pc.binary_join_element_wise("'", joined, "")
+    return pc.if_else(pa.array(risky), quoted, joined)
+
+
+def _csv_column(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """One column as CSV writes it: lists joined with ';', dictionaries decoded, text
+    formula-safe; other types as they are."""
+    t = col.type
+    if pa.types.is_dictionary(t) and _is_text(t.value_type):
+        return pa.chunked_array([_safe_dictionary_column(c) for c in col.chunks], t.value_type)
+    if ((pa.types.is_list(t) or pa.types.is_large_list(t))
+            and pa.types.is_dictionary(t.value_type) and _is_text(t.value_type.value_type)):
+        return pa.chunked_array([_safe_joined_dictionary_lists(c) for c in col.chunks],
+                                pa.string())
+    if pa.types.is_dictionary(t):
+        col = col.cast(t.value_type)
+    if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
+        col = pc.binary_join(col.cast(pa.list_(pa.string())), ";")
+    if _is_text(col.type):
+        col = _safe_text(col)
+    return col
+
+
 def csv_safe_table(table: pa.Table) -> pa.Table:
     """Lists joined with ';', text cells that look like formulas neutralised."""
-    out = table
-    for i, f in enumerate(table.schema):
-        col = table.column(i)
-        if pa.types.is_dictionary(f.type):
-            col = col.cast(f.type.value_type)
-            out = out.set_column(i, pa.field(f.name, f.type.value_type), col)
-            f = out.schema.field(i)
-        if pa.types.is_list(f.type) or pa.types.is_large_list(f.type):
-            col = pc.binary_join(col.cast(pa.list_(pa.string())), ";")
-            out = out.set_column(i, pa.field(f.name, pa.string()), col)
-            f = out.schema.field(i)
-        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
-            out = out.set_column(i, f, _safe_text(out.column(i)))
-    return out
+    columns = [_csv_column(table.column(i)) for i in range(table.num_columns)]
+    return pa.table(columns, names=table.column_names)
 
 
 def _json_default(value: Any) -> Any:
@@ -153,12 +195,14 @@ class TableWriter:
     stream), so a result never has to be held whole. Use as a context manager; write at least
     one (possibly empty) table so that the output has its header / schema."""
 
-    def __init__(self, fmt: str, out: str | Path | IO[Any] | None) -> None:
+    def __init__(self, fmt: str, out: str | Path | IO[Any] | None,
+                 compression: str = "snappy") -> None:
         if fmt not in ("json", "csv", "parquet"):
             raise ValueError(f"unknown format {fmt!r}: use json, csv or parquet")
         if fmt == "parquet" and out is None:
             raise ValueError("--format parquet needs --out PATH")
         self.fmt, self.out = fmt, out
+        self.compression = compression  # Parquet's
         self._stream: IO[Any] | None = None
         self._owned = False
         self._parquet: pq.ParquetWriter | None = None
@@ -196,6 +240,7 @@ class TableWriter:
                 scalar = [f.name for f in table.schema
                           if not (pa.types.is_list(f.type) or pa.types.is_large_list(f.type))]
                 self._parquet = pq.ParquetWriter(self.out, table.schema,  # type: ignore[arg-type]
+                                                 compression=self.compression,
                                                  write_statistics=scalar)
             self._parquet.write_table(table)
         elif self.fmt == "csv":
@@ -223,8 +268,10 @@ class TableWriter:
             self._stream = None
 
 
-def write_table(table: pa.Table, fmt: str, out: str | Path | IO[Any] | None) -> None:
+def write_table(table: pa.Table, fmt: str, out: str | Path | IO[Any] | None,
+                compression: str = "snappy") -> None:
     """Write ``table`` as ``fmt`` (json = JSON Lines, csv, parquet) to a path or stream
-    (``None``: standard output; Parquet needs a path or binary stream)."""
-    with TableWriter(fmt, out) as writer:
+    (``None``: standard output; Parquet needs a path or binary stream; ``compression`` is
+    Parquet's)."""
+    with TableWriter(fmt, out, compression) as writer:
         writer.write(table)

@@ -99,6 +99,10 @@ def test_page_and_cli_give_the_same_determinations_in_the_same_order(
     cli = pq.read_table(out)
     assert page.num_rows == cli.num_rows == 30 * 3
     assert page.to_pylist() == cli.to_pylist()
+    # and the page's Parquet download holds what the CLI wrote
+    from ui.downloads import parquet_bytes
+
+    assert pq.read_table(io.BytesIO(parquet_bytes(page))).to_pylist() == cli.to_pylist()
 
 
 def test_counts_table_speaks_the_verdict_vocabulary() -> None:
