@@ -118,9 +118,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     written = 0
     try:
         # preauth.evaluate.batch, as the Upload page: batches of cases in input order, each
-        # written as soon as it is evaluated, so the determinations (one row per case and
-        # policy, with lists) never have to fit in memory at once.
-        with TableWriter(args.format, args.out) as writer:
+        # written as soon as it is evaluated (in a writer thread, while the next batch is),
+        # so the determinations (one row per case and policy, with lists) never have to fit
+        # in memory at once.
+        with TableWriter(args.format, args.out, background=True) as writer:
             for batch in evaluate_in_batches(engine, result.accepted, [p.id for p in policies]):
                 writer.write(batch.table)
                 written += batch.table.num_rows

@@ -170,3 +170,32 @@ def test_parquet_holds_the_same_determinations(engine: Engine, tmp_path: Path,
     for table in written:
         for name in table.column_names:
             assert len({tuple(d.to_pylist()) for d in _dictionaries(table[name])}) <= 1, name
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "parquet"])
+def test_writing_in_the_background_writes_the_same(fmt: str, determinations: pa.Table,
+                                                   tmp_path: Path) -> None:
+    paths = {}
+    for background in (False, True):
+        paths[background] = path = tmp_path / f"out-{background}.{fmt}"
+        with TableWriter(fmt, path, background=background) as writer:
+            for start in range(0, determinations.num_rows, 333):
+                writer.write(determinations.slice(start, 333))
+    if fmt == "parquet":
+        assert pq.read_table(paths[True]).equals(pq.read_table(paths[False]))
+    else:
+        assert paths[True].read_bytes() == paths[False].read_bytes()
+
+
+def test_an_error_in_the_background_is_raised(tmp_path: Path) -> None:
+    writer = TableWriter("parquet", tmp_path / "out.parquet", background=True)
+    writer.write(pa.table({"n": pa.array([1, 2], pa.int64())}))
+    writer.write(pa.table({"n": pa.array(["not a number"])}))  # cannot be cast to int64
+    with pytest.raises(pa.ArrowInvalid):
+        writer.close()
+    writer = TableWriter("parquet", tmp_path / "out2.parquet", background=True)
+    writer.write(pa.table({"n": pa.array(["x"])}))
+    writer.write(pa.table({"m": pa.array(["y"])}))  # another column: not this schema
+    with pytest.raises(ValueError, match="field names"):  # raised by the next write
+        writer.write(pa.table({"n": pa.array(["z"])}))
+    writer.close()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -193,10 +194,14 @@ class TableWriter:
     """Writes tables of one schema, batch after batch, as ``fmt`` to a path or stream (json =
     JSON Lines, csv, parquet; ``None``: standard output; Parquet needs a path or binary
     stream), so a result never has to be held whole. Use as a context manager; write at least
-    one (possibly empty) table so that the output has its header / schema."""
+    one (possibly empty) table so that the output has its header / schema.
+
+    ``background``: each table is written in a worker thread while the caller prepares the
+    next one (Arrow's writers release the GIL); at most one table waits, and an error in the
+    worker is raised by the next :meth:`write` or by :meth:`close`."""
 
     def __init__(self, fmt: str, out: str | Path | IO[Any] | None,
-                 compression: str = "snappy") -> None:
+                 compression: str = "snappy", background: bool = False) -> None:
         if fmt not in ("json", "csv", "parquet"):
             raise ValueError(f"unknown format {fmt!r}: use json, csv or parquet")
         if fmt == "parquet" and out is None:
@@ -208,6 +213,8 @@ class TableWriter:
         self._parquet: pq.ParquetWriter | None = None
         self._schema: pa.Schema | None = None
         self._header_written = False
+        self._worker = ThreadPoolExecutor(1, "preauth-writer") if background else None
+        self._pending: Future[None] | None = None
 
     def __enter__(self) -> TableWriter:
         return self
@@ -227,6 +234,19 @@ class TableWriter:
         return self._stream
 
     def write(self, table: pa.Table) -> None:
+        """Write ``table`` (in the background: once the previous table is written)."""
+        if self._worker is None:
+            self._write(table)
+            return
+        self._wait()
+        self._pending = self._worker.submit(self._write, table)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()  # the worker's error, if any
+
+    def _write(self, table: pa.Table) -> None:
         if self._schema is None:
             self._schema = table.schema
         elif table.schema != self._schema:
@@ -257,15 +277,21 @@ class TableWriter:
             write_jsonl(table, self._text_stream())
 
     def close(self) -> None:
-        """Finish the output."""
-        if self._parquet is not None:
-            self._parquet.close()
-            self._parquet = None
-        if self._stream is not None:
-            self._stream.flush()
-            if self._owned:
-                self._stream.close()
-            self._stream = None
+        """Finish the output (after the table being written in the background, if any)."""
+        try:
+            self._wait()
+        finally:
+            if self._worker is not None:
+                self._worker.shutdown()
+                self._worker = None
+            if self._parquet is not None:
+                self._parquet.close()
+                self._parquet = None
+            if self._stream is not None:
+                self._stream.flush()
+                if self._owned:
+                    self._stream.close()
+                self._stream = None
 
 
 def write_table(table: pa.Table, fmt: str, out: str | Path | IO[Any] | None,
