@@ -53,29 +53,26 @@ def _safe_dictionary_column(chunk: pa.DictionaryArray) -> pa.Array:
     return _safe_text(chunk.dictionary).take(chunk.indices)
 
 
-def _safe_joined_dictionary_lists(chunk: pa.Array) -> pa.Array:
+def _safe_joined_dictionary_lists(chunk: pa.ListArray | pa.LargeListArray) -> pa.Array:
     """A list column of dictionary-encoded text, joined with ';' and formula-safe. A joined
     cell starts with its first item, so only the dictionary values are checked; rows whose
     first item is risky get the quote."""
-    offsets = np.frombuffer(chunk.buffers()[1], np.int64 if pa.types.is_large_list(chunk.type)
-                            else np.int32)[chunk.offset:chunk.offset + len(chunk) + 1]
+    offsets = chunk.offsets.to_numpy()
     start, stop = int(offsets[0]), int(offsets[-1])
     items = chunk.values.slice(start, stop - start)
-    strings = items.dictionary.cast(pa.string()).take(items.indices)
+    words = items.dictionary.cast(pa.string())
     joined = pc.binary_join(pa.ListArray.from_arrays(
-        pa.array(offsets - start, pa.int32()), strings,
+        pa.array(offsets - start, pa.int32()), words.take(items.indices),
         mask=chunk.is_null() if chunk.null_count else None), ";")
-    risky_values = pc.fill_null(pc.match_substring_regex(
-        items.dictionary.cast(pa.string()), _FORMULA_PATTERN), False)
-    if not pc.any(risky_values).as_py():
+    risky_words = pc.fill_null(pc.match_substring_regex(words, _FORMULA_PATTERN), False)
+    if not pc.any(risky_words).as_py():
         return joined
-    firsts = offsets[:-1][offsets[1:] > offsets[:-1]] - start  # first item of each non-empty
+    nonempty = offsets[1:] > offsets[:-1]
+    first = pc.fill_null(items.indices.take(pa.array(offsets[:-1][nonempty] - start)), 0)
     risky = np.zeros(len(chunk), dtype=bool)
-    first_index = pc.fill_null(items.indices.take(pa.array(firsts)), 0).to_numpy(
-        zero_copy_only=False)
-    risky[offsets[1:] > offsets[:-1]] = risky_values.to_numpy(zero_copy_only=False)[first_index]
-    quoted = pc.binary_join_element_wise("'", joined, "")
-    return pc.if_else(pa.array(risky), quoted, joined)
+    risky[nonempty] = risky_words.to_numpy(zero_copy_only=False)[
+        first.to_numpy(zero_copy_only=False)]
+    return pc.if_else(pa.array(risky), pc.binary_join_element_wise("'", joined, ""), joined)
 
 
 def _csv_column(col: pa.ChunkedArray) -> pa.ChunkedArray:
