@@ -21,7 +21,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 __all__ = ["main"]
 
@@ -31,7 +31,7 @@ STREAM_FROM_BYTES = 64 << 20
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, no usage dump on stderr
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, no usage dump on stderr
         self.exit(EXIT_UNUSABLE, f"preauth: {message} (see '{self.prog} --help')\n")
 
 

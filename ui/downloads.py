@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from typing import Literal
 
 import pandas as pd
 import pyarrow as pa
@@ -58,7 +59,8 @@ def download_csv(data: pd.DataFrame | pa.Table | Callable[[], pd.DataFrame | pa.
 
 
 def table_with_download(df: pd.DataFrame, file_name: str, key: str,
-                        column_config: dict | None = None, height: int | str = "auto",
+                        column_config: dict | None = None,
+                        height: int | Literal["auto", "stretch", "content"] = "auto",
                         download: pd.DataFrame | None = None) -> None:
     """``df`` on screen and its CSV (or ``download``'s, e.g. unformatted) beside it."""
     st.dataframe(df, hide_index=True, width="stretch", column_config=column_config,
