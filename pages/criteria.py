@@ -10,7 +10,7 @@ from preauth.catalog.fields import CONTRAST_LABELS
 from preauth.criteria.library import MAX_FILE_BYTES, CriteriaError, load_policy_text
 from preauth.criteria.policy_diff import compare, disagreements
 from preauth.criteria.wording import read_expression
-from preauth.evaluate.determination import VERDICT_LABELS
+from preauth.evaluate.vocabulary import Verdict
 from preauth.synthetic.scenarios import SCENARIOS
 from ui.bootstrap import ensure_navigation
 from ui.resources import (
@@ -93,7 +93,7 @@ with diff:
     st.markdown("**Where they disagree on the teaching scenarios**")
     rows = disagreements(current_engine(), a, b, [(s.title, s.case) for s in SCENARIOS])
     if rows:
-        shown = pd.DataFrame(rows).replace(VERDICT_LABELS)
+        shown = pd.DataFrame(rows).replace(Verdict.labels())
         st.dataframe(shown, hide_index=True, width="stretch")
     else:
         st.info("The two policies reach the same verdict on every teaching scenario.")

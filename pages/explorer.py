@@ -13,8 +13,9 @@ from preauth.catalog.share import (
     describe_problems,
     overflow_guard_script,
 )
-from preauth.evaluate.determination import STATUS_LABELS, Determination, determine
+from preauth.evaluate.determination import Determination, determine
 from preauth.evaluate.letter import letter_html, letter_markdown
+from preauth.evaluate.vocabulary import NEEDS_REVIEW_LABEL, STATUS_LABELS, Verdict
 from preauth.synthetic.scenarios import DEFAULT_CASE
 from ui.bootstrap import ensure_navigation
 from ui.case_form import case_form, current_case, seed_state
@@ -55,10 +56,12 @@ def explain(results: list[Determination], case: dict[str, Any]) -> None:
     chosen = st.radio("Explain under", list(names), format_func=names.get, horizontal=True,
                       key="explain_policy")
     d = next(x for x in results if x.policy.id == chosen)
-    banner = {"meets_criteria": st.success, "does_not_meet": st.error,
-              "insufficient_documentation": st.warning}.get(d.verdict or "", st.info)
+    banners = {Verdict.MEETS: st.success, Verdict.DOES_NOT_MEET: st.error,
+               Verdict.INSUFFICIENT: st.warning}
+    banner = banners[d.verdict] if d.verdict is not None else st.info
     banner(f"**{d.verdict_label}** — {d.procedure_label}"
-           + (" · flagged for review" if d.needs_review else ""), icon=d.material_icon)
+           + (f" · {NEEDS_REVIEW_LABEL.lower()}" if d.needs_review else ""),
+           icon=d.material_icon)
     st.markdown(plain(d.summary()))
 
     if d.fired:

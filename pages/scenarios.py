@@ -5,11 +5,16 @@ from __future__ import annotations
 import streamlit as st
 
 from preauth.catalog.schema import case_table
-from preauth.evaluate.determination import VERDICT_ICONS, VERDICT_LABELS, determine
+from preauth.evaluate.determination import determine
+from preauth.evaluate.vocabulary import Verdict, verdict_label, verdict_symbol
 from preauth.synthetic.scenarios import SCENARIOS
 from ui.bootstrap import ensure_navigation
 from ui.resources import current_engine, current_library
 from ui.state import open_in_explorer
+
+# Widget label functions are dict lookups, never page-defined functions (those would keep
+# this page's globals alive in Streamlit's widget registry).
+VERDICTS = Verdict.labels()
 
 ensure_navigation()
 
@@ -29,8 +34,7 @@ def _verdict_lines() -> dict[str, str]:
     lines: dict[str, list[str]] = {}
     for r in rows:
         lines.setdefault(r["case_id"], []).append(
-            f"{r['policy']}: {VERDICT_ICONS.get(r['verdict'], '')} "
-            f"{VERDICT_LABELS.get(r['verdict'], 'no verdict')}")
+            f"{r['policy']}: {verdict_symbol(r['verdict'])} {verdict_label(r['verdict'])}")
     return {k: " · ".join(v) for k, v in lines.items()}
 
 
@@ -66,7 +70,7 @@ with st.container(border=True):
     st.caption(f"Requested: CPT {s.case.get('cpt_code')}")
 answer_key = f"quiz_answer_{index}_{policy}"
 revealed_key = f"quiz_revealed_{index}_{policy}"
-guess = st.radio("Your verdict", list(VERDICT_LABELS), format_func=VERDICT_LABELS.get,
+guess = st.radio("Your verdict", list(VERDICTS), format_func=VERDICTS.get,
                  index=None, key=answer_key, horizontal=True)
 if st.button("Check my answer",
              disabled=guess is None or bool(st.session_state.get(revealed_key)),

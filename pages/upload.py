@@ -1,9 +1,10 @@
 """Upload & batch: read a file of requests, map its columns, validate, evaluate every request
 under the chosen policies, download the results, or analyse it on the Evidence page.
 
-Thin page: reading, mapping and validation are :mod:`preauth.ingest`, evaluation is the
-engine, counting is :mod:`preauth.evidence`. The upload is read from memory and never written to
-disk; only heads are shown, full tables are downloads produced on click.
+Thin page: reading, mapping and validation are :mod:`preauth.ingest`, evaluation is
+:mod:`preauth.evaluate.batch` (as ``preauth evaluate``), counting is :mod:`preauth.evidence`.
+The upload is read from memory and never written to disk; only heads are shown, full tables
+are downloads produced on click.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import streamlit as st
 
 from preauth import evidence as stats
 from preauth.catalog.fields import FIELDS
+from preauth.evaluate.batch import evaluate_in_batches
+from preauth.evaluate.vocabulary import NEEDS_REVIEW_LABEL, Verdict
 from preauth.ingest.errors import IngestError
 from preauth.ingest.mapping import propose_mapping
 from ui.bootstrap import ensure_navigation
@@ -35,7 +38,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "data" / "template.csv"
 TYPES = ["csv", "tsv", "txt", "parquet", "pq", "json", "jsonl", "ndjson", "xlsx"]
 IGNORE = "(ignore this column)"
-CHUNK_ROWS = 50_000  # rows per evaluation step (progress granularity)
 HEAD_ROWS = 200
 RESULTS = "batch_results"
 # Widget label functions are dict lookups, never page-defined functions: those would keep
@@ -164,18 +166,12 @@ run_key = f"{token}|{mapping_json}|{','.join(chosen)}|{library_key()}"
 n = accepted.num_rows
 if st.button(f"Evaluate {n:,} requests × {len(chosen)} policies", type="primary",
              icon=":material/play_arrow:", key="batch_run", disabled=not chosen):
-    engine = current_engine()
-    starts = list(range(0, n, CHUNK_ROWS))
-    steps = len(chosen) * len(starts)
     bar = st.progress(0.0, text="Evaluating…")
     parts: list[pa.Table] = []
-    try:
-        for i, policy in enumerate(chosen):  # policy-major, file order: as `preauth evaluate`
-            for j, start in enumerate(starts):
-                parts.append(engine.evaluate(accepted.slice(start, CHUNK_ROWS), [policy]))
-                done = i * len(starts) + j + 1
-                bar.progress(done / steps, text=f"{names[policy]}: "
-                             f"{min(start + CHUNK_ROWS, n):,} of {n:,} requests")
+    try:  # the batch path of `preauth evaluate`: same rows, same order
+        for done in evaluate_in_batches(current_engine(), accepted, chosen):
+            parts.append(done.table)
+            bar.progress(done.fraction_done, text=f"{done.stop:,} of {n:,} requests")
     except Exception as err:  # a clear message, never a traceback
         bar.empty()
         st.error(f"Evaluation failed: {err}")
@@ -191,9 +187,7 @@ if batch is not None and batch["key"] == run_key:
     counts = stats.verdict_counts(results)
     counts["policy"] = counts["policy"].map(lambda p: names.get(p, p))
     st.dataframe(counts.rename(columns={
-        "policy": "Policy", "meets_criteria": "Meets criteria",
-        "insufficient_documentation": "Insufficient documentation",
-        "does_not_meet": "Does not meet", "needs_review": "Flagged for review",
+        "policy": "Policy", **Verdict.labels(), "needs_review": NEEDS_REVIEW_LABEL,
         "total": "Total"}), hide_index=True, width="stretch")
     st.caption(f"The first {min(HEAD_ROWS, results.num_rows):,} determinations; the downloads "
                "have all of them (lists joined with ';' in CSV).")

@@ -21,20 +21,17 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
-# Cases evaluated (and written) at a time by `preauth evaluate`: bounds the memory of the
-# determinations; within a batch the rows come policy by policy.
-EVALUATE_BATCH_ROWS = 500_000
-# Files from this size on are read and validated in batches (preauth.batched_ingest).
+# Files from this size on are read and validated in batches (preauth.ingest.stream).
 STREAM_FROM_BYTES = 64 << 20
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, no usage dump on stderr
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, no usage dump on stderr
         self.exit(EXIT_UNUSABLE, f"preauth: {message} (see '{self.prog} --help')\n")
 
 
@@ -90,6 +87,7 @@ def _say(message: str) -> None:
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from preauth.criteria.library import load_library
+    from preauth.evaluate.batch import evaluate_in_batches
     from preauth.evaluate.engine import Engine
     from preauth.ingest.export import TableWriter, write_table
 
@@ -117,18 +115,17 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     engine: Any = Engine(library) if args.engine == "duckdb" else _spark_engine(args, library)
     if engine is None:
         return EXIT_UNUSABLE
-    ids = [p.id for p in policies]
     written = 0
     try:
-        # Batches of cases, each written as soon as it is evaluated: the determinations (one
-        # row per case and policy, with lists) never have to fit in memory at once.
-        with TableWriter(args.format, args.out) as writer:
-            accepted = result.accepted
-            for start in range(0, max(accepted.num_rows, 1), EVALUATE_BATCH_ROWS):
-                table = engine.evaluate(accepted.slice(start, EVALUATE_BATCH_ROWS), ids)
-                writer.write(table)
-                written += table.num_rows
-                del table
+        # preauth.evaluate.batch, as the Upload page: batches of cases in input order, each
+        # written as soon as it is evaluated (in a writer thread, while the next batch is),
+        # so the determinations (one row per case and policy, with lists) never have to fit
+        # in memory at once.
+        with TableWriter(args.format, args.out, background=True) as writer:
+            for batch in evaluate_in_batches(engine, result.accepted, [p.id for p in policies]):
+                writer.write(batch.table)
+                written += batch.table.num_rows
+                del batch
     finally:
         engine.close()
     _say(f"{path.name}: {result.summary()}; evaluated {result.rows_accepted:,} cases × "
@@ -140,14 +137,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _read_requests(path: Path) -> Any:
     """Read and validate a requests file: big UTF-8 CSV and Parquet files in batches
-    (:mod:`preauth.batched_ingest`), everything else whole. An :class:`IngestResult`."""
-    from preauth.ingest import stream as batched_ingest
+    (:mod:`preauth.ingest.stream`), everything else whole. An :class:`IngestResult`."""
+    from preauth.ingest import stream
     from preauth.ingest.read import read_raw
     from preauth.ingest.validate import validate
 
     result = None
     if path.stat().st_size >= STREAM_FROM_BYTES:
-        result = batched_ingest.validate_in_batches(path)
+        result = stream.validate_in_batches(path)
     return result if result is not None else validate(read_raw(path, path.name))
 
 

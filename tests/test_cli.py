@@ -134,32 +134,43 @@ def test_python_dash_m_entry_point(tmp_path: Path) -> None:
 @pytest.mark.parametrize("fmt", ["json", "csv", "parquet"])
 def test_evaluate_in_batches_writes_the_same_determinations(
         fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`preauth evaluate` evaluates and writes batch by batch; the determinations are the same
-    as in one piece (only their order differs: policy by policy within each batch)."""
+    """`preauth evaluate` evaluates and writes batch by batch (preauth.evaluate.batch); the
+    output is the same, in the same order, whatever the batch size: the input's row order,
+    each case under every policy in turn."""
     import pyarrow.parquet as pq
 
-    from preauth import cli
+    from preauth.evaluate import batch as batch_module
     from preauth.synthetic.generator import synthesize
 
     src = tmp_path / "in.parquet"
-    pq.write_table(synthesize(23, seed=5, outcomes=False), src)
+    cases = synthesize(23, seed=5, outcomes=False)
+    pq.write_table(cases, src)
 
-    def run(batch: int) -> list[dict]:
-        monkeypatch.setattr(cli, "EVALUATE_BATCH_ROWS", batch)
-        out = tmp_path / f"out-{batch}.{fmt}"
+    def run(size: int) -> list[dict]:
+        monkeypatch.setattr(batch_module, "BATCH_ROWS", size)
+        out = tmp_path / f"out-{size}.{fmt}"
         assert main(["evaluate", str(src), "--policy", "all", "--format", fmt,
                      "--out", str(out)]) == 0
         if fmt == "parquet":
-            rows = pq.read_table(out).to_pylist()
-        elif fmt == "csv":
+            return pq.read_table(out).to_pylist()
+        if fmt == "csv":
             import csv
 
             with open(out, encoding="utf-8", newline="") as fh:
-                rows = list(csv.DictReader(fh))
-        else:
-            rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-        return sorted(rows, key=lambda r: (r["case_id"], r["policy"]))
+                return list(csv.DictReader(fh))
+        return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
 
     whole, batched = run(1_000), run(5)
-    assert len(whole) == 23 * 4
+    policies = ["acr", "aetna_style", "bcbs_style", "evicore_style"]  # library order
+    assert [(r["case_id"], r["policy"]) for r in whole] == [
+        (c, p) for c in cases.column("case_id").to_pylist() for p in policies]
     assert batched == whole
+
+
+def test_policies_come_in_the_order_asked_for(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    path = _csv(tmp_path, "a,72148,40,2,yes,no,no,none\nb,72141,50,3,,,,\n")
+    assert main(["evaluate", str(path), "--policy", "bcbs_style,acr"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["case_id"], r["policy"]) for r in rows] == [
+        ("a", "bcbs_style"), ("a", "acr"), ("b", "bcbs_style"), ("b", "acr")]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from preauth.evaluate.determination import VERDICT_LABELS, determine
+from preauth.evaluate.determination import determine
 from preauth.evaluate.engine import Engine
+from preauth.evaluate.vocabulary import NO_PROCEDURE_LABEL, Verdict
 from tests.cases import NO_RED_FLAGS, acute_lbp
 
 # The worked denial: prior cervical fusion, burning mid and low back pain, thoracic + lumbar
@@ -89,8 +90,11 @@ def test_missing_clauses_are_the_kleene_relevant_ones(engine: Engine) -> None:
 
 
 def test_verdict_labels_and_summary(engine: Engine) -> None:
-    assert set(VERDICT_LABELS.values()) == {
-        "Meets criteria", "Does not meet criteria", "Insufficient documentation"}
+    assert [v.label for v in Verdict] == [
+        "Meets criteria", "Does not meet criteria", "Insufficient documentation"]
+    assert Verdict.labels() == {"meets_criteria": "Meets criteria",
+                                "does_not_meet": "Does not meet criteria",
+                                "insufficient_documentation": "Insufficient documentation"}
     d = determine(engine, acute_lbp(cauda_equina_signs=True), ["acr"])[0]
     assert d.verdict_label == "Meets criteria"
     assert "cauda equina" in d.summary().lower()
@@ -98,3 +102,16 @@ def test_verdict_labels_and_summary(engine: Engine) -> None:
     assert d.verdict_label == "Insufficient documentation"
     assert d.undocumented_field_labels == ["Cauda equina signs"]
     assert "Cauda equina signs" in d.summary()
+
+
+def test_a_determination_speaks_the_vocabulary(engine: Engine) -> None:
+    """Its verdict is a Verdict (equal to the verdict column's string), and its label, symbol
+    and icon are the vocabulary's; no procedure has its own words."""
+    d = determine(engine, acute_lbp(cauda_equina_signs=True), ["acr"])[0]
+    assert d.verdict is Verdict.MEETS and d.verdict == "meets_criteria"
+    assert (d.verdict_label, d.icon, d.material_icon) == (
+        "Meets criteria", "✓", ":material/check_circle:")
+    d = determine(engine, {"case_id": "no-procedure", "age": 40}, ["acr"])[0]
+    assert d.verdict is None
+    assert d.verdict_label == NO_PROCEDURE_LABEL == "No requested procedure"
+    assert (d.icon, d.material_icon) == ("!", ":material/warning:")

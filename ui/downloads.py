@@ -1,22 +1,22 @@
 """Tables with a CSV download beside them, and download payloads (no domain logic).
 
-CSV always goes through :func:`preauth.export.csv_safe_table` (spreadsheet-formula cells
-neutralised, lists joined with ``;``). Large payloads are produced only when the user clicks
-(a callable passed to ``st.download_button``), so a rerun never serialises a big table.
+Payloads are written by :func:`preauth.ingest.export.write_table`, as ``preauth evaluate``
+writes its output: CSV formula-safe (spreadsheet-formula cells neutralised, lists joined with
+``;``), Parquet with its dictionaries unified. Large payloads are produced only when the user
+clicks (a callable passed to ``st.download_button``), so a rerun never serialises a big table.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from typing import Literal
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 import streamlit as st
 
-from preauth.ingest.export import csv_safe_table
+from preauth.ingest.export import write_table
 
 __all__ = ["csv_bytes", "download_csv", "parquet_bytes", "table_with_download"]
 
@@ -37,13 +37,13 @@ def _arrow(data: pd.DataFrame | pa.Table) -> pa.Table:
 def csv_bytes(data: pd.DataFrame | pa.Table) -> bytes:
     """UTF-8 CSV of ``data``, formula-safe."""
     buf = io.BytesIO()
-    pacsv.write_csv(csv_safe_table(_arrow(data)), buf)
+    write_table(_arrow(data), "csv", buf)
     return buf.getvalue()
 
 
 def parquet_bytes(data: pd.DataFrame | pa.Table) -> bytes:
     buf = io.BytesIO()
-    pq.write_table(_arrow(data), buf, compression="zstd")
+    write_table(_arrow(data), "parquet", buf, compression="zstd")  # smaller downloads
     return buf.getvalue()
 
 
@@ -59,7 +59,8 @@ def download_csv(data: pd.DataFrame | pa.Table | Callable[[], pd.DataFrame | pa.
 
 
 def table_with_download(df: pd.DataFrame, file_name: str, key: str,
-                        column_config: dict | None = None, height: int | str = "auto",
+                        column_config: dict | None = None,
+                        height: int | Literal["auto", "stretch", "content"] = "auto",
                         download: pd.DataFrame | None = None) -> None:
     """``df`` on screen and its CSV (or ``download``'s, e.g. unformatted) beside it."""
     st.dataframe(df, hide_index=True, width="stretch", column_config=column_config,

@@ -3,33 +3,24 @@
 Streamlit renders ``st.markdown`` / ``st.error`` / ``st.success`` / expander labels as
 markdown (links, images, headings, HTML-like tags, ``:color[...]`` and ``:material/...:``
 directives). Anything a user or a file supplies goes through :func:`plain` first, so it can
-never become a link, an image fetched by the browser, or formatting.
+never become a link, an image fetched by the browser, or formatting. The escaping itself is
+the domain's one Markdown escaper, :func:`preauth.evaluate.letter.markdown_text` (the review
+letter uses it too).
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["plain", "safe_file_stem"]
+from preauth.evaluate.letter import markdown_text
 
-# characters that start markdown / Streamlit syntax ("." and "@" for GFM's bare-URL and
-# e-mail autolinks such as www.example.org)
-_ACTIVE = re.compile(r"([\\`*_{}\[\]()<>!#|~$:=^&.@])")
-# and those that do only at the start of a line (lists, quotes, numbered items)
-_LEADING = re.compile(r"^(\s*)(?:([-+>])|(\d+)(\)))")
+__all__ = ["plain", "safe_file_stem"]
 
 
 def plain(text: object, limit: int | None = None) -> str:
-    """``text`` with every markdown-active character backslash-escaped (CommonMark allows
-    escaping any ASCII punctuation, so the text reads the same) and line breaks flattened;
-    cut to ``limit`` characters with an ellipsis."""
-    s = str(text)
-    if limit is not None and len(s) > limit:
-        s = s[: max(limit - 1, 0)] + "…"
-    s = s.replace("\r", " ").replace("\n", " ")
-    s = _ACTIVE.sub(r"\\\1", s)
-    return _LEADING.sub(lambda m: m.group(1) + ("\\" + m.group(2) if m.group(2)
-                                                else m.group(3) + "\\" + m.group(4)), s)
+    """``text`` as literal Markdown on one line, cut to ``limit`` characters with an
+    ellipsis (see :func:`preauth.evaluate.letter.markdown_text`)."""
+    return markdown_text(text, limit)
 
 
 _UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")

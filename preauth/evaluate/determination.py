@@ -15,21 +15,15 @@ from preauth.catalog.fields import CONTRAST_LABELS, CPT_CODES, FIELDS_BY_NAME
 from preauth.criteria.library import Category, Criterion, Policy
 from preauth.criteria.wording import Clause, blocking_clauses, missing_clauses
 from preauth.evaluate.engine import Engine
-from preauth.evaluate.verdicts import Verdict
+from preauth.evaluate.vocabulary import (
+    NEEDS_REVIEW_LABEL,
+    Verdict,
+    verdict_label,
+    verdict_material_icon,
+    verdict_symbol,
+)
 
-__all__ = ["VERDICT_LABELS", "CriterionResult", "Determination", "determine"]
-
-VERDICT_LABELS = {
-    Verdict.MEETS: "Meets criteria",
-    Verdict.DOES_NOT_MEET: "Does not meet criteria",
-    Verdict.INSUFFICIENT: "Insufficient documentation",
-}
-# Text symbols present in common fonts (no emoji font needed) and Material icon names.
-VERDICT_ICONS = {Verdict.MEETS: "✓", Verdict.DOES_NOT_MEET: "✗", Verdict.INSUFFICIENT: "?"}
-VERDICT_MATERIAL_ICONS = {Verdict.MEETS: ":material/check_circle:",
-                          Verdict.DOES_NOT_MEET: ":material/cancel:",
-                          Verdict.INSUFFICIENT: ":material/help:"}
-STATUS_LABELS = {"met": "Met", "not_met": "Not met", "undocumented": "Undocumented"}
+__all__ = ["CriterionResult", "Determination", "determine"]
 
 
 @dataclass(frozen=True)
@@ -68,7 +62,7 @@ class Determination:
     cpt_code: str | None
     region: str | None
     contrast: str | None
-    verdict: str | None
+    verdict: Verdict | None  # None: the request names no procedure
     needs_review: bool
     category: Category | None
     fired: tuple[CriterionResult, ...]
@@ -79,15 +73,15 @@ class Determination:
 
     @property
     def verdict_label(self) -> str:
-        return VERDICT_LABELS.get(self.verdict or "", "No requested procedure")
+        return verdict_label(self.verdict)
 
     @property
     def icon(self) -> str:
-        return VERDICT_ICONS.get(self.verdict or "", "!")
+        return verdict_symbol(self.verdict)
 
     @property
     def material_icon(self) -> str:
-        return VERDICT_MATERIAL_ICONS.get(self.verdict or "", ":material/warning:")
+        return verdict_material_icon(self.verdict)
 
     @property
     def procedure_label(self) -> str:
@@ -108,7 +102,7 @@ class Determination:
         if self.verdict == Verdict.MEETS:
             best = [r for r in self.fired if r.category and r.category.supports_imaging]
             why = "; ".join(f"{r.title} ({r.category_label})" for r in best[:3])
-            review = " Flagged for review: the best category is 'may be appropriate'." \
+            review = f" {NEEDS_REVIEW_LABEL}: the best category is 'may be appropriate'." \
                 if self.needs_review else ""
             return f"{self.verdict_label} under {self.policy.name}: {why}.{review}"
         if self.verdict == Verdict.INSUFFICIENT:
@@ -170,7 +164,7 @@ def determine(engine: Engine, case: Mapping[str, Any],
             docs = [d for r in flip for d in r.criterion.documentation]
         out.append(Determination(
             policy=policy, case_id=row["case_id"], cpt_code=row["cpt_code"],
-            region=row["region"], contrast=row["contrast"], verdict=row["verdict"],
+            region=row["region"], contrast=row["contrast"], verdict=Verdict.of(row["verdict"]),
             needs_review=bool(row["needs_review"]),
             category=Category(row["category"]) if row["category"] else None,
             fired=fired, results=results, would_flip=flip,

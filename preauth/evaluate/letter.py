@@ -15,6 +15,7 @@ from typing import Any
 from preauth.catalog.fields import FIELDS
 from preauth.criteria.wording import format_value
 from preauth.evaluate.determination import Determination
+from preauth.evaluate.vocabulary import Verdict
 
 __all__ = ["DISCLAIMER", "letter_html", "letter_markdown", "markdown_text"]
 
@@ -25,19 +26,29 @@ DISCLAIMER = (
 )
 
 
-# Markdown that text from a case must not form: emphasis, code, links and images, autolinks
-# (``https://…``, ``www.…``, ``a@b.example``), raw HTML, entities, tables, strikethrough, math.
-# Block syntax (headings, lists, quotes) needs a line start, which case text never gets: its
-# line breaks and other control characters become spaces.
-_MD_ACTIVE = re.compile(r"[\\`*_{}\[\]()<>#!|~$&:@^]|(?<=[wW]{3})\.")
+# Markdown that untrusted text must not form: emphasis, code, links and images, autolinks
+# (``https://…``, ``www.…``, ``a@b.example``: every "." and "@"), raw HTML, entities, tables,
+# strikethrough, math, and Streamlit's ``:color[…]`` / ``:material/…:`` directives.
+_MD_ACTIVE = re.compile(r"[\\`*_{}\[\]()<>!#|~$:=^&.@]")
+# Block syntax needs a line start; the text is one line, so only its own start can begin a
+# list item or a quote ("*", "#" and ">" are escaped everywhere already).
+_MD_LEADING = re.compile(r"^[-+]")
 
 
-def markdown_text(value: Any) -> str:
-    """``value`` as literal Markdown text: one line, every character that could start or
-    end Markdown syntax backslash-escaped (CommonMark renders an escaped ASCII punctuation
-    character as itself)."""
+def markdown_text(value: Any, limit: int | None = None) -> str:
+    """``value`` as literal Markdown text — the one escaper for anything a user, a file or a
+    link supplies, in the letter and on every page (:func:`ui.text.plain`).
+
+    One line: control and other non-printable characters become spaces, runs of whitespace
+    one space, none at either end; cut to ``limit`` characters with an ellipsis; then every
+    character that could start or end Markdown or Streamlit syntax is backslash-escaped
+    (CommonMark renders an escaped ASCII punctuation character as itself), and a leading
+    ``-`` or ``+`` too."""
     flat = " ".join("".join(c if c.isprintable() else " " for c in str(value)).split())
-    return _MD_ACTIVE.sub(lambda m: "\\" + m.group(0), flat)
+    if limit is not None and len(flat) > limit:
+        flat = flat[: max(limit - 1, 0)] + "…"
+    escaped = _MD_ACTIVE.sub(lambda m: "\\" + m.group(0), flat)
+    return _MD_LEADING.sub(lambda m: "\\" + m.group(0), escaped)
 
 
 def _sections(d: Determination, case: Mapping[str, Any], today: dt.date,
@@ -56,7 +67,7 @@ def _sections(d: Determination, case: Mapping[str, Any], today: dt.date,
     rationale: list[str] = []
     for r in d.fired:
         rationale.append(f"Met: {r.title} ({r.category_label}). {r.criterion.rationale}")
-    if d.verdict != "meets_criteria":
+    if d.verdict != Verdict.MEETS:
         for r in d.results:
             if r.criterion.kind == "exclusion" and r.status == "met":
                 rationale.append(f"Exclusion applies: {r.title}. {r.criterion.rationale}")

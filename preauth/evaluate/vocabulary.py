@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["NO_PROCEDURE_LABEL", "STATUS_LABELS", "Verdict"]
+__all__ = ["NEEDS_REVIEW_LABEL", "NO_PROCEDURE_LABEL", "NO_PROCEDURE_MATERIAL_ICON",
+           "NO_PROCEDURE_SYMBOL", "STATUS_LABELS", "Verdict", "verdict_label",
+           "verdict_material_icon", "verdict_symbol"]
 
 
 class Verdict(StrEnum):
@@ -39,6 +41,17 @@ class Verdict(StrEnum):
         """What the verdict means, in one sentence."""
         return _MEANINGS[self]
 
+    @classmethod
+    def of(cls, value: str | None) -> Verdict | None:
+        """The verdict a verdict column's value stands for; ``None`` for no verdict (the
+        request names no procedure). Raises ``ValueError`` for anything else."""
+        return None if value is None else cls(value)
+
+    @classmethod
+    def labels(cls) -> dict[str, str]:
+        """``{value: label}`` for every verdict, in order (for relabelling a table)."""
+        return {v.value: v.label for v in cls}
+
 
 _LABELS = {
     Verdict.MEETS: "Meets criteria",
@@ -57,5 +70,29 @@ _MEANINGS = {
     Verdict.INSUFFICIENT: ("No supporting criterion is met yet, but at least one is "
                            "undocumented: recording its fields would decide the request."),
 }
+# No verdict: the request names no procedure (no CPT code, nor region and contrast).
 NO_PROCEDURE_LABEL = "No requested procedure"
+NO_PROCEDURE_SYMBOL = "!"
+NO_PROCEDURE_MATERIAL_ICON = ":material/warning:"
+# A "meets criteria" verdict whose best category is only "may be appropriate".
+NEEDS_REVIEW_LABEL = "Flagged for review"
+# A criterion's status for one case (Kleene: TRUE, FALSE, NULL).
 STATUS_LABELS = {"met": "Met", "not_met": "Not met", "undocumented": "Undocumented"}
+
+
+def verdict_label(value: str | None) -> str:
+    """The label of a verdict column's value, or :data:`NO_PROCEDURE_LABEL` for none."""
+    verdict = Verdict.of(value)
+    return NO_PROCEDURE_LABEL if verdict is None else verdict.label
+
+
+def verdict_symbol(value: str | None) -> str:
+    """The text symbol of a verdict column's value, or :data:`NO_PROCEDURE_SYMBOL`."""
+    verdict = Verdict.of(value)
+    return NO_PROCEDURE_SYMBOL if verdict is None else verdict.symbol
+
+
+def verdict_material_icon(value: str | None) -> str:
+    """The Material icon of a verdict column's value, or :data:`NO_PROCEDURE_MATERIAL_ICON`."""
+    verdict = Verdict.of(value)
+    return NO_PROCEDURE_MATERIAL_ICON if verdict is None else verdict.material_icon

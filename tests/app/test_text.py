@@ -7,6 +7,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
+from preauth.evaluate.letter import markdown_text
 from ui.text import plain, safe_file_stem
 
 ACTIVE = set("\\`*_{}[]()<>!#|~$:=^&.@")
@@ -49,3 +50,18 @@ def test_safe_file_stem(text: str) -> None:
     stem = safe_file_stem(text)
     assert re.fullmatch(r"[A-Za-z0-9._-]{1,80}", stem)
     assert not stem.startswith(".")
+
+
+@given(st.text(), st.none() | st.integers(min_value=0, max_value=40))
+def test_plain_is_the_domain_escaper(text: str, limit: int | None) -> None:
+    """One Markdown escaper: the pages' and the review letter's are the same function."""
+    assert plain(text, limit) == markdown_text(text, limit)
+
+
+def test_the_stricter_of_the_two_former_escapers() -> None:
+    # as ui.text.plain did: "=" and every "." escaped, and a list marker at the start
+    assert plain("- a=b.c") == "\\- a\\=b\\.c"
+    assert plain("+ x") == "\\+ x"
+    # as the letter did: control and other non-printable characters and runs of whitespace
+    # become one space, none at either end
+    assert plain("  a\tb\u2028c\x00  d\u00a0e\n") == "a b c d e"

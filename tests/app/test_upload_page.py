@@ -65,12 +65,52 @@ def test_batch_evaluation_with_progress_and_downloads() -> None:
     assert not at.exception
     results = at.session_state["batch_results"]["table"]
     assert results.num_rows == 2 * 2
-    assert results.column("policy").to_pylist() == ["acr", "acr", "evicore_style",
+    # input row order: each case under every chosen policy in turn
+    assert results.column("case_id").to_pylist() == ["A1", "A1", "A2", "A2"]
+    assert results.column("policy").to_pylist() == ["acr", "evicore_style", "acr",
                                                     "evicore_style"]
     assert at.get("progress")[0].proto.value == 100
     assert "4 determinations" in " ".join(m.value for m in at.markdown)
     assert at.download_button(key="dl_results_csv").label == "Download results (CSV)"
     assert at.download_button(key="dl_results_parquet")
+
+
+def test_page_and_cli_give_the_same_determinations_in_the_same_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page and `preauth evaluate` share one batch path: for the same file and policies
+    (several batches here), the same rows in the same order."""
+    from preauth.cli import main
+    from preauth.evaluate import batch
+
+    monkeypatch.setattr(batch, "BATCH_ROWS", 7)
+    src = tmp_path / "requests.parquet"
+    pq.write_table(synthesize(30, seed=9), src)
+    policies = ["evicore_style", "acr", "bcbs_style"]  # not the library's order
+
+    at = _upload(src.name, src.read_bytes(), "application/octet-stream")
+    at.multiselect(key="batch_policies").set_value(policies).run()
+    at.button(key="batch_run").click().run()
+    assert not at.exception and not at.error
+    page = at.session_state["batch_results"]["table"]
+
+    out = tmp_path / "cli.parquet"
+    assert main(["evaluate", str(src), "--policy", ",".join(policies), "--format", "parquet",
+                 "--out", str(out)]) == 0
+    cli = pq.read_table(out)
+    assert page.num_rows == cli.num_rows == 30 * 3
+    assert page.to_pylist() == cli.to_pylist()
+    # and the page's Parquet download holds what the CLI wrote
+    from ui.downloads import parquet_bytes
+
+    assert pq.read_table(io.BytesIO(parquet_bytes(page))).to_pylist() == cli.to_pylist()
+
+
+def test_counts_table_speaks_the_verdict_vocabulary() -> None:
+    at = _upload("small.csv", SMALL)
+    at.button(key="batch_run").click().run()
+    counts = next(d.value for d in at.dataframe if "Policy" in d.value.columns)
+    assert list(counts.columns) == ["Policy", "Meets criteria", "Insufficient documentation",
+                                    "Does not meet criteria", "Flagged for review", "Total"]
 
 
 def test_mapping_step_changes_what_is_validated() -> None:
