@@ -15,6 +15,7 @@ from preauth.catalog.share import (
 )
 from preauth.evaluate.determination import Determination, determine
 from preauth.evaluate.letter import letter_html, letter_markdown
+from preauth.evaluate.reading import Reading
 from preauth.evaluate.vocabulary import NEEDS_REVIEW_LABEL, STATUS_LABELS, Verdict
 from preauth.synthetic.scenarios import DEFAULT_CASE
 from ui.bootstrap import ensure_navigation
@@ -63,6 +64,7 @@ def explain(results: list[Determination], case: dict[str, Any]) -> None:
            + (f" · {NEEDS_REVIEW_LABEL.lower()}" if d.needs_review else ""),
            icon=d.material_icon)
     st.markdown(plain(d.summary()))
+    st.caption(plain(d.reading_note))
 
     if d.fired:
         st.markdown("#### Criteria that fired")
@@ -113,8 +115,12 @@ case = current_case()
 st.query_params.from_dict(case_to_params(case))  # the address bar is the shareable link
 
 with right:
+    reading = st.segmented_control(
+        "Reading of silence", list(Reading), format_func=lambda r: r.label,
+        default=Reading.STRICT, key="reading",
+        help=" ".join(f"**{r.label}**: {r.meaning}" for r in Reading)) or Reading.STRICT
     try:
-        results = determine(engine, case)
+        results = determine(engine, case, reading=reading)
     except Exception as err:  # a clear message, never a traceback
         results = None
         st.error(f"Could not evaluate this case: {err}")

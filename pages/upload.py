@@ -19,6 +19,7 @@ import streamlit as st
 from preauth import evidence as stats
 from preauth.catalog.fields import FIELDS
 from preauth.evaluate.batch import evaluate_in_batches
+from preauth.evaluate.reading import Reading
 from preauth.evaluate.vocabulary import NEEDS_REVIEW_LABEL, Verdict
 from preauth.ingest.errors import IngestError
 from preauth.ingest.mapping import propose_mapping
@@ -162,28 +163,33 @@ library = current_library()
 names = {p.id: p.name for p in library.policies}
 chosen = st.multiselect("Policies", list(names), default=list(names), format_func=names.get,
                         key="batch_policies")
-run_key = f"{token}|{mapping_json}|{','.join(chosen)}|{library_key()}"
+reading = st.segmented_control(
+    "Reading of silence", list(Reading), format_func=lambda r: r.label,
+    default=Reading.STRICT, key="batch_reading",
+    help=" ".join(f"**{r.label}**: {r.meaning}" for r in Reading)) or Reading.STRICT
+run_key = f"{token}|{mapping_json}|{','.join(chosen)}|{library_key()}|{reading}"
 n = accepted.num_rows
 if st.button(f"Evaluate {n:,} requests × {len(chosen)} policies", type="primary",
              icon=":material/play_arrow:", key="batch_run", disabled=not chosen):
     bar = st.progress(0.0, text="Evaluating…")
     parts: list[pa.Table] = []
     try:  # the batch path of `preauth evaluate`: same rows, same order
-        for done in evaluate_in_batches(current_engine(), accepted, chosen):
+        for done in evaluate_in_batches(current_engine(), accepted, chosen, reading=reading):
             parts.append(done.table)
             bar.progress(done.fraction_done, text=f"{done.stop:,} of {n:,} requests")
     except Exception as err:  # a clear message, never a traceback
         bar.empty()
         st.error(f"Evaluation failed: {err}")
         st.stop()
-    bar.progress(1.0, text=f"Done: {n * len(chosen):,} determinations.")
+    bar.progress(1.0, text=f"Done: {n * len(chosen):,} determinations "
+                           f"({Reading(reading).label.lower()}).")
     st.session_state[RESULTS] = {"key": run_key, "table": pa.concat_tables(parts)}
 
 batch = st.session_state.get(RESULTS)
 if batch is not None and batch["key"] == run_key:
     results: pa.Table = batch["table"]
     st.markdown(f"**{results.num_rows:,} determinations** ({n:,} requests × {len(chosen)} "
-                "policies).")
+                f"policies, {Reading(reading).label.lower()}).")
     counts = stats.verdict_counts(results)
     counts["policy"] = counts["policy"].map(lambda p: names.get(p, p))
     st.dataframe(counts.rename(columns={

@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--policy", default="all", help="policy id, comma-separated ids, or all")
     ev.add_argument("--criteria", default=None, help="criteria directory (default: bundled)")
     ev.add_argument("--format", choices=("json", "csv", "parquet"), default="json")
+    ev.add_argument("--reading", choices=("strict", "reviewer"), default="strict",
+                    help="how empty red flags are read: strict (not documented, the "
+                         "default) or reviewer (an unmentioned red flag is absent)")
     ev.add_argument("--out", default=None, help="output path (default: standard output)")
     ev.add_argument("--errors", default=None, help="write rejected rows here as CSV")
     ev.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
@@ -89,6 +92,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from preauth.criteria.library import load_library
     from preauth.evaluate.batch import evaluate_in_batches
     from preauth.evaluate.engine import Engine
+    from preauth.evaluate.reading import Reading
     from preauth.ingest.export import TableWriter, write_table
 
     if args.format == "parquet" and not args.out:
@@ -122,14 +126,16 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         # so the determinations (one row per case and policy, with lists) never have to fit
         # in memory at once.
         with TableWriter(args.format, args.out, background=True) as writer:
-            for batch in evaluate_in_batches(engine, result.accepted, [p.id for p in policies]):
+            for batch in evaluate_in_batches(engine, result.accepted, [p.id for p in policies],
+                                             reading=args.reading):
                 writer.write(batch.table)
                 written += batch.table.num_rows
                 del batch
     finally:
         engine.close()
     _say(f"{path.name}: {result.summary()}; evaluated {result.rows_accepted:,} cases × "
-         f"{len(policies)} policies = {written:,} determinations"
+         f"{len(policies)} policies = {written:,} determinations "
+         f"({Reading(args.reading).label.lower()})"
          + ("" if not result.rows_rejected or args.errors else
             " (use --errors PATH to write the rejected rows)"))
     return EXIT_OK

@@ -174,3 +174,26 @@ def test_policies_come_in_the_order_asked_for(tmp_path: Path,
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["case_id"], r["policy"]) for r in rows] == [
         ("a", "bcbs_style"), ("a", "acr"), ("b", "bcbs_style"), ("b", "acr")]
+
+
+def test_reading_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--reading reviewer reads unmentioned red flags as absent; strict is the default. The
+    seed denial (thoracic + lumbar after cervical fusion, red flags not mentioned)."""
+    path = tmp_path / "seed.csv"
+    path.write_text("case_id,cpt_code,age,symptom_weeks,prior_spine_surgery_region,"
+                    "radiculopathy,neuro_deficit,surgical_candidate\n"
+                    "t,72157,54,8,cervical,no,no,no\nl,72158,54,8,cervical,no,no,no\n",
+                    encoding="utf-8")
+    verdicts = {}
+    for reading in (None, "strict", "reviewer"):
+        extra = [] if reading is None else ["--reading", reading]
+        assert main(["evaluate", str(path), "--policy", "acr", *extra]) == 0
+        out, err = capsys.readouterr()
+        verdicts[reading] = [json.loads(line)["verdict"] for line in out.splitlines()]
+        assert f"({reading or 'strict'} reading)" in err
+    assert verdicts[None] == verdicts["strict"] == ["insufficient_documentation"] * 2
+    assert verdicts["reviewer"] == ["does_not_meet"] * 2
+    with pytest.raises(SystemExit) as exit_info:  # argparse: usage and exit 2
+        main(["evaluate", str(path), "--reading", "lenient"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'lenient'" in capsys.readouterr().err

@@ -119,7 +119,17 @@ def gallery() -> list[dict[str, Any]]:
     rows += [{**QUIET, "cpt_code": cpt} for cpt in CPT_CODES]
     rows += random_cases(20260523, 400)
     rows += _criterion_test_cases()
+    rows += _criterion_examples()
     return [{**r, "case_id": f"g{i}"} for i, r in enumerate(rows)]
+
+
+def _criterion_examples() -> list[dict[str, Any]]:
+    """Every example kept beside a criterion in criteria/*.yaml (thresholds, NULLs)."""
+    from preauth.criteria.examples import example_case
+    from preauth.criteria.library import load_library
+
+    return [example_case(c, e) for p in load_library().policies for c in p.criteria
+            for e in c.examples]
 
 
 # --- tests ---------------------------------------------------------------------------------
@@ -141,10 +151,16 @@ def test_stage1_sql_is_valid_spark_sql(spark: Any, engine: Engine) -> None:
 
 def test_scenario_gallery_and_criterion_cases(engine: Engine, spark_engine: Any) -> None:
     """The scenario gallery, the quiet case for every CPT code, random partly undocumented
-    vignette cases and every case of the per-criterion boundary tests."""
+    vignette cases, every case of the per-criterion boundary tests and every criterion
+    example — under both readings of silence."""
     rows = gallery()
-    assert len(rows) > 800
+    assert len(rows) > 1200
     assert_parity(engine, spark_engine, case_table(rows))
+    for_reviewer = case_table(rows)
+    assert_same(engine.evaluate(for_reviewer, reading="reviewer"),
+                spark_engine.evaluate(for_reviewer, reading="reviewer"))
+    assert_same(engine.verdicts(for_reviewer, reading="reviewer"),
+                spark_engine.verdicts(for_reviewer, reading="reviewer"))
 
 
 @st.composite

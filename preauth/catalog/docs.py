@@ -31,6 +31,12 @@ def fields_markdown() -> str:
         "Fields marked *added* are not in the shared case-schema contract; they were added",
         "because a modelled payer policy needs them (the reason is given).",
         "",
+        "**Red flags** (the whole Red flags group, and fields marked *red flag* elsewhere)",
+        "are what the *reviewer* reading of silence (`--reading reviewer`, and the toggle in",
+        "the explorer and on the Upload page) reads as absent when a record leaves them",
+        "empty, as a utilization reviewer reads a chart that does not mention them. Under",
+        "the default *strict* reading every empty field is not documented.",
+        "",
     ]
     for group, title in GROUPS.items():
         members = fields_in(group)
@@ -48,6 +54,9 @@ def fields_markdown() -> str:
                 notes.append(f"Unit: {unit}.")
             if f.synonyms:
                 notes.append("Also read from: " + ", ".join(f"`{s}`" for s in f.synonyms) + ".")
+            if f.red_flag:
+                notes.append("*Red flag:* read as absent when empty under the reviewer "
+                             "reading.")
             if f.added:
                 notes.append(f"*Added:* {f.added}")
             meaning = " ".join(notes).replace("|", "\\|")

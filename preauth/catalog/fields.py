@@ -77,6 +77,9 @@ class Field:
     outcome: bool = False  # payer outcome; not a clinical input to criteria
     added: str = ""  # why the field was added beyond the case-schema contract
     synonyms: tuple[str, ...] = ()  # extra header names accepted on ingest
+    # A red flag outside the red-flag group (a finding named as a red flag by the sources,
+    # e.g. a progressive deficit): the reviewer reading takes it as absent when unmentioned.
+    red_flag: bool = False
 
     @property
     def sql_type(self) -> str:
@@ -96,6 +99,12 @@ class Field:
         if self.kind is Kind.ENUM and "none" in self.values:
             return "none"
         return None
+
+    @property
+    def is_red_flag(self) -> bool:
+        """A red flag: in the red-flag group, or marked as one elsewhere. Under the reviewer
+        reading an unmentioned red flag is read as absent (:mod:`preauth.evaluate.reading`)."""
+        return self.group == "red_flags" or self.red_flag
 
     def describe_type(self) -> str:
         """Human description of the accepted values, used in docs and error messages."""
@@ -206,7 +215,8 @@ FIELDS: tuple[Field, ...] = (
        added="ACR model (issue 10): infection risk factors kept apart from infection signs. "
              "A red flag in NASS Choosing Wisely; ACP/APS (Chou 2011, Table 2) needs fever "
              "with it for immediate imaging. Read by the ACR no-red-flag variants "
-             "(acr-lbp-v1/v2, acr-thoracic-v1/v2, acr-neck-pain-no-red-flags)."),
+             "(acr-lbp-v1/v2, acr-thoracic-v1/v2, acr-neck-pain-no-red-flags).",
+       red_flag=True),
     _b("recent_spinal_procedure", "Recent spinal procedure",
        "Spinal surgery, injection or other spinal procedure shortly before the current "
        "episode (the clinician's judgement of recent; no source gives a window). A risk "
@@ -214,7 +224,8 @@ FIELDS: tuple[Field, ...] = (
        added="ACR model (issue 10): infection risk factors kept apart from infection signs; "
              "a recent procedure is also prior management, so the ACR 'no prior management' "
              "variants (acr-lbp-v1/v2, acr-thoracic-v1/v2, acr-neck-pain-no-red-flags) do "
-             "not apply."),
+             "not apply.",
+       red_flag=True),
     _b("radiograph_degenerative_findings", "Radiographs show degenerative changes",
        "Radiographs of the requested region were obtained and show degenerative changes "
        "(spondylosis, disc-space narrowing, osteophytes).", "history",
@@ -244,7 +255,8 @@ FIELDS: tuple[Field, ...] = (
        "A spinal malignancy or spinal infection has already been diagnosed or evaluated, and "
        "the MRI is its follow-up.", "history",
        added="Aetna CPB 0236-style policy, §I: \"Follow-up of evaluation for spinal "
-             "malignancy or spinal infection\"."),
+             "malignancy or spinal infection\".",
+       red_flag=True),
     # --- Neurologic findings -------------------------------------------------------------
     _b("radiculopathy", "Radiculopathy", "Radicular (dermatomal) pain pattern.", "neuro"),
     _b("neuro_deficit", "Objective neurologic deficit",
@@ -256,9 +268,10 @@ FIELDS: tuple[Field, ...] = (
              "objective findings of motor or reflex changes in the specific nerve root "
              "distribution\" (the objective-deficit field also counts sensory findings)."),
     _b("progressive_neuro_deficit", "Progressive neurologic deficit",
-       "New or worsening neurologic deficit.", "neuro"),
+       "New or worsening neurologic deficit.", "neuro", red_flag=True),
     _b("myelopathy_signs", "Myelopathy signs",
-       "Gait change, hyperreflexia, Hoffmann/Babinski (cervical/thoracic cord).", "neuro"),
+       "Gait change, hyperreflexia, Hoffmann/Babinski (cervical/thoracic cord).", "neuro",
+       red_flag=True),
     Field("motor_strength_grade", Kind.INTEGER, "Motor strength (MRC grade)",
           "Strength of the weakest affected muscle group, MRC scale 0–5 (5 = normal).",
           "neuro", minimum=0, maximum=5, unit="/5",
@@ -278,7 +291,7 @@ FIELDS: tuple[Field, ...] = (
        "A spinal cord injury is suspected after trauma (neurologic symptoms or signs "
        "attributed to the injury).", "neuro",
        added="Aetna CPB 0236-style policy, §I: \"Suspected spinal cord injury secondary to "
-             "trauma\"."),
+             "trauma\".", red_flag=True),
     _b("myelopathy_initial_diagnosis", "Myelopathy work-up, brain MRI negative or mimic",
        "MRI for the initial diagnosis of a known or suspected myelopathy (e.g. multiple "
        "sclerosis) when MRI of the brain is negative or the symptoms mimic other spinal or "

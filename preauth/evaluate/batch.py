@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from preauth.criteria.library import Library
+from preauth.evaluate.reading import Reading
 
 __all__ = ["BATCH_ROWS", "Batch", "BatchEngine", "evaluate_all", "evaluate_in_batches"]
 
@@ -35,8 +36,8 @@ class BatchEngine(Protocol):
 
     library: Library
 
-    def evaluate(self, table: pa.Table, policies: Iterable[str] | str | None = None
-                 ) -> pa.Table: ...
+    def evaluate(self, table: pa.Table, policies: Iterable[str] | str | None = None,
+                 reading: Reading | str = Reading.STRICT) -> pa.Table: ...
 
 
 @dataclass(frozen=True)
@@ -56,14 +57,15 @@ class Batch:
 
 def evaluate_in_batches(engine: BatchEngine, cases: pa.Table,
                         policies: Iterable[str] | str | None = None,
-                        batch_rows: int | None = None) -> Iterator[Batch]:
+                        batch_rows: int | None = None,
+                        reading: Reading | str = Reading.STRICT) -> Iterator[Batch]:
     """Determinations of every row of ``cases`` (a validated table, as
     :class:`preauth.ingest.IngestResult.accepted`) under ``policies`` (as
     :meth:`~preauth.criteria.library.Library.select` reads them: ids in the order given,
     ``"all"`` or ``None`` for every policy), :data:`BATCH_ROWS` cases at a time, in input row
     order: row ``j`` of the concatenated output is case ``j // len(policies)`` under policy
-    ``j % len(policies)``. At least one batch,
-    possibly empty, so a writer always gets the schema."""
+    ``j % len(policies)``. At least one batch, possibly empty, so a writer always gets the
+    schema. ``reading``: how empty red flags are read (:mod:`preauth.evaluate.reading`)."""
     size = batch_rows or BATCH_ROWS
     if size < 1:
         raise ValueError(f"batch_rows must be ≥ 1, got {size}")
@@ -73,15 +75,17 @@ def evaluate_in_batches(engine: BatchEngine, cases: pa.Table,
     total = cases.num_rows
     for start in range(0, max(total, 1), size):
         chunk = cases.slice(start, size)
-        long = engine.evaluate(chunk, ids)
+        long = engine.evaluate(chunk, ids, reading)
         yield Batch(_case_major(long, chunk.num_rows, len(ids)), start,
                     start + chunk.num_rows, total)
 
 
 def evaluate_all(engine: BatchEngine, cases: pa.Table,
-                 policies: Iterable[str] | str | None = None) -> pa.Table:
+                 policies: Iterable[str] | str | None = None,
+                 reading: Reading | str = Reading.STRICT) -> pa.Table:
     """:func:`evaluate_in_batches`, collected into one table."""
-    return pa.concat_tables(b.table for b in evaluate_in_batches(engine, cases, policies))
+    return pa.concat_tables(b.table for b in evaluate_in_batches(engine, cases, policies,
+                                                                 reading=reading))
 
 
 def _case_major(table: pa.Table, n: int, k: int) -> pa.Table:

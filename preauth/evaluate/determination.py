@@ -15,6 +15,7 @@ from preauth.catalog.fields import CONTRAST_LABELS, CPT_CODES, FIELDS_BY_NAME
 from preauth.criteria.library import Category, Criterion, Policy
 from preauth.criteria.wording import Clause, blocking_clauses, missing_clauses
 from preauth.evaluate.engine import Engine
+from preauth.evaluate.reading import SILENCE_READ_AS_ABSENT, Reading
 from preauth.evaluate.vocabulary import (
     NEEDS_REVIEW_LABEL,
     Verdict,
@@ -70,6 +71,18 @@ class Determination:
     would_flip: tuple[CriterionResult, ...]
     undocumented_fields: tuple[str, ...]
     missing_documentation: tuple[str, ...] = field(default=())
+    reading: Reading = Reading.STRICT  # how empty red flags were read
+    read_as_absent: tuple[str, ...] = ()  # labels of unmentioned red flags read as absent
+
+    @property
+    def reading_note(self) -> str:
+        """Which reading was used, in one sentence, naming what was read as absent."""
+        if self.reading is Reading.STRICT:
+            return f"{self.reading.label}: an empty field is not documented."
+        if not self.read_as_absent:
+            return f"{self.reading.label}: every red flag is documented in the record."
+        return (f"{self.reading.label}: not mentioned, so read as absent — "
+                f"{', '.join(self.read_as_absent)}.")
 
     @property
     def verdict_label(self) -> str:
@@ -140,9 +153,14 @@ def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
 
 
 def determine(engine: Engine, case: Mapping[str, Any],
-              policies: Iterable[str] | str | None = None) -> list[Determination]:
-    """Determinations of one case under each chosen policy (default: all)."""
-    rows, traces = engine.evaluate_case_traced(case, policies)
+              policies: Iterable[str] | str | None = None,
+              reading: Reading | str = Reading.STRICT) -> list[Determination]:
+    """Determinations of one case under each chosen policy (default: all), with empty red
+    flags read as ``reading`` says (:mod:`preauth.evaluate.reading`)."""
+    reading = Reading(reading)
+    read_as_absent = tuple(f.label for f in SILENCE_READ_AS_ABSENT
+                           if reading is Reading.REVIEWER and case.get(f.name) is None)
+    rows, traces = engine.evaluate_case_traced(case, policies, reading)
     out = []
     for row in rows:
         policy = engine.library[row["policy"]]
@@ -170,5 +188,6 @@ def determine(engine: Engine, case: Mapping[str, Any],
             fired=fired, results=results, would_flip=flip,
             undocumented_fields=tuple(row["undocumented_fields"]),
             missing_documentation=_dedupe(docs),
+            reading=reading, read_as_absent=read_as_absent,
         ))
     return out

@@ -33,6 +33,7 @@ import pyarrow as pa
 from preauth.catalog.fields import FIELDS_BY_NAME, Kind
 from preauth.catalog.schema import case_table
 from preauth.criteria.library import Library
+from preauth.evaluate.reading import Reading, read_case, read_table
 from preauth.evaluate.stage1 import Plan, Stage1, stage1_sql
 from preauth.evaluate.stage2 import OUTPUT_COLUMNS, evaluate_long, evaluate_row, evaluate_wide
 from preauth.evaluate.vocabulary import Verdict
@@ -79,9 +80,11 @@ class Engine:
 
     # -- batches ----------------------------------------------------------------------------
     def verdicts(self, table: pa.Table | pd.DataFrame,
-                 policies: Iterable[str] | str | None = None) -> pa.Table:
+                 policies: Iterable[str] | str | None = None,
+                 reading: Reading | str = Reading.STRICT) -> pa.Table:
         """Fast path, wide: ``case_id`` and a ``verdict:<policy>`` column per policy."""
         plans = self.plans(policies)
+        table = read_table(table, reading)
         inputs = _boolean_inputs(table)
         layout = stage1_sql(plans, _columns(table), "cases_in", detail=False, direct=inputs)
         if "case_id" not in _columns(table):
@@ -93,10 +96,13 @@ class Engine:
         return evaluate_wide(plans, self._run(layout.sql, table), ids, layout, inputs)
 
     def evaluate(self, table: pa.Table | pd.DataFrame,
-                 policies: Iterable[str] | str | None = None) -> pa.Table:
+                 policies: Iterable[str] | str | None = None,
+                 reading: Reading | str = Reading.STRICT) -> pa.Table:
         """Long: one row per (case, policy) — policy-major, case order kept — with
-        :data:`OUTPUT_COLUMNS`."""
+        :data:`OUTPUT_COLUMNS`. ``reading``: how empty red flags are read
+        (:mod:`preauth.evaluate.reading`)."""
         plans = self.plans(policies)
+        table = read_table(table, reading)
         inputs = _boolean_inputs(table)
         layout = stage1_sql(plans, _columns(table), "cases_in", detail=True, direct=inputs)
         return evaluate_long(plans, self._run(layout.sql, table), layout, inputs)
@@ -111,24 +117,27 @@ class Engine:
 
     # -- one case ---------------------------------------------------------------------------
     def evaluate_case(self, case: Mapping[str, Any],
-                      policies: Iterable[str] | str | None = None) -> list[dict[str, Any]]:
+                      policies: Iterable[str] | str | None = None,
+                      reading: Reading | str = Reading.STRICT) -> list[dict[str, Any]]:
         """One case as a one-row table through the same SQL and stage-2 code as batch: the
         rows :meth:`evaluate` would give for it."""
-        return self.evaluate_case_traced(case, policies)[0]
+        return self.evaluate_case_traced(case, policies, reading)[0]
 
     def evaluate_case_traced(self, case: Mapping[str, Any],
                              policies: Iterable[str] | str | None = None,
+                             reading: Reading | str = Reading.STRICT,
                              ) -> tuple[list[dict[str, Any]], Trace]:
         """Like :meth:`evaluate_case`, plus the trace: for each policy and criterion, the
         truth value of every clause (pre-order of the clause tree). One SQL execution."""
         plans = self.plans(policies)
-        typed = case_table([dict(case)]).to_pylist()[0]
+        typed = read_case(case_table([dict(case)]).to_pylist()[0], reading)
         values, layout = self._stage1_row(plans, [typed[f] for f in _FIELDS])
         return evaluate_row(plans, layout, values, typed)
 
-    def trace(self, case: Mapping[str, Any], policy: str) -> dict[str, list[bool | None]]:
+    def trace(self, case: Mapping[str, Any], policy: str,
+              reading: Reading | str = Reading.STRICT) -> dict[str, list[bool | None]]:
         """Truth value of every clause of every criterion of ``policy`` for one case."""
-        return self.evaluate_case_traced(case, [policy])[1][policy]
+        return self.evaluate_case_traced(case, [policy], reading)[1][policy]
 
     def _stage1_row(self, plans: Sequence[Plan], values: list[Any]
                     ) -> tuple[dict[str, Any], Stage1]:

@@ -63,7 +63,7 @@ def _sections(d: Determination, case: Mapping[str, Any], today: dt.date,
         f"Date: {today.isoformat()}",
     ]
     decision = [f"{d.verdict_label}" + (" — flagged for clinical review" if d.needs_review
-                                         else ""), d.summary()]
+                                         else ""), d.summary(), d.reading_note]
     rationale: list[str] = []
     for r in d.fired:
         rationale.append(f"Met: {r.title} ({r.category_label}). {r.criterion.rationale}")

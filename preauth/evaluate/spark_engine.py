@@ -46,6 +46,7 @@ import pyarrow.compute as pc
 from preauth.catalog.fields import FIELDS_BY_NAME
 from preauth.catalog.schema import arrow_schema
 from preauth.criteria.library import Library, Policy
+from preauth.evaluate.reading import Reading, read_table
 from preauth.evaluate.stage1 import Plan, Stage1, stage1_sql
 from preauth.evaluate.stage2 import OUTPUT_COLUMNS, evaluate_long, evaluate_wide
 
@@ -317,17 +318,22 @@ class SparkEngine:
 
     # -- collected results (the same shape as DuckDB's) ---------------------------------------
     def verdicts(self, table: pa.Table | pd.DataFrame,
-                 policies: Iterable[str] | str | None = None) -> pa.Table:
+                 policies: Iterable[str] | str | None = None,
+                 reading: Reading | str = Reading.STRICT) -> pa.Table:
         """Fast path, wide: ``case_id`` and a ``verdict:<policy>`` column per policy."""
+        table = read_table(table, reading)
         out = _collect(self.verdicts_df(self.dataframe(table), policies))
         if out.num_rows != len(table):  # pragma: no cover - defensive
             raise RuntimeError("Spark returned a different number of rows")
         return out
 
     def evaluate(self, table: pa.Table | pd.DataFrame,
-                 policies: Iterable[str] | str | None = None) -> pa.Table:
+                 policies: Iterable[str] | str | None = None,
+                 reading: Reading | str = Reading.STRICT) -> pa.Table:
         """Long: one row per (case, policy) — policy-major, case order kept — with
-        :data:`preauth.evaluate.stage2.OUTPUT_COLUMNS`."""
+        :data:`preauth.evaluate.stage2.OUTPUT_COLUMNS`. ``reading`` as for the DuckDB
+        engine, applied by the same function (:func:`preauth.evaluate.reading.read_table`)."""
+        table = read_table(table, reading)
         n_policies = len(self.plans(policies))
         out = _collect(self.evaluate_df(self.dataframe(table), policies))
         index = out.column(_POLICY_INDEX)

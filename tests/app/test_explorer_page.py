@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from preauth.evaluate.reading import Reading
 from preauth.synthetic.scenarios import scenario
 from tests.app.helpers import alerts, app
 
@@ -79,3 +80,18 @@ def test_widgets_default_to_the_sessions_value() -> None:
     radio = at.radio(key="f_cauda_equina_signs")
     assert radio.value == "Not documented"
     assert radio.options[radio.proto.default] == "Not documented"
+
+
+def test_reading_of_silence_is_selectable() -> None:
+    """Strict (default): an unmentioned red flag leaves the request undecided; the reviewer
+    reading takes it as absent, and the determination says which reading was used."""
+    at = app()
+    at.radio(key="f_cauda_equina_signs").set_value("Not documented").run()
+    assert "Insufficient documentation" in alerts(at)
+    captions = " ".join(c.value for c in at.caption)
+    assert "Strict reading" in captions
+    at.segmented_control(key="reading").set_value(Reading.REVIEWER).run()
+    assert not at.exception
+    assert "Does not meet criteria" in alerts(at)
+    captions = " ".join(c.value for c in at.caption)
+    assert "Reviewer reading" in captions and "Cauda equina signs" in captions

@@ -162,3 +162,30 @@ def test_use_in_evidence_hands_over_the_accepted_rows() -> None:
     assert at.radio(key="evidence_source").value == "uploaded"
     assert "Uploaded: small.csv (2 requests)" in at.radio(key="evidence_source").options
     assert {m.label: m.value for m in at.metric}["Requests"] == "2"
+
+
+def test_reading_of_silence_on_the_batch_page(tmp_path: Path) -> None:
+    """The page's reviewer reading equals `preauth evaluate --reading reviewer`, differs
+    from the strict reading on a file whose red flags are not mentioned, and says so."""
+    from preauth.cli import main
+    from preauth.evaluate.reading import Reading
+
+    seed = (b"case_id,cpt_code,age,symptom_weeks,prior_spine_surgery_region,radiculopathy,"
+            b"neuro_deficit,surgical_candidate\n"
+            b"t,72157,54,8,cervical,no,no,no\nl,72158,54,8,cervical,no,no,no\n")
+    at = _upload("seed.csv", seed)
+    at.multiselect(key="batch_policies").set_value(["acr"]).run()
+    at.button(key="batch_run").click().run()
+    strict = at.session_state["batch_results"]["table"].column("verdict").to_pylist()
+    at.segmented_control(key="batch_reading").set_value(Reading.REVIEWER).run()
+    at.button(key="batch_run").click().run()
+    assert not at.exception and not at.error
+    page = at.session_state["batch_results"]["table"]
+    assert strict == ["insufficient_documentation"] * 2
+    assert page.column("verdict").to_pylist() == ["does_not_meet"] * 2
+    assert "reviewer reading" in " ".join(m.value for m in at.markdown)
+    src, out = tmp_path / "seed.csv", tmp_path / "out.parquet"
+    src.write_bytes(seed)
+    assert main(["evaluate", str(src), "--policy", "acr", "--reading", "reviewer",
+                 "--format", "parquet", "--out", str(out)]) == 0
+    assert page.to_pylist() == pq.read_table(out).to_pylist()

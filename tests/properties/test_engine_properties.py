@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from preauth.catalog.schema import case_table
 from preauth.evaluate import reference
 from preauth.evaluate.engine import Engine
+from preauth.evaluate.reading import SILENCE_READ_AS_ABSENT, Reading
 from tests.fast import examples
 from tests.properties.strategies import cases
 
@@ -28,12 +29,28 @@ def batches(draw: st.DrawFn) -> list[dict]:
 
 
 @SETTINGS
-@given(batch=batches(), pick=st.integers(0, 11))
-def test_single_case_equals_batch_row(engine: Engine, batch: list[dict], pick: int) -> None:
+@given(batch=batches(), pick=st.integers(0, 11), reading=st.sampled_from(list(Reading)))
+def test_single_case_equals_batch_row(engine: Engine, batch: list[dict], pick: int,
+                                      reading: Reading) -> None:
     case = batch[pick % len(batch)]
-    rows = engine.evaluate(case_table(batch)).to_pylist()
+    rows = engine.evaluate(case_table(batch), reading=reading).to_pylist()
     expected = [r for r in rows if r["case_id"] == case["case_id"]]
-    assert engine.evaluate_case(case) == expected
+    assert engine.evaluate_case(case, reading=reading) == expected
+
+
+@SETTINGS
+@given(batch=batches())
+def test_reviewer_reading_is_the_strict_reading_of_the_filled_case(
+        engine: Engine, library, batch: list[dict]) -> None:  # type: ignore[no-untyped-def]
+    """Under the reviewer reading a case decides as the reference evaluator decides it with
+    every unmentioned red flag written in as absent — and nothing else filled."""
+    rows = engine.evaluate(case_table(batch), reading=Reading.REVIEWER).to_pylist()
+    by_key = {(r["case_id"], r["policy"]): r for r in rows}
+    red_flags = {f.name: f.absent_value for f in SILENCE_READ_AS_ABSENT}
+    for case in batch:
+        filled = {**case, **{k: v for k, v in red_flags.items() if case.get(k) is None}}
+        for ref in reference.evaluate_case(library, filled):
+            assert by_key[(case["case_id"], ref["policy"])] == ref
 
 
 @SETTINGS
