@@ -169,7 +169,8 @@ def browser() -> Iterator[object]:
 # The root element's data-test-script-state alone is not enough: a short run can go from
 # "notRunning" to "running" and back within one render, leaving no trace in the page.
 RUN_COUNTER = r"""(() => {
-  const runs = window.__streamlitRuns = {started: 0, ended: 0, finished: 0, last: -1};
+  const runs = window.__streamlitRuns = {started: 0, ended: 0, finished: 0, last: -1,
+                                         document: Math.random()};
   const varint = (b, i) => {
     let v = 0, shift = 0, x;
     do { x = b[i++]; v += (x & 0x7f) * 2 ** shift; shift += 7; } while (x & 0x80);
@@ -255,11 +256,19 @@ def rerun(page, timeout: float = TIMEOUT_MS) -> Iterator[None]:  # type: ignore[
     it, wait until a run that started after it has finished and the app is idle again.
 
     The count is read when no run is under way, so the run that finishes next is the
-    interaction's (or a later one). A page may run again by itself afterwards (``st.rerun``,
-    a page switch): what the test asserts next still goes through ``expect``."""
+    interaction's (or a later one). If the interaction loads a new document (a link, a
+    reload), the first run of that document counts. A page may run again by itself
+    afterwards (``st.rerun``, a page switch): what the test asserts next still goes through
+    ``expect``."""
     before = wait_idle(page, timeout)
+    document = page.evaluate("window.__streamlitRuns.document")
     yield
-    page.wait_for_function(f"() => ({IDLE})() > {before}", timeout=timeout)
+    page.wait_for_function(
+        f"""() => {{
+          const finished = ({IDLE})();
+          const same = window.__streamlitRuns?.document === {document};
+          return same ? finished > {before} : finished > 0;
+        }}""", timeout=timeout)
     page.evaluate(TWO_FRAMES)
 
 
