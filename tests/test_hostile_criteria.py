@@ -4,7 +4,7 @@ The contract: :func:`preauth.library.load_policy_text` turns ANY text into a :cl
 or a one-line :class:`CriteriaError` naming file, criterion and reason — never another
 exception; whatever it accepts the engine evaluates; ``preauth validate-criteria`` exits 1
 with "file, criterion: reason" (never a traceback, never exit 70); and the size of a policy is
-bounded so that the largest one allowed still loads and evaluates quickly.
+bounded so that the largest one allowed still loads and evaluates in bounded work.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import inspect
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,6 @@ from preauth.criteria.library import (
     MAX_LEAVES_PER_POLICY,
     MAX_MESSAGE_CHARS,
     MAX_NODES_PER_POLICY,
-    MAX_YAML_NUMBER_CHARS,
     CriteriaError,
     Library,
     Policy,
@@ -48,6 +46,7 @@ from preauth.evaluate.engine import Engine
 from tests.fast import examples
 from tests.properties.test_expression_fuzz import mutated, token_soup, typed_grammar
 from tests.test_library import GOOD
+from tests.work import work_budget
 
 WHEN = "when: conservative_therapy_weeks >= 6"
 TITLE = "title: Six weeks of care"
@@ -97,11 +96,23 @@ def test_plain_tags_are_still_fine() -> None:
 
 @pytest.mark.parametrize("number", ["9" * 5000, "0x" + "f" * 5000, "1" + ":0" * 3000,
                                     "1." + "5" * 5000])
-def test_huge_yaml_numbers_are_refused_quickly(number: str) -> None:
-    t0 = time.perf_counter()
-    refused(GOOD.replace(TITLE, f"title: {number}"), "line 13",
-            f"more than {MAX_YAML_NUMBER_CHARS} characters")
-    assert time.perf_counter() - t0 < 1
+def test_huge_yaml_numbers_are_refused_before_conversion(number: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Refused from the number's length: YAML's int() / float() (quadratic in the digits, and
+    one call per part of a 1:0:0:… sexagesimal number) never sees it."""
+    converted: list[int] = []
+
+    def spy(kind: type) -> Any:
+        def convert(text: Any, *args: Any) -> Any:
+            converted.append(len(str(text)))
+            return kind(text, *args)
+        return convert
+
+    for kind in (int, float):  # every number PyYAML's constructors convert
+        monkeypatch.setattr(yaml.constructor, kind.__name__, spy(kind), raising=False)
+    with work_budget(50_000, "refusing a long number"):  # about 15,000 calls today
+        refused(GOOD.replace(TITLE, f"title: {number}"), "line 13",
+                "a number with more than 100 characters")
+    assert converted == []
 
 
 @pytest.mark.parametrize(("effective", "reason"), [
@@ -405,11 +416,20 @@ def _nest(parts: list[str]) -> str:
     return " OR ".join(chunks)
 
 
+# Loading and evaluating the largest policy allowed takes about 3.1 million function calls
+# today (counted, tests/work.py; bench/hostile_inputs.py prints the seconds, ~0.5 s of CPU).
+WORST_POLICY_CALLS = 30_000_000
+
+
 @pytest.mark.slow  # a subprocess or a big input: `make test` only
-def test_the_worst_allowed_policy_loads_and_evaluates_quickly() -> None:
+def test_the_worst_allowed_policy_loads_and_evaluates_in_bounded_work() -> None:
     text = worst_policy_text()
     assert len(text.encode()) <= MAX_FILE_BYTES
-    t0 = time.process_time()
+    with work_budget(WORST_POLICY_CALLS, "loading and evaluating the worst allowed policy"):
+        _load_and_evaluate_worst(text)
+
+
+def _load_and_evaluate_worst(text: str) -> None:
     policy = load_policy_text(text, "worst.yaml")
     assert len(policy.criteria) == MAX_CRITERIA_PER_POLICY
     assert sum(c.expression.size for c in policy.criteria) > 0.85 * MAX_NODES_PER_POLICY
@@ -422,8 +442,6 @@ def test_the_worst_allowed_policy_loads_and_evaluates_quickly() -> None:
         assert rows[0]["verdict"]
     finally:
         engine.close()
-    # measured ~0.5 s of CPU in all; the bound only catches an order-of-magnitude regression
-    assert time.process_time() - t0 < 10
 
 
 # --------------------------------------------------------------------------------------
