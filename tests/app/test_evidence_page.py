@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from preauth import evidence as stats
 from preauth.ingest import RawTable, validate
 from preauth.synthetic.generator import synthesize
+from tests.app.helpers import assert_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,7 +24,7 @@ def _evidence(**state: object) -> AppTest:
         at.session_state[key] = value
     at.run()
     at.switch_page("pages/evidence.py").run()
-    assert not at.exception, [e.value for e in at.exception]
+    assert_healthy(at)  # no exception, no error box ("Could not analyse this dataset: …")
     return at
 
 
