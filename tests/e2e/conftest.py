@@ -106,7 +106,7 @@ def start_server(log: Path | None = None, env: dict[str, str] | None = None,
          "--logger.hideWelcomeMessage", "false", *args],
         cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    ready = threading.Event()
+    ready, serving = threading.Event(), threading.Event()
     needle = url.encode()
 
     def copy(out: IO[bytes]) -> None:  # the pipe is always drained (a full pipe blocks it)
@@ -115,14 +115,16 @@ def start_server(log: Path | None = None, env: dict[str, str] | None = None,
                 fh.write(line)
                 fh.flush()
                 if needle in line:
+                    serving.set()
                     ready.set()
-        ready.set()  # the server exited: stop waiting
+        ready.set()  # the server's output ended: stop waiting
 
     assert proc.stdout is not None
     copier = threading.Thread(target=copy, args=(proc.stdout,), daemon=True)
     copier.start()
     server = Server(url, log, proc, copier)
-    if not ready.wait(START_TIMEOUT_S) or proc.poll() is not None:
+    ready.wait(START_TIMEOUT_S)
+    if not serving.is_set() or proc.poll() is not None:
         server.stop()
         out = log.read_text(encoding="utf-8", errors="replace")
         pytest.fail(f"streamlit did not start on {url}:\n{out[-2000:]}")
