@@ -2,9 +2,9 @@
 
 The contract: :func:`preauth.criteria.library.load_policy_text` turns ANY text into a
 :class:`Policy` or a one-line :class:`CriteriaError` naming file, criterion and reason — never
-another exception; whatever it accepts the engine evaluates; ``preauth validate-criteria``
-exits 1 with "file, criterion: reason" (never a traceback, never exit 70); and the size of a
-policy is bounded so that the largest one allowed still loads and evaluates quickly.
+another exception; whatever it accepts the engine evaluates; ``preauth validate-criteria`` exits 1
+with "file, criterion: reason" (never a traceback, never exit 70); and the size of a policy is
+bounded so that the largest one allowed still loads and evaluates in bounded work.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import inspect
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,6 @@ from preauth.catalog.schema import case_table
 from preauth.cli import main
 from preauth.criteria.expressions import (
     MAX_EXPRESSION_LENGTH,
-    MAX_EXPRESSION_NODES,
     MAX_NESTING_DEPTH,
     ExpressionError,
     compile_expression,
@@ -38,9 +36,7 @@ from preauth.criteria.library import (
     MAX_EXAMPLES_PER_POLICY,
     MAX_FILE_BYTES,
     MAX_LEAVES_PER_POLICY,
-    MAX_MESSAGE_CHARS,
     MAX_NODES_PER_POLICY,
-    MAX_YAML_NUMBER_CHARS,
     CriteriaError,
     Library,
     Policy,
@@ -50,9 +46,11 @@ from preauth.evaluate.engine import Engine
 from tests.fast import examples
 from tests.properties.test_expression_fuzz import mutated, token_soup, typed_grammar
 from tests.test_library import GOOD
+from tests.work import work_budget
 
 WHEN = "when: conservative_therapy_weeks >= 6"
 TITLE = "title: Six weeks of care"
+MESSAGE_CHARS = 500  # a refusal is one line of at most 500 characters
 VERSION = 'version: "1"'
 
 
@@ -65,7 +63,7 @@ def refused(text: str, *fragments: str, file: str = "upload.yaml") -> str:
         load_policy_text(text, file)
     message = str(info.value)
     assert message.startswith(file), message
-    assert "\n" not in message and len(message) <= MAX_MESSAGE_CHARS, message
+    assert "\n" not in message and len(message) <= MESSAGE_CHARS, message
     for fragment in fragments:
         assert fragment in message, message
     return message
@@ -99,11 +97,23 @@ def test_plain_tags_are_still_fine() -> None:
 
 @pytest.mark.parametrize("number", ["9" * 5000, "0x" + "f" * 5000, "1" + ":0" * 3000,
                                     "1." + "5" * 5000])
-def test_huge_yaml_numbers_are_refused_quickly(number: str) -> None:
-    t0 = time.perf_counter()
-    refused(GOOD.replace(TITLE, f"title: {number}"), "line 13",
-            f"more than {MAX_YAML_NUMBER_CHARS} characters")
-    assert time.perf_counter() - t0 < 1
+def test_huge_yaml_numbers_are_refused_before_conversion(number: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Refused from the number's length: YAML's int() / float() (quadratic in the digits, and
+    one call per part of a 1:0:0:… sexagesimal number) never sees it."""
+    converted: list[int] = []
+
+    def spy(kind: type) -> Any:
+        def convert(text: Any, *args: Any) -> Any:
+            converted.append(len(str(text)))
+            return kind(text, *args)
+        return convert
+
+    for kind in (int, float):  # every number PyYAML's constructors convert
+        monkeypatch.setattr(yaml.constructor, kind.__name__, spy(kind), raising=False)
+    with work_budget(50_000, "refusing a long number"):  # about 15,000 calls today
+        refused(GOOD.replace(TITLE, f"title: {number}"), "line 13",
+                "a number with more than 100 characters")
+    assert converted == []
 
 
 @pytest.mark.parametrize(("effective", "reason"), [
@@ -138,7 +148,7 @@ def test_dates_still_load() -> None:
     "CASE WHEN " * 100 + "TRUE" + " END" * 100,
 ])
 def test_deep_nesting_is_refused_with_the_limit(when: str) -> None:
-    refused(with_when(when), "demo-1", "nested too deeply", f"at most {MAX_NESTING_DEPTH}")
+    refused(with_when(when), "demo-1", "nested too deeply (at most 10 levels of parentheses")
 
 
 def test_deep_nesting_is_refused_before_sqlglot_parses(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -197,7 +207,7 @@ def test_nesting_up_to_the_limit_is_fine() -> None:
 
 def test_990_nots_are_refused_by_length() -> None:
     refused(with_when("NOT " * 990 + "radiculopathy"), "demo-1",
-            f"at most {MAX_EXPRESSION_LENGTH:,}")
+            "expression is 3,973 characters long; at most 3,000 are accepted")
 
 
 # --------------------------------------------------------------------------------------
@@ -299,7 +309,7 @@ def policy_text(whens: list[str]) -> str:
 def test_criteria_per_policy() -> None:
     load_policy_text(policy_text(["radiculopathy"] * MAX_CRITERIA_PER_POLICY), "p.yaml")
     refused(policy_text(["radiculopathy"] * (MAX_CRITERIA_PER_POLICY + 1)),
-            f"at most {MAX_CRITERIA_PER_POLICY}", file="p.yaml")
+            "201 criteria; a policy file may have at most 200", file="p.yaml")
 
 
 def _leaves(n: int) -> list[str]:
@@ -313,7 +323,7 @@ def test_distinct_conditions_per_policy() -> None:
     leaves = _leaves(MAX_LEAVES_PER_POLICY + 1)
     whens = [" OR ".join(leaves[i:i + 10]) for i in range(0, MAX_LEAVES_PER_POLICY, 10)]
     load_policy_text(policy_text(whens), "p.yaml")
-    refused(policy_text([*whens, leaves[-1]]), f"more than {MAX_LEAVES_PER_POLICY} distinct",
+    refused(policy_text([*whens, leaves[-1]]), "more than 300 distinct conditions",
             file="p.yaml")
 
 
@@ -324,22 +334,22 @@ def test_parts_per_policy() -> None:
     assert compile_expression(when).size == 3 * k - 1
     n = MAX_NODES_PER_POLICY // (3 * k - 1)
     load_policy_text(policy_text([when] * n), "p.yaml")
-    refused(policy_text([when] * (n + 1)), f"more than {MAX_NODES_PER_POLICY:,} parts",
+    refused(policy_text([when] * (n + 1)), "more than 10,000 parts",
             file="p.yaml")
 
 
 def test_parts_and_length_per_criterion() -> None:
     refused(with_when(" OR ".join(["radiculopathy"] * 1000)), "demo-1",
-            f"at most {MAX_EXPRESSION_LENGTH:,}")
+            "at most 3,000 are accepted")
     many_nodes = " OR ".join(["age>1"] * 110)  # 440 tokens, 549 nodes
     many_tokens = "age IN (" + ",".join(["1"] * 300) + ")"  # 603 tokens
     for when in (many_nodes, many_tokens):
         assert len(when) <= MAX_EXPRESSION_LENGTH
-        refused(with_when(when), "demo-1", f"at most {MAX_EXPRESSION_NODES}", "too complex")
+        refused(with_when(when), "demo-1", "; at most 500 are accepted", "too complex")
 
 
 def test_file_size() -> None:
-    refused(GOOD + "#" + "x" * MAX_FILE_BYTES, f"larger than {MAX_FILE_BYTES:,} bytes")
+    refused(GOOD + "#" + "x" * MAX_FILE_BYTES, "file is larger than 256,000 bytes")
 
 
 def test_an_oversized_file_in_a_directory_is_not_read(tmp_path: Path,
@@ -412,13 +422,12 @@ def test_the_most_examples_allowed_load_quickly() -> None:
         "    citations: [ref1]\n", "    citations: [ref1]\n    examples:\n"
         + f"      - {{expect: met, case: {case}}}\n" * per)
     assert len(text.encode()) <= MAX_FILE_BYTES
-    t0 = time.process_time()
-    policy = load_policy_text(text, "p.yaml")
+    # about 6.4 M calls today (mostly reading the YAML): the budget catches an
+    # order-of-magnitude regression, counted rather than timed (tests/work.py)
+    with work_budget(40_000_000, "loading the most examples a policy may hold"):
+        policy = load_policy_text(text, "p.yaml")
     assert sum(len(c.examples) for c in policy.criteria) == MAX_EXAMPLES_PER_POLICY
     assert policy.criteria[0].examples[0].case["radiculopathy"] is True
-    # measured ~0.7 s of CPU (mostly reading the YAML); the bound only catches an
-    # order-of-magnitude regression
-    assert time.process_time() - t0 < 10
 
 
 def test_policy_metadata_cannot_smuggle_criteria_or_file() -> None:
@@ -461,11 +470,20 @@ def _nest(parts: list[str]) -> str:
     return " OR ".join(chunks)
 
 
+# Loading and evaluating the largest policy allowed takes about 3.1 million function calls
+# today (counted, tests/work.py; bench/hostile_inputs.py prints the seconds, ~0.5 s of CPU).
+WORST_POLICY_CALLS = 30_000_000
+
+
 @pytest.mark.slow  # a subprocess or a big input: `make test` only
-def test_the_worst_allowed_policy_loads_and_evaluates_quickly() -> None:
+def test_the_worst_allowed_policy_loads_and_evaluates_in_bounded_work() -> None:
     text = worst_policy_text()
     assert len(text.encode()) <= MAX_FILE_BYTES
-    t0 = time.process_time()
+    with work_budget(WORST_POLICY_CALLS, "loading and evaluating the worst allowed policy"):
+        _load_and_evaluate_worst(text)
+
+
+def _load_and_evaluate_worst(text: str) -> None:
     policy = load_policy_text(text, "worst.yaml")
     assert len(policy.criteria) == MAX_CRITERIA_PER_POLICY
     assert sum(c.expression.size for c in policy.criteria) > 0.85 * MAX_NODES_PER_POLICY
@@ -478,8 +496,6 @@ def test_the_worst_allowed_policy_loads_and_evaluates_quickly() -> None:
         assert rows[0]["verdict"]
     finally:
         engine.close()
-    # measured ~0.5 s of CPU in all; the bound only catches an order-of-magnitude regression
-    assert time.process_time() - t0 < 10
 
 
 # --------------------------------------------------------------------------------------
@@ -637,7 +653,7 @@ def loads_or_refuses(text: str) -> None:
     except CriteriaError as err:
         message = str(err)
         assert message.startswith("fuzz.yaml"), message
-        assert "\n" not in message and len(message) <= MAX_MESSAGE_CHARS, message
+        assert "\n" not in message and len(message) <= MESSAGE_CHARS, message
         return
     assert isinstance(policy, Policy)
     _evaluate(policy)

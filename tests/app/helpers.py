@@ -10,27 +10,32 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def app(page: str | None = None, **state: object) -> AppTest:
-    """Run the app (optionally switched to ``pages/<page>.py``) with seeded session state."""
+    """Run the app (optionally switched to ``pages/<page>.py``) with seeded session state;
+    each run must be healthy (:func:`assert_healthy`)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     for key, value in state.items():
         at.session_state[key] = value
     at.run()
+    assert_healthy(at)
     if page:
         at.switch_page(f"pages/{page}.py").run()
-    assert_healthy(at)
+        assert_healthy(at)
     return at
 
 
-# How pages say that they failed (an error box instead of a traceback): a page showing one of
-# these has not rendered, even though Streamlit saw no exception.
-FAILURE_PREFIXES = ("Could not", "This page could not be shown", "Evaluation failed")
+# The one error box a healthy page shows: the explorer's verdict banner for a case that does
+# not meet a policy's criteria ("**Does not meet criteria** — Lumbar MRI without contrast").
+VERDICT_BANNER = "**Does not meet criteria** — "
 
 
-def assert_healthy(at: AppTest) -> None:
-    """No exception element and no failure message (verdict banners may be error boxes)."""
+def assert_healthy(at: AppTest, *expected_errors: str) -> None:
+    """No exception element and no error box — pages report failures in error boxes (a
+    guarded page, "Could not …", "Evaluation failed: …"), not as exceptions — other than a
+    verdict banner or one containing one of ``expected_errors``."""
     assert not at.exception, [e.value for e in at.exception]
-    failures = [e.value for e in at.error if e.value.startswith(FAILURE_PREFIXES)]
-    assert not failures, failures
+    errors = [e.value for e in at.error if not e.value.startswith(VERDICT_BANNER)
+              and not any(x in e.value for x in expected_errors)]
+    assert not errors, errors
 
 
 def alerts(at: AppTest) -> str:

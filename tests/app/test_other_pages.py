@@ -1,17 +1,47 @@
-"""AppTest for the scenarios, criteria library and about pages."""
+"""AppTest for every page (renders healthy), the scenarios, criteria library and about pages."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
 
 from preauth.synthetic.scenarios import SCENARIOS
 from tests.app.helpers import ROOT, alerts, app
 
+# Every page of the app, as its navigation lists them (checked against app.py below).
+PAGES = ["explorer", "scenarios", "criteria", "evidence", "upload", "about"]
 
-@pytest.mark.parametrize("page", ["explorer", "scenarios", "criteria", "evidence", "upload",
-                                  "about"])
-def test_page_renders_without_exception_or_failure_message(page: str) -> None:
-    app(page)  # asserts no exception element and no "Could not …" error box
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_without_exception_or_error_box(page: str) -> None:
+    app(page)  # asserts no exception element and no error box (but a verdict banner)
+
+
+def test_every_page_of_the_navigation_is_tested(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages app.py hands to st.navigation, and the files in pages/, are exactly PAGES."""
+    scripts: dict[int, str] = {}  # st.Page object -> the name of its script
+    offered: list[str] = []
+    page, navigation = st.Page, st.navigation
+
+    def page_spy(script: Any, *args: Any, **kwargs: Any) -> Any:
+        made = page(script, *args, **kwargs)
+        scripts[id(made)] = Path(str(script)).stem
+        return made
+
+    def navigation_spy(pages: Any, *args: Any, **kwargs: Any) -> Any:
+        sections = pages.values() if isinstance(pages, dict) else [pages]
+        offered.extend(scripts[id(p)] for section in sections for p in section)
+        return navigation(pages, *args, **kwargs)
+
+    monkeypatch.setattr(st, "Page", page_spy)
+    monkeypatch.setattr(st, "navigation", navigation_spy)
+    AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert sorted(offered) == sorted(PAGES)
+    assert sorted(p.stem for p in (ROOT / "pages").glob("*.py")) == sorted(PAGES)
 
 
 def test_gallery_lists_every_scenario_with_open_buttons() -> None:

@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from preauth.synthetic.generator import synthesize
+from tests.app.helpers import assert_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,7 +28,7 @@ def _upload(name: str, data: bytes, mime: str = "text/csv") -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
     at.switch_page("pages/upload.py").run()
-    assert not at.exception
+    assert_healthy(at)
     at.file_uploader(key="upload_file").set_value((name, data, mime)).run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -12,7 +12,14 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 
-from tests.e2e.conftest import assert_no_exception, shot, wait_idle
+from tests.e2e.conftest import (
+    TWO_FRAMES,
+    assert_no_exception,
+    new_page,
+    rerun,
+    shot,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +37,7 @@ def _is_evil(url: str) -> bool:
 
 def _open(browser, url: str):  # type: ignore[no-untyped-def]
     """A page whose every request to evil.example is recorded and refused."""
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    context, page = new_page(browser)
     evil: list[str] = []
 
     def refuse(route) -> None:  # type: ignore[no-untyped-def]
@@ -39,19 +46,39 @@ def _open(browser, url: str):  # type: ignore[no-untyped-def]
 
     context.route(f"**://{EVIL}/**", refuse)
     context.route(f"**://*.{EVIL}/**", refuse)
-    page = context.new_page()
     page.on("request", lambda r: evil.append(r.url) if _is_evil(r.url) else None)
-    page.set_default_timeout(60_000)
     page.goto(url)
     return context, page, evil
 
 
 def _warning(page):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
     alert = page.locator("[data-testid='stAlert']").filter(
         has_text="Some values in the link were not usable")
-    alert.first.wait_for()
+    expect(alert.first).to_be_visible()
     wait_idle(page)
     return alert
+
+
+# Scroll the page's scrolling areas from top to bottom, one screen at a time, and let the
+# browser paint each screen: a lazy image anywhere on the page has been in view (and asked
+# for its URL) by the end.
+SCROLL_THROUGH = """async () => {
+  const frames = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const scrolls = e => e === document.scrollingElement
+    || ["auto", "scroll"].includes(getComputedStyle(e).overflowY);
+  const boxes = [document.scrollingElement, ...document.querySelectorAll("main, section, div")]
+    .filter(e => e && e.scrollHeight > e.clientHeight + 1 && scrolls(e));
+  for (const box of new Set(boxes)) {
+    for (let y = 0; y < box.scrollHeight; y += Math.max(box.clientHeight, 100)) {
+      box.scrollTop = y;
+      await frames();
+    }
+    box.scrollTop = 0;
+  }
+  await frames();
+}"""
 
 
 def _assert_inert(page, evil: list[str]) -> None:  # type: ignore[no-untyped-def]
@@ -60,7 +87,8 @@ def _assert_inert(page, evil: list[str]) -> None:  # type: ignore[no-untyped-def
     assert page.locator(f"img[src*='{EVIL}']").count() == 0, "an image from evil.example"
     assert page.locator(f"[src*='{EVIL}'], [srcset*='{EVIL}'], [style*='{EVIL}']").count() \
         == 0
-    page.wait_for_timeout(500)  # a lazy image would have asked by now
+    page.evaluate(SCROLL_THROUGH)  # every part of the page has been on screen and painted
+    page.evaluate(TWO_FRAMES)
     assert evil == [], f"the browser asked evil.example: {[u[:200] for u in evil[:3]]}"
 
 
@@ -121,7 +149,6 @@ def test_more_parameters_than_streamlit_reads_is_reported(browser, app_url, path
 def test_plain_link_has_no_warning(browser, app_url) -> None:  # type: ignore[no-untyped-def]
     context, page, _ = _open(browser, f"{app_url}/?cpt_code=72141&radiculopathy=1")
     try:
-        page.locator("[data-testid='stSelectbox']").first.wait_for()
         wait_idle(page)
         assert_no_exception(page)
         assert page.locator("[data-testid='stAlert']").filter(
@@ -133,18 +160,32 @@ def test_plain_link_has_no_warning(browser, app_url) -> None:  # type: ignore[no
 
 def test_a_long_link_to_another_page_does_not_reload_the_explorer(browser, app_url) -> None:  # type: ignore[no-untyped-def]
     """The guard acts on the link the tab opened only when it was the explorer's: opening
-    another page with such a link, then the explorer, keeps the session (no reload)."""
+    another page with such a link, then the explorer, keeps the session (no reload).
+
+    The browser's Navigation API reports every navigation the page starts, the moment it
+    starts it (``location.replace`` included): the test needs no time for a reload to show."""
+    from playwright.sync_api import expect
+
     query = urlencode([(f"junk{i}", "x") for i in range(1200)], quote_via=quote)
     context, page, _ = _open(browser, f"{app_url}/about?{query}")
     try:
         wait_idle(page)
-        page.evaluate("window.__same_document = true")
-        page.locator("[data-testid='stSidebarNav'] a").filter(has_text="Case explorer") \
-            .first.click()
-        page.locator("[data-testid='stSelectbox']").first.wait_for()
-        wait_idle(page)
-        page.wait_for_timeout(1000)
+        page.evaluate("""() => {
+          window.__same_document = true;
+          window.__navigations = [];
+          navigation.addEventListener("navigate", e => window.__navigations.push(
+            {url: e.destination.url, sameDocument: e.destination.sameDocument}));
+        }""")
+        with rerun(page):
+            page.locator("[data-testid='stSidebarNav'] a").filter(has_text="Case explorer") \
+                .first.click()
+        expect(page.locator("h1").first).to_have_text("Case explorer")
+        expect(page.locator("[data-testid='stSelectbox']").first).to_be_visible()
+        wait_idle(page)  # the explorer has run, its guard script included
         assert page.evaluate("window.__same_document === true"), "the page was reloaded"
+        navigations = page.evaluate("window.__navigations")
+        assert navigations, "the in-app page switch was not seen (the check would see nothing)"
+        assert all(n["sameDocument"] for n in navigations), f"the page was reloaded: {navigations}"
         assert OVERFLOW not in page.url
         assert_no_exception(page)
     finally:

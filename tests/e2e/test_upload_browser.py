@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import assert_no_exception, shot, wait_idle
+from tests.e2e.conftest import assert_no_exception, rerun, shot, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -29,27 +29,34 @@ def _open(page, app_url: str, path: str) -> None:  # type: ignore[no-untyped-def
     page.goto(app_url)
     wait_idle(page)
     page.goto(f"{app_url}/{path}")
-    wait_idle(page, timeout=60_000)
+    wait_idle(page)
     assert_no_exception(page)
 
 
 def _wait_text(page, text: str) -> None:  # type: ignore[no-untyped-def]
-    page.get_by_text(text, exact=False).first.wait_for(timeout=30_000)
+    from playwright.sync_api import expect
+
+    expect(page.get_by_text(text, exact=False).first).to_be_visible()
     wait_idle(page)
 
 
 def test_upload_validate_evaluate_download(page, app_url) -> None:  # type: ignore[no-untyped-def]
     page.set_viewport_size({"width": 1440, "height": 2400})  # the whole page in each shot
+    from playwright.sync_api import expect
+
     _open(page, app_url, "upload")
-    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(
-        {"name": "requests.csv", "mimeType": "text/csv", "buffer": UPLOAD.encode()})
+    with rerun(page):
+        page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(
+            {"name": "requests.csv", "mimeType": "text/csv", "buffer": UPLOAD.encode()})
     _wait_text(page, "Rows in = accepted + rejected: 5 = 4 + 1")
     assert_no_exception(page)
     metrics = page.locator("[data-testid='stMetric']")
-    assert "Rejected" in metrics.nth(2).inner_text() and "1" in metrics.nth(2).inner_text()
+    expect(metrics.nth(2)).to_contain_text("Rejected")
+    assert metrics.nth(2).locator("[data-testid='stMetricValue']").inner_text() == "1"
     shot(page, "upload-validated")
 
-    page.get_by_role("button", name="Evaluate 4 requests × 4 policies").click()
+    with rerun(page):
+        page.get_by_role("button", name="Evaluate 4 requests × 4 policies").click()
     _wait_text(page, "16 determinations")
     assert_no_exception(page)
     shot(page, "upload-evaluated")
@@ -67,32 +74,41 @@ def test_upload_validate_evaluate_download(page, app_url) -> None:  # type: igno
         page.get_by_role("button", name="Download all 2 errors (CSV)").click()
     assert "U5" in Path(info.value.path()).read_text(encoding="utf-8")
 
-    page.get_by_role("button", name="Analyse these requests on the Evidence page").click()
+    with rerun(page):
+        page.get_by_role("button", name="Analyse these requests on the Evidence page").click()
     page.wait_for_url("**/evidence**")
     _wait_text(page, "Uploaded: requests.csv (4 requests)")
     _wait_text(page, "P2P overturned")  # the KPI tiles of the uploaded data
     assert_no_exception(page)
     tiles = page.locator("[data-testid='stMetric']")
-    assert "4" in tiles.first.inner_text()
+    expect(tiles.first).to_contain_text("Requests")
+    expect(tiles.first.locator("[data-testid='stMetricValue']")).to_have_text("4")
     shot(page, "evidence-uploaded")
 
 
 def test_evidence_page_on_bundled_data(page, app_url) -> None:  # type: ignore[no-untyped-def]
     page.set_viewport_size({"width": 1440, "height": 2600})  # the whole page in each shot
+    from playwright.sync_api import expect
+
     _open(page, app_url, "evidence")
-    page.locator(".js-plotly-plot").first.wait_for()
+    panel = page.get_by_role("tabpanel")  # the tab shown (the others are hidden)
+    expect(panel.locator(".js-plotly-plot .main-svg").first).to_be_visible()
     shot(page, "evidence-odds-ratios")
     for tab, name in (("Carrier × region", "evidence-heatmap"), ("Over time", "evidence-time"),
                       ("By group", "evidence-by-group"), ("Concordance", "evidence-concordance")):
-        page.get_by_role("tab", name=tab).click()
+        page.get_by_role("tab", name=tab).click()  # tabs switch in the browser: no script run
+        expect(page.get_by_role("tab", name=tab)).to_have_attribute("aria-selected", "true")
+        expect(panel.locator(".js-plotly-plot .main-svg").first).to_be_visible()  # drawn
         wait_idle(page)
         assert_no_exception(page)
         shot(page, name)
     with page.expect_download() as info:
         page.get_by_role("button", name="Download all").first.click()
     assert info.value.suggested_filename.endswith("_acr.csv")
-    page.get_by_role("button", name="Open in explorer").click()
+    with rerun(page):
+        page.get_by_role("button", name="Open in explorer").click()
     page.wait_for_url("**case_id=SYN-7-*")  # the explorer (default page) shows the case
-    _wait_text(page, "Case explorer")
+    expect(page.locator("h1").first).to_have_text("Case explorer")
+    wait_idle(page)
     assert_no_exception(page)
     shot(page, "explorer-from-evidence")

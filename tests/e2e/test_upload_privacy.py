@@ -10,12 +10,9 @@ nothing in the log, contains the marker.
 
 from __future__ import annotations
 
+import csv
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +20,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import _require_browser, assert_no_exception, wait_idle
+from tests.e2e.conftest import (
+    Server,
+    _require_browser,
+    assert_no_exception,
+    new_page,
+    rerun,
+    start_server,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -34,74 +39,68 @@ SKIP_DIRS = {".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", ".r
 
 @dataclass
 class PrivateApp:
-    url: str
+    server: Server
     tmp: Path
     home: Path
-    log: Path
     started: float
 
+    @property
+    def url(self) -> str:
+        return self.server.url
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    @property
+    def log(self) -> Path:
+        return self.server.log
 
 
-@pytest.fixture(scope="module")
-def private_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateApp]:
+def _private_app(base: Path) -> PrivateApp:
+    """The app with a private TMPDIR / HOME, its whole output (debug level) in ``base``."""
     _require_browser()
-    if not (ROOT / "pages" / "upload.py").exists():
-        pytest.skip("the app has no Upload page (pages/upload.py) to upload through")
-    base = tmp_path_factory.mktemp("privacy")
-    tmp, home, log = base / "tmp", base / "home", base / "app.log"
+    # The Upload page is what this module tests: without it the test fails, it does not skip.
+    assert (ROOT / "pages" / "upload.py").exists(), "the app has no Upload page (pages/upload.py)"
+    tmp, home = base / "tmp", base / "home"
     tmp.mkdir()
     home.mkdir()
-    port = _port()
-    env = {**os.environ, "TMPDIR": str(tmp), "TMP": str(tmp), "TEMP": str(tmp),
-           "HOME": str(home), "PYTHONUNBUFFERED": "1"}
     started = time.time()
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-             "--server.headless", "true", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--logger.level", "debug"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail(f"streamlit did not start: {log.read_text(errors='replace')[-2000:]}")
-    yield PrivateApp(url, tmp, home, log, started)
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    server = start_server(
+        base / "app.log",
+        env={"TMPDIR": str(tmp), "TMP": str(tmp), "TEMP": str(tmp), "HOME": str(home)},
+        args=("--logger.level", "debug"))
+    return PrivateApp(server, tmp, home, started)
 
 
 @pytest.fixture()
-def upload_page(browser, private_app: PrivateApp):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(f"{private_app.url}/upload")
+def private_app(tmp_path: Path) -> Iterator[PrivateApp]:
+    """A server of the test's own: the test stops it before reading its log, so the log is
+    complete (a session's teardown included)."""
+    app = _private_app(tmp_path)
+    try:
+        yield app
+    finally:
+        app.server.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_private_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateApp]:
+    app = _private_app(tmp_path_factory.mktemp("privacy"))
+    try:
+        yield app
+    finally:
+        app.server.stop()
+
+
+def _upload_page(browser, app: PrivateApp):  # type: ignore[no-untyped-def]
+    context, page = new_page(browser)
+    page.goto(f"{app.url}/upload")
     wait_idle(page)
-    yield page
-    context.close()
+    assert_no_exception(page)
+    return context, page
 
 
 def _upload(page, name: str, data: bytes) -> None:  # type: ignore[no-untyped-def]
-    page.locator("input[type='file']").first.set_input_files(
-        files=[{"name": name, "mimeType": "application/octet-stream", "buffer": data}])
-    page.wait_for_timeout(500)
-    wait_idle(page, timeout=60_000)
+    with rerun(page):
+        page.locator("input[type='file']").first.set_input_files(
+            files=[{"name": name, "mimeType": "application/octet-stream", "buffer": data}])
 
 
 def _files_written(roots: list[Path], since: float) -> Iterator[Path]:
@@ -119,24 +118,37 @@ def _files_written(roots: list[Path], since: float) -> Iterator[Path]:
 
 
 def test_uploaded_content_never_lands_on_disk_or_in_the_log(
-        upload_page, private_app: PrivateApp) -> None:  # type: ignore[no-untyped-def]
+        browser, private_app: PrivateApp) -> None:  # type: ignore[no-untyped-def]
+    """Upload, validate and evaluate (always: the evaluation is half of what is checked), and
+    download the results; then nothing on disk and nothing in the server's log holds the
+    upload's marker, although the page and the download did."""
+    from playwright.sync_api import expect
+
     marker = f"PRIV{uuid.uuid4().hex}"
     rows = ["case_id,cpt_code,age,carrier,radiculopathy,conservative_therapy_weeks"]
     rows += [f"{marker}-{i},72148,{30 + i},{marker}-carrier,{'yes' if i % 2 else ''},{i}"
              for i in range(40)]
     rows.append(f"{marker}-bad,99999,200,{marker}-carrier,maybe,-1")  # errors quote values
     data = ("\n".join(rows) + "\n").encode()
-    page = upload_page
-    _upload(page, "requests.csv", data)
-    assert_no_exception(page)
-    page.get_by_text("Validation", exact=True).first.wait_for(state="visible")
-    assert page.get_by_text("Rows in").first.is_visible()
-    evaluate = page.get_by_role("button", name="Evaluate")
-    if evaluate.count():
-        evaluate.first.click()
-        wait_idle(page, timeout=60_000)
-        page.get_by_text("determinations").first.wait_for(state="visible")
+    context, page = _upload_page(browser, private_app)
+    try:
+        _upload(page, "requests.csv", data)
+        expect(page.get_by_text("Rows in = accepted + rejected: 41 = 40 + 1")).to_be_visible()
         assert_no_exception(page)
+        with rerun(page):
+            page.get_by_role("button", name="Evaluate 40 requests × 4 policies").click()
+        expect(page.get_by_text("160 determinations").first).to_be_visible()
+        assert_no_exception(page)
+        with page.expect_download() as info:
+            page.get_by_role("button", name="Download results (CSV)").click()
+        with open(info.value.path(), encoding="utf-8", newline="") as fh:
+            results = list(csv.DictReader(fh))
+        # the content went through the server: every accepted row under every policy
+        assert len(results) == 160
+        assert {r["case_id"] for r in results} == {f"{marker}-{i}" for i in range(40)}
+    finally:
+        context.close()
+    private_app.server.stop()  # its log is complete
 
     needle = marker.encode()
     leaked = []
@@ -166,13 +178,19 @@ HOSTILE = {
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
-def test_hostile_upload_shows_an_error_box(upload_page, name: str) -> None:  # type: ignore[no-untyped-def]
-    page = upload_page
-    _upload(page, name, HOSTILE[name])
-    assert_no_exception(page)
-    errors = page.locator("[data-testid='stAlertContentError']")
-    errors.first.wait_for(state="visible")
-    text = errors.first.inner_text()
-    assert text.strip() and "Traceback" not in text
-    assert page.locator("[data-testid='stException']").count() == 0
+def test_hostile_upload_shows_an_error_box(browser, shared_private_app: PrivateApp,  # type: ignore[no-untyped-def]
+                                           name: str) -> None:
+    from playwright.sync_api import expect
+
+    context, page = _upload_page(browser, shared_private_app)
+    try:
+        _upload(page, name, HOSTILE[name])
+        errors = page.locator("[data-testid='stAlertContentError']")
+        expect(errors.first).to_be_visible()
+        assert_no_exception(page)
+        text = errors.first.inner_text()
+        assert text.strip() and "Traceback" not in text
+        assert page.locator("[data-testid='stException']").count() == 0
+    finally:
+        context.close()
 
