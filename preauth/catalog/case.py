@@ -41,7 +41,7 @@ def _parser(f: CatalogField) -> BeforeValidator:
 
 
 def _annotation(f: CatalogField) -> Any:
-    base: Any = Literal[f.values] if f.kind is Kind.ENUM else _PYTHON_TYPES[f.kind]  # type: ignore[valid-type]
+    base: Any = Literal[f.values] if f.kind is Kind.ENUM else _PYTHON_TYPES[f.kind]
     return Annotated[base if f.required else base | None, _parser(f)]
 
 

@@ -47,7 +47,7 @@ class Checker:
         self.source = source
         self._types: dict[int, str] = {}
 
-    def check(self, node: exp.Expression) -> str:
+    def check(self, node: exp.Expr) -> str:
         """The type of ``node``; raises :class:`ExpressionError` if it is not accepted."""
         t = self._types.get(id(node))
         if t is None:
@@ -63,7 +63,7 @@ class Checker:
         m = re.search(re.escape(name), self.source, flags=re.IGNORECASE)
         return m.group(0) if m else name
 
-    def _refusal(self, node: exp.Expression) -> tuple[str, str]:
+    def _refusal(self, node: exp.Expr) -> tuple[str, str]:
         tok = token(node)
         if isinstance(node, exp.Func | exp.Anonymous):
             name = str(node.this) if isinstance(node, exp.Anonymous) else (
@@ -79,7 +79,7 @@ class Checker:
     def _check_Paren(self, node: exp.Paren) -> str:
         return self.check(node.this)
 
-    def _bool_operand(self, node: exp.Expression, op: str) -> None:
+    def _bool_operand(self, node: exp.Expr, op: str) -> None:
         t = self.check(node)
         if t not in ("boolean", "null"):
             raise ExpressionError(
@@ -139,8 +139,8 @@ class Checker:
         return "number"
 
     # -- predicates ----------------------------------------------------------------------
-    def _compare(self, left: exp.Expression, right: exp.Expression, op: str,
-                 whole: exp.Expression) -> None:
+    def _compare(self, left: exp.Expr, right: exp.Expr, op: str,
+                 whole: exp.Expr) -> None:
         lt, rt = self.check(left), self.check(right)
         require_compatible(lt, left, rt, right, op, whole)
         if is_literal(left) and is_literal(right):

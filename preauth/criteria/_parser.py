@@ -92,7 +92,7 @@ def _tokens(source: str) -> list[Token]:
     return tokens
 
 
-def _parse(source: str, tokens: list[Token]) -> list[exp.Expression | None]:
+def _parse(source: str, tokens: list[Token]) -> list[exp.Expr | None]:
     try:
         return sqlglot.Dialect.get_or_raise(PARSE_DIALECT).parser().parse(tokens, source)
     except ParseError as err:
@@ -111,7 +111,7 @@ def _parse(source: str, tokens: list[Token]) -> list[exp.Expression | None]:
         raise ExpressionError(TOO_DEEP, None) from None
 
 
-def parse(source: str) -> tuple[exp.Expression, int]:
+def parse(source: str) -> tuple[exp.Expr, int]:
     """The syntax tree of ``source`` (one condition) and its number of nodes.
 
     Raises :class:`ExpressionError` for an empty, too long, too complex, too deeply nested

@@ -5,6 +5,7 @@ AND / OR chains. Public names are re-exported by :mod:`preauth.criteria.expressi
 from __future__ import annotations
 
 import math
+from typing import TypeGuard
 
 from sqlglot import exp
 
@@ -15,6 +16,7 @@ __all__ = [
     "ExpressionError",
     "fields_of",
     "flatten",
+    "is_comparison",
     "is_literal",
     "literal_value",
     "number",
@@ -28,7 +30,7 @@ PARSE_DIALECT = "duckdb"
 MAX_NUMBER_DIGITS = 30  # characters of one number literal
 
 # The comparison nodes accepted, with the operator as a reader writes it.
-COMPARISONS: dict[type[exp.Expression], str] = {
+COMPARISONS: dict[type[exp.Binary], str] = {
     exp.EQ: "=",
     exp.NEQ: "≠",
     exp.GT: ">",
@@ -36,6 +38,11 @@ COMPARISONS: dict[type[exp.Expression], str] = {
     exp.LT: "<",
     exp.LTE: "≤",
 }
+
+
+def is_comparison(node: exp.Expr) -> TypeGuard[exp.Binary]:
+    """Whether ``node`` is one of the :data:`COMPARISONS` (its exact class, not a subclass)."""
+    return type(node) in COMPARISONS
 
 
 class ExpressionError(ValueError):
@@ -46,7 +53,7 @@ class ExpressionError(ValueError):
         self.token = token
 
 
-def token(node: exp.Expression) -> str:
+def token(node: exp.Expr) -> str:
     """A node as written (regenerated from the tree), for ``ExpressionError.token``."""
     try:
         return node.sql(dialect=PARSE_DIALECT)
@@ -60,19 +67,19 @@ def shown(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 2] + "…" + text[-1]
 
 
-def quoted(node: exp.Expression) -> str:
+def quoted(node: exp.Expr) -> str:
     """A node as written, quoted and shortened, for a message."""
     return shown(token(node))
 
 
-def unparen(e: exp.Expression) -> exp.Expression:
+def unparen(e: exp.Expr) -> exp.Expr:
     """``e`` without the parentheses around it."""
     while isinstance(e, exp.Paren):
         e = e.this
     return e
 
 
-def literal_value(node: exp.Expression) -> object:
+def literal_value(node: exp.Expr) -> object:
     """The Python value of a literal node (number, string, bool or None)."""
     if isinstance(node, exp.Paren):
         return literal_value(node.this)
@@ -109,7 +116,7 @@ def number(text: str) -> int | float:
     return value
 
 
-def is_literal(node: exp.Expression) -> bool:
+def is_literal(node: exp.Expr) -> bool:
     """Whether ``node`` is a constant: a number (maybe negated), string, boolean or NULL."""
     while isinstance(node, exp.Paren):
         node = node.this
@@ -118,10 +125,10 @@ def is_literal(node: exp.Expression) -> bool:
     return isinstance(node, exp.Literal | exp.Boolean | exp.Null)
 
 
-def flatten(e: exp.Expression, kind: type[exp.Connector]) -> list[exp.Expression]:
+def flatten(e: exp.Expr, kind: type[exp.Connector]) -> list[exp.Expr]:
     """The operands of a chain of ``kind`` (AND or OR) in source order, parentheses
     dropped. Iterative: a long chain is a deep (left-leaning) tree."""
-    out: list[exp.Expression] = []
+    out: list[exp.Expr] = []
     stack = [e]
     while stack:
         e = unparen(stack.pop())
@@ -132,7 +139,7 @@ def flatten(e: exp.Expression, kind: type[exp.Connector]) -> list[exp.Expression
     return out
 
 
-def fields_of(e: exp.Expression) -> tuple[str, ...]:
+def fields_of(e: exp.Expr) -> tuple[str, ...]:
     """The field names ``e`` reads, in source order, each once."""
     seen: dict[str, None] = {}
     for col in e.find_all(exp.Column, bfs=False):

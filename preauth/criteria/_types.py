@@ -56,8 +56,8 @@ def describe_type(t: str) -> str:
             "string": "text literal", "null": "NULL", "text": "text"}.get(t, t)
 
 
-def require_compatible(lt: str, left: exp.Expression, rt: str, right: exp.Expression,
-                       op: str, whole: exp.Expression) -> None:
+def require_compatible(lt: str, left: exp.Expr, rt: str, right: exp.Expr,
+                       op: str, whole: exp.Expr) -> None:
     """Refuse ``left`` (of type ``lt``) meeting ``right`` (``rt``) in ``whole`` unless the
     comparison means something: same type, numbers, an enum and a string, a date and a
     string, or two enums sharing values. Comparing with NULL is refused too."""
@@ -80,7 +80,7 @@ def require_compatible(lt: str, left: exp.Expression, rt: str, right: exp.Expres
             f"{quoted(right)} is a {describe_type(rt)}", token(right))
 
 
-def literal_fits(other: exp.Expression, t: str, lit: exp.Expression) -> None:
+def literal_fits(other: exp.Expr, t: str, lit: exp.Expr) -> None:
     """``lit`` meets ``other`` (of type ``t``): it must be a value ``other`` can take."""
     value = literal_value(lit)
     if t.startswith("enum:"):
@@ -103,7 +103,7 @@ def literal_fits(other: exp.Expression, t: str, lit: exp.Expression) -> None:
                 f"(from {_fmt(lo)} to {_fmt(hi)})", token(lit))
 
 
-def check_date(value: object, lit: exp.Expression) -> None:
+def check_date(value: object, lit: exp.Expr) -> None:
     """A date literal is strictly YYYY-MM-DD and a real day (what DuckDB and Spark cast)."""
     cut = repr(value) if len(str(value)) <= 40 else repr(str(value)[:37] + "…")
     if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
@@ -124,7 +124,7 @@ def _field_domain(f: Field) -> tuple[float, float]:
     return lo, hi
 
 
-def _domain(e: exp.Expression) -> tuple[float, float, str] | None:
+def _domain(e: exp.Expr) -> tuple[float, float, str] | None:
     """(low, high, description) of the values a numeric field expression can take: a
     field's catalog range, or for COALESCE the span of its fields' ranges."""
     e = unparen(e)

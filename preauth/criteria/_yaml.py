@@ -79,7 +79,9 @@ class _GuardedLoader(yaml.SafeLoader):
     * a key given twice in one mapping is refused (YAML would silently keep the last).
     """
 
-    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, Any]]]] = {
+    # A class attribute in PyYAML (add_implicit_resolver writes it on the class); the
+    # types-PyYAML stubs declare it on BaseResolver as an instance attribute, hence the ignore.
+    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, Any]]]] = {  # type: ignore[misc]
         first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }

@@ -34,7 +34,13 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from preauth.catalog.fields import FIELDS_BY_NAME, Kind
-from preauth.criteria._syntax import COMPARISONS, is_literal, literal_value, unparen
+from preauth.criteria._syntax import (
+    COMPARISONS,
+    is_comparison,
+    is_literal,
+    literal_value,
+    unparen,
+)
 from preauth.criteria.examples import EXPECTATIONS, PROCEDURE_FIELDS
 from preauth.criteria.expressions import CompiledExpression
 
@@ -72,7 +78,7 @@ def _or(a: bool | None, b: bool | None) -> bool | None:
     return None if a is None or b is None else False
 
 
-def _states(e: exp.Expression, documented: frozenset[str]) -> frozenset[Any]:
+def _states(e: exp.Expr, documented: frozenset[str]) -> frozenset[Any]:
     """Over-approximation of the values ``e`` can take when exactly the fields in
     ``documented`` are documented: a subset of {True, False, None} for a condition, of
     {"value", None} for a number, text or date."""
@@ -106,7 +112,7 @@ def _states(e: exp.Expression, documented: frozenset[str]) -> frozenset[Any]:
             if None not in s:
                 return frozenset(out)
         return frozenset(out | {None})
-    if type(e) in COMPARISONS or isinstance(e, exp.In | exp.Between):
+    if is_comparison(e) or isinstance(e, exp.In | exp.Between):
         if isinstance(e, exp.In):
             operands = [e.this, *e.expressions]
         elif isinstance(e, exp.Between):
@@ -153,7 +159,7 @@ def possible_statuses(compiled: CompiledExpression) -> frozenset[str]:
 class Threshold:
     """A numeric operand compared with a number literal."""
 
-    operand: exp.Expression  # a numeric field or a COALESCE of them
+    operand: exp.Expr  # a numeric field or a COALESCE of them
     value: float
     text: str  # the comparison as written (for messages)
     low: float  # the operand's catalog range
@@ -199,7 +205,7 @@ class Threshold:
         return f"{shown:g}"
 
 
-def _numeric_domain(e: exp.Expression) -> tuple[float, float, bool] | None:
+def _numeric_domain(e: exp.Expr) -> tuple[float, float, bool] | None:
     """(low, high, whole numbers only) of a numeric operand, or None if ``e`` is not one:
     a numeric field, or a COALESCE of numeric fields and number literals."""
     e = unparen(e)
@@ -229,7 +235,7 @@ def _numeric_domain(e: exp.Expression) -> tuple[float, float, bool] | None:
     return None
 
 
-def _number(e: exp.Expression) -> float | None:
+def _number(e: exp.Expr) -> float | None:
     if not is_literal(e):
         return None
     v = literal_value(e)
@@ -240,11 +246,13 @@ def thresholds(compiled: CompiledExpression) -> list[Threshold]:
     """Every numeric threshold of the expression, in source order (BETWEEN gives two)."""
     out: list[Threshold] = []
     for node in compiled.tree.find_all(*COMPARISONS, exp.Between, bfs=False):
-        pairs: list[tuple[exp.Expression, exp.Expression]]
+        pairs: list[tuple[exp.Expr, exp.Expr]]
         if isinstance(node, exp.Between):
             pairs = [(node.this, node.args["low"]), (node.this, node.args["high"])]
-        else:
+        elif isinstance(node, exp.Binary):
             pairs = [(node.left, node.right), (node.right, node.left)]
+        else:  # pragma: no cover - find_all yields only the comparisons and BETWEEN
+            continue
         for operand, literal in pairs:
             value = _number(literal)
             domain = _numeric_domain(operand)
@@ -255,7 +263,7 @@ def thresholds(compiled: CompiledExpression) -> list[Threshold]:
     return out
 
 
-def operand_value(e: exp.Expression, case: Mapping[str, Any]) -> Any:
+def operand_value(e: exp.Expr, case: Mapping[str, Any]) -> Any:
     """The value of a field / COALESCE / literal operand for a case record (None = NULL)."""
     e = unparen(e)
     if isinstance(e, exp.Column):

@@ -67,7 +67,7 @@ class Node:
     """One clause of a criterion: AND/OR/NOT over children, or a leaf predicate."""
 
     kind: str  # "and" | "or" | "not" | "leaf"
-    expr: exp.Expression = field(repr=False, compare=False)
+    expr: exp.Expr = field(repr=False, compare=False)
     children: tuple[Node, ...] = ()
     fields: tuple[str, ...] = ()
 
@@ -91,7 +91,7 @@ class Node:
             yield from c.walk()
 
 
-def _build(e: exp.Expression) -> Node:
+def _build(e: exp.Expr) -> Node:
     e = unparen(e)
     if isinstance(e, exp.And | exp.Or):
         parts = flatten(e, type(e))
@@ -110,7 +110,7 @@ class CompiledExpression:
     """A checked expression: its source, syntax tree, the fields it reads and its size."""
 
     source: str
-    tree: exp.Expression = field(repr=False, compare=False)
+    tree: exp.Expr = field(repr=False, compare=False)
     fields: tuple[str, ...] = ()
     size: int = 0  # syntax-tree nodes
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlglot import exp
 
 from preauth.catalog.fields import FIELDS_BY_NAME, Field, Kind
-from preauth.criteria._syntax import COMPARISONS, flatten
+from preauth.criteria._syntax import COMPARISONS, flatten, is_comparison
 from preauth.criteria.expressions import Node, is_literal, literal_value, unparen
 
 __all__ = ["Clause", "blocking_clauses", "describe", "format_value", "missing_clauses",
@@ -50,7 +50,7 @@ def format_value(f: Field, value: Any) -> str:
     return str(value).replace("_", " ")
 
 
-def _literal_text(f: Field | None, node: exp.Expression) -> str:
+def _literal_text(f: Field | None, node: exp.Expr) -> str:
     value = literal_value(node)
     if isinstance(value, bool):
         return "Yes" if value else "No"
@@ -61,7 +61,7 @@ def _literal_text(f: Field | None, node: exp.Expression) -> str:
     return str(value).replace("_", " ")
 
 
-def _operand_text(node: exp.Expression) -> str:
+def _operand_text(node: exp.Expr) -> str:
     """A field or COALESCE operand in words: "pain score", "symptom duration (or, if not
     recorded, conservative therapy)"."""
     node = unparen(node)
@@ -75,7 +75,7 @@ def _operand_text(node: exp.Expression) -> str:
     return _lower_first(describe(node))
 
 
-def _field_of(node: exp.Expression) -> Field | None:
+def _field_of(node: exp.Expr) -> Field | None:
     """The field an operand reads (a COALESCE's first), for the unit of its values."""
     node = unparen(node)
     if isinstance(node, exp.Coalesce):
@@ -83,7 +83,7 @@ def _field_of(node: exp.Expression) -> Field | None:
     return FIELDS_BY_NAME.get(node.name) if isinstance(node, exp.Column) else None
 
 
-def _value_text(f: Field | None, node: exp.Expression) -> str:
+def _value_text(f: Field | None, node: exp.Expr) -> str:
     """A literal (with the field's unit) or another operand, in words."""
     return _literal_text(f, node) if is_literal(node) else _operand_text(node)
 
@@ -97,7 +97,7 @@ def _lower_first(text: str) -> str:
         else text
 
 
-def describe(e: exp.Expression, negate: bool = False) -> str:
+def describe(e: exp.Expr, negate: bool = False) -> str:
     """Plain words for a leaf predicate (``negate``: words for its opposite)."""
     e = unparen(e)
     if isinstance(e, exp.Not):
@@ -125,7 +125,7 @@ def describe(e: exp.Expression, negate: bool = False) -> str:
         if isinstance(default, exp.Boolean):
             return f"{text} (undocumented counts as {'Yes' if default.this else 'No'})"
         return text
-    if type(e) in COMPARISONS:
+    if is_comparison(e):
         return _describe_comparison(e, negate)
     if isinstance(e, exp.In):
         subject = unparen(e.this)
@@ -147,7 +147,7 @@ def describe(e: exp.Expression, negate: bool = False) -> str:
     raise TypeError(f"no wording for {type(e).__name__}")  # pragma: no cover - whitelist
 
 
-def _describe_comparison(e: exp.Expression, negate: bool) -> str:
+def _describe_comparison(e: exp.Binary, negate: bool) -> str:
     """Plain words for ``left op right``: the field first, with its label and unit."""
     left, right = unparen(e.left), unparen(e.right)
     op = COMPARISONS[type(e)]

@@ -35,7 +35,7 @@ def _or(values: list[bool | None]) -> bool | None:
     return None if any(v is None for v in values) else False
 
 
-def _compare(op: type, a: Any, b: Any) -> bool | None:
+def _compare(op: type[exp.Binary], a: Any, b: Any) -> bool | None:
     if a is None or b is None:
         return None
     if isinstance(a, dt.date) and isinstance(b, str):
@@ -46,7 +46,7 @@ def _compare(op: type, a: Any, b: Any) -> bool | None:
             exp.LT: a < b, exp.LTE: a <= b}[op]
 
 
-def _value(e: exp.Expression, case: Mapping[str, Any]) -> Any:
+def _value(e: exp.Expr, case: Mapping[str, Any]) -> Any:
     e = unparen(e)
     if isinstance(e, exp.Column):
         return case.get(e.name)
@@ -61,7 +61,7 @@ def _value(e: exp.Expression, case: Mapping[str, Any]) -> Any:
     return kleene(e, case)
 
 
-def kleene(e: exp.Expression, case: Mapping[str, Any]) -> bool | None:
+def kleene(e: exp.Expr, case: Mapping[str, Any]) -> bool | None:
     """Three-valued truth of a checked expression for one case (None = unknown)."""
     e = unparen(e)
     if isinstance(e, exp.And):
@@ -71,7 +71,8 @@ def kleene(e: exp.Expression, case: Mapping[str, Any]) -> bool | None:
     if isinstance(e, exp.Not):
         v = kleene(e.this, case)
         return None if v is None else not v
-    if type(e) in (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE):
+    if isinstance(e, exp.Binary) and type(e) in (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT,
+                                                 exp.LTE):
         return _compare(type(e), _value(e.left, case), _value(e.right, case))
     if isinstance(e, exp.In):
         subject = _value(e.this, case)
@@ -89,7 +90,7 @@ def kleene(e: exp.Expression, case: Mapping[str, Any]) -> bool | None:
     raise TypeError(f"reference evaluator cannot interpret {e.sql()!r}")
 
 
-def _relevant_nulls(e: exp.Expression, case: Mapping[str, Any]) -> set[str]:
+def _relevant_nulls(e: exp.Expr, case: Mapping[str, Any]) -> set[str]:
     """Fields whose being undocumented makes ``e`` unknown (``e`` is known to be NULL)."""
     e = unparen(e)
     if isinstance(e, exp.Not):
@@ -107,7 +108,7 @@ def _relevant_nulls(e: exp.Expression, case: Mapping[str, Any]) -> set[str]:
     return {c for c in cols if case.get(c) is None}
 
 
-def _flatten(e: exp.Expression, kind: type) -> list[exp.Expression]:
+def _flatten(e: exp.Expr, kind: type[exp.Connector]) -> list[exp.Expr]:
     e = unparen(e)
     if isinstance(e, kind):
         return _flatten(e.left, kind) + _flatten(e.right, kind)

@@ -256,7 +256,7 @@ class TableWriter:
                 # the write
                 scalar = [f.name for f in table.schema
                           if not (pa.types.is_list(f.type) or pa.types.is_large_list(f.type))]
-                self._parquet = pq.ParquetWriter(self.out, table.schema,  # type: ignore[arg-type]
+                self._parquet = pq.ParquetWriter(self.out, table.schema,
                                                  compression=self.compression,
                                                  write_statistics=scalar)
             self._parquet.write_table(table)

@@ -28,7 +28,7 @@ def _records_table(records: list[dict[str, Any]]) -> pa.Table:
     return pa.table(columns, names=[str(k) for k in keys])
 
 
-class _Repeated(dict):  # type: ignore[type-arg]
+class _Repeated(dict):
     """A JSON object that gave a key more than once (``json`` keeps the last silently):
     ``repeated`` is ``(key, times, the values shown)`` for each such key."""
 

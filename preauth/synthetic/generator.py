@@ -22,6 +22,7 @@ import copy
 import datetime as dt
 import math
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -29,10 +30,27 @@ import pyarrow as pa
 from preauth.catalog.fields import CPT_CODES
 from preauth.catalog.schema import arrow_schema
 
-__all__ = ["ASSUMPTIONS", "CARRIERS", "TARGETS", "Carrier", "synthesize"]
+__all__ = ["ASSUMPTIONS", "CARRIERS", "TARGETS", "Assumptions", "Carrier", "Targets",
+           "synthesize"]
+
+
+class Targets(TypedDict):
+    """The calibration targets (:data:`TARGETS`): rates are shares (0–1), odds ratios
+    plain."""
+
+    preauth_required_rate: float
+    or_thoracic_vs_cervical: float
+    or_lumbar_vs_cervical: float
+    carrier_or_range: tuple[float, float]
+    peer_to_peer_rate_preauth: float
+    approved_rate_preauth: float
+    denied_or_cancelled_rate_preauth: float
+    p2p_still_denied_rate: float
+    denied_completed_rate: float
+
 
 # Calibration targets from Kebaish et al. 2023 (Clin Spine Surg 36(5):186–189).
-TARGETS = {
+TARGETS: Targets = {
     "preauth_required_rate": 2122 / 2480,  # 85.56%
     "or_thoracic_vs_cervical": 2.71,
     "or_lumbar_vs_cervical": 2.46,
@@ -63,9 +81,35 @@ CARRIERS: tuple[Carrier, ...] = (
     Carrier("Carrier E", 0.12, 10.17, "aetna_style"),
 )
 
+
+class _AddedRates(TypedDict):
+    """:data:`_ADDED`: one rate, or one per case of the rule (in the order commented)."""
+
+    deficit_motor: float
+    deficit_reflex_only: float
+    major_weakness_by_grade: tuple[float, float, float]
+    stenosis_lumbar: tuple[float, float, float]
+    stenosis_cord: tuple[float, float]
+    cord_injury: tuple[float, float, float]
+    myelopathy_work_up: tuple[float, float]
+    emg: tuple[float, float, float]
+    other_active: float
+    other_inactive: float
+    progression: tuple[float, float]
+    severe_pain: tuple[float, float, float]
+    ivdu: tuple[float, float]
+    recent_procedure: tuple[float, float, float]
+    immunosuppressed: tuple[float, float]
+    known_spinal: tuple[float, float, float]
+    radiograph_degenerative: tuple[float, float]
+    foot_drop: float
+    radiographs_inconclusive: float
+    overlap: tuple[float, float]
+
+
 # Rates of the fields added for the issue-10 criteria. No source gives them: each is an
 # assumption, described in ASSUMPTIONS["issue10_fields"] and the data card.
-_ADDED = {
+_ADDED: _AddedRates = {
     "deficit_motor": 0.70,  # objective deficits with motor weakness (MRC 2–4/5) …
     "deficit_reflex_only": 0.10,  # … with a reflex change only; the rest are sensory only
     "major_weakness_by_grade": (0.90, 0.60, 0.05),  # MRC 2, 3, 4 (5: no weakness)
@@ -124,12 +168,12 @@ def _added_assumptions() -> dict[str, str]:
                     for name, like in _EMPTY_WITH.items()}
 
 
-def _added_rules(a: dict) -> dict[str, str]:
-    mg, ls, lc, ci = (a[k] for k in ("major_weakness_by_grade", "stenosis_lumbar",
-                                     "stenosis_cord", "cord_injury"))
-    mw, emg, pr, sp, iv, rp, ks, rd, ov = (a[k] for k in (
-        "myelopathy_work_up", "emg", "progression", "severe_pain", "ivdu", "recent_procedure",
-        "known_spinal", "radiograph_degenerative", "overlap"))
+def _added_rules(a: _AddedRates) -> dict[str, str]:
+    mg, ls, lc, ci = (a["major_weakness_by_grade"], a["stenosis_lumbar"], a["stenosis_cord"],
+                      a["cord_injury"])
+    mw, emg, pr, sp, iv, rp, ks, rd, ov = (
+        a["myelopathy_work_up"], a["emg"], a["progression"], a["severe_pain"], a["ivdu"],
+        a["recent_procedure"], a["known_spinal"], a["radiograph_degenerative"], a["overlap"])
     return {
         "motor_or_reflex_deficit": (
             f"objective deficits are motor weakness (MRC 2–4/5) in {_pc(a['deficit_motor'])}, "
@@ -194,7 +238,27 @@ def _added_rules(a: dict) -> dict[str, str]:
     }
 
 
-ASSUMPTIONS = {
+class Assumptions(TypedDict):
+    """The assumptions the paper does not report (:data:`ASSUMPTIONS`): shares (0–1) by
+    name, rates, and rules in words."""
+
+    region_mix: dict[str, float]
+    contrast_mix: dict[str, float]
+    carrier_mix: dict[str, float]
+    documentation_gap_rate: float
+    denied_vs_cancelled: dict[str, float]
+    denial_odds_by_verdict: str
+    request_dates: str
+    carrier_odds_ratios: str
+    carrier_policies: dict[str, str]
+    neuro_exam_documented_rate: float
+    issue10_fields: dict[str, str]
+    peer_to_peer: str
+    completion: str
+    pending: str
+
+
+ASSUMPTIONS: Assumptions = {
     "region_mix": {"cervical": 0.36, "thoracic": 0.10, "lumbar": 0.54},
     "contrast_mix": {"without": 0.80, "with": 0.03, "without_and_with": 0.17},
     "carrier_mix": {c.name: c.share for c in CARRIERS},
@@ -453,6 +517,11 @@ def _draw_added_history(d: _Draws, ridx: np.ndarray) -> None:
     d.flag("overlap_justification_documented", np.where(overlap, a["overlap"][1], 0.0))
 
 
+# NULL in an outcome column: what np.where makes of a None (a 0-d object array; numpy's type
+# stubs do not take a bare None there)
+_NULL = np.array(None, dtype=object)
+
+
 def _add_outcomes(table: pa.Table, rng: np.random.Generator, cidx: np.ndarray,
                   ridx: np.ndarray, engine: object | None) -> pa.Table:
     from preauth.criteria.library import load_library
@@ -484,8 +553,8 @@ def _add_outcomes(table: pa.Table, rng: np.random.Generator, cidx: np.ndarray,
     d0 = _solve_intercept(weight[required], target_denied) if required.any() else 0.0
     denied = required & (rng.random(n) < 1 / (1 + np.exp(-(d0 + weight))))
     cancelled = denied & (rng.random(n) < ASSUMPTIONS["denied_vs_cancelled"]["cancelled"])
-    decision = np.where(~required, None, np.where(cancelled, "cancelled",
-                                                  np.where(denied, "denied", "approved")))
+    decision = np.where(~required, _NULL, np.where(cancelled, "cancelled",
+                                                   np.where(denied, "denied", "approved")))
 
     # 3. Peer-to-peer: among the initially denied, sized to 9.61% of the preauthorized.
     n_req, n_den = int(required.sum()), int(denied.sum())
@@ -500,12 +569,12 @@ def _add_outcomes(table: pa.Table, rng: np.random.Generator, cidx: np.ndarray,
     resubmit_p = min(1.0, max(0.0, need / max(int(rest.sum()), 1)))
     resubmitted = rest & (rng.random(n) < resubmit_p)
     approved_final = (required & ~denied) | overturned | resubmitted
-    final = np.where(~required, None, np.where(approved_final, "approved", decision))
+    final = np.where(~required, _NULL, np.where(approved_final, "approved", decision))
     completed = ~required | approved_final
 
     out = table
     for name, values in (("preauth_required", required), ("decision", decision),
-                         ("peer_to_peer", np.where(required, p2p, None)),
+                         ("peer_to_peer", np.where(required, p2p, _NULL)),
                          ("final_decision", final), ("completed", completed)):
         idx = out.schema.get_field_index(name)
         out = out.set_column(idx, out.schema.field(name),
