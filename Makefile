@@ -17,16 +17,19 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 # The inner loop: no browser, Spark or slow tests, at most 10 examples per property test, on
 # two workers (under a minute on 2 cores). `make test` runs everything: the CI command.
 test-fast: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	PREAUTH_TEST_FAST=1 $(BIN)/python -m pytest -q -n 2 -m "not e2e and not spark and not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python -m preauth bench --rows 1000000 --format json
