@@ -12,11 +12,13 @@ from preauth.catalog.fields import FIELDS_BY_NAME, RED_FLAG_FIELDS
 from preauth.criteria.library import Library
 from preauth.evaluate.engine import Engine
 from preauth.synthetic import datacard
-from preauth.synthetic.generator import ASSUMPTIONS, TARGETS, synthesize
+from preauth.synthetic.calibration import ASSUMPTIONS, TARGETS
+from preauth.synthetic.generator import synthesize
 
 REGENERATE = (f"regenerate it: `{datacard.COMMAND}` then "
               "`python -m preauth.synthetic.datacard --write` "
-              "(needed after changing preauth/synthetic/generator.py or the criteria)")
+              "(needed after changing preauth/synthetic/generator.py, calibration.py or "
+              "the criteria)")
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +177,7 @@ def test_card_states_purpose_provenance_and_assumptions() -> None:
 
 
 def test_card_lists_the_generator_assumptions() -> None:
-    from preauth.synthetic.generator import CARRIERS
+    from preauth.synthetic.calibration import CARRIERS
 
     text = datacard.CARD.read_text(encoding="utf-8")
     for mix in ("region_mix", "contrast_mix"):

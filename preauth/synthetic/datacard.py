@@ -100,7 +100,7 @@ def policy_mix(table: Any, engine: Any) -> Any:
     import numpy as np
     import pandas as pd
 
-    from preauth.synthetic.generator import CARRIERS
+    from preauth.synthetic.calibration import CARRIERS
 
     policies = sorted({c.policy for c in CARRIERS})
     wide = engine.verdicts(table, policies)
@@ -147,7 +147,7 @@ def _frac(k: dict[str, Any]) -> str:
 
 def checks(m: dict[str, Any]) -> list[Check]:
     """Every calibration target with the measured value and whether it is within tolerance."""
-    from preauth.synthetic.generator import TARGETS
+    from preauth.synthetic.calibration import TARGETS
 
     k = m["kpis"]
     out: list[Check] = []
