@@ -11,8 +11,16 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from preauth import evidence as stats
 from preauth.catalog.fields import CPT_CODES, REGIONS
+from preauth.evidence.cells import MEASURES, MISSING, MODEL_OUTCOMES, Filters
+from preauth.evidence.concordance import (
+    DISCORDANT_KINDS,
+    VERDICT_LABELS,
+    concordance,
+    discordant_cases,
+)
+from preauth.evidence.odds import default_carrier_reference
+from preauth.evidence.rates import kpis, rate_table
 from ui import charts
 from ui.bootstrap import ensure_navigation
 from ui.case_form import cpt_label
@@ -32,7 +40,7 @@ from ui.numbers import compact_count, p_value_text
 from ui.resources import current_engine, current_library, library_key
 from ui.state import open_in_explorer
 
-MEASURE_LABELS = {name: m.label for name, m in stats.MEASURES.items()}
+MEASURE_LABELS = {name: m.label for name, m in MEASURES.items()}
 DIM_LABELS = {"region": "Region", "carrier": "Carrier", "cpt_code": "CPT code"}
 PCT = st.column_config.NumberColumn(format="%.1f%%")
 
@@ -93,7 +101,7 @@ with st.container(border=True):
     policy = st.selectbox("Criteria verdicts under (for the concordance)", policy_ids,
                           format_func=policy_names.get, key="ev_policy")
 
-filters = stats.Filters(carriers=tuple(carriers) or None, regions=tuple(regions) or None,
+filters = Filters(carriers=tuple(carriers) or None, regions=tuple(regions) or None,
                         cpt_codes=tuple(cpts) or None, date_from=date_from, date_to=date_to)
 fkey = repr(filters)
 try:
@@ -109,7 +117,7 @@ if cells.empty:
     st.stop()
 
 # -- KPI tiles -----------------------------------------------------------------------------
-k = stats.kpis(cells)
+k = kpis(cells)
 tiles = st.columns(6)
 tiles[0].metric("Requests", compact_count(k["requests"]["numerator"]), border=True,
                 help=f"{k['requests']['numerator']:,} requests in this selection "
@@ -119,7 +127,7 @@ TILES = {"preauth_required": "Preauth needed", "denied": "Denied at first",
          "completed": "MRI completed"}
 for col, (name, short) in zip(tiles[1:], TILES.items(), strict=True):
     v = k[name]
-    m = stats.MEASURES[name]
+    m = MEASURES[name]
     value = "—" if v["rate"] is None else f"{100 * v['rate']:.1f}%"
     col.metric(short, value, border=True,
                help=f"{m.label}: {v['numerator']:,} {m.numerator} of {v['denominator']:,} "
@@ -130,7 +138,7 @@ if k["preauth_required"]["denominator"] == 0 and k["denied"]["denominator"] == 0
             "no rates, odds ratios or concordance to show. The criteria verdicts under "
             f"{policy_names[policy]}:")
     counts = cells.groupby("verdict")["n"].sum().reset_index()
-    counts["verdict"] = counts["verdict"].map(lambda v: stats.VERDICT_LABELS.get(v, v))
+    counts["verdict"] = counts["verdict"].map(lambda v: VERDICT_LABELS.get(v, v))
     table_with_download(counts.rename(columns={"verdict": "Verdict", "n": "Requests"}),
                         "verdicts.csv", f"dl_verdicts_{tag}")
     st.stop()
@@ -157,10 +165,10 @@ tab_or, tab_heat, tab_time, tab_group, tab_conc = st.tabs(
 # -- odds ratios ---------------------------------------------------------------------------
 with tab_or:
     c1, c2 = st.columns([3, 2])
-    outcome = c1.radio("Outcome", list(stats.MODEL_OUTCOMES),
-                       format_func=stats.MODEL_OUTCOMES.get, key="ev_outcome")
-    known = sorted(set(cells["carrier"]) - {stats.MISSING})
-    ref = stats.default_carrier_reference(cells)
+    outcome = c1.radio("Outcome", list(MODEL_OUTCOMES),
+                       format_func=MODEL_OUTCOMES.get, key="ev_outcome")
+    known = sorted(set(cells["carrier"]) - {MISSING})
+    ref = default_carrier_reference(cells)
     ref_key = f"ev_ref_{tag}"
     if known:
         if st.session_state.get(ref_key) not in known:
@@ -214,7 +222,7 @@ with tab_or:
 with tab_heat:
     heat_measure = st.selectbox("Rate", list(MEASURE_LABELS), format_func=MEASURE_LABELS.get,
                                 key="ev_heat_measure")
-    heat = stats.rate_table(cells, heat_measure, ["carrier", "region"])
+    heat = rate_table(cells, heat_measure, ["carrier", "region"])
     heat = heat[heat["denominator"] > 0]
     if heat.empty:
         st.info("No requests with this rate's denominator in the selection.")
@@ -235,7 +243,7 @@ with tab_time:
                      format_func={None: "overall", "region": "by region",
                                   "carrier": "by carrier"}.get)
     dims = ["month"] + ([split] if split else [])
-    series = stats.rate_table(cells, time_measure, dims)
+    series = rate_table(cells, time_measure, dims)
     series = series[series["month"].notna() & (series["denominator"] > 0)]
     if series.empty:
         st.info("No dated requests with this rate's denominator in the selection.")
@@ -254,7 +262,7 @@ with tab_group:
                    key="ev_group_dim")
     group_measure = c2.selectbox("Rate", list(MEASURE_LABELS), format_func=MEASURE_LABELS.get,
                                  key="ev_group_measure")
-    groups = stats.rate_table(cells, group_measure, dim)
+    groups = rate_table(cells, group_measure, dim)
     groups = groups[groups["denominator"] > 0]
     if groups.empty:
         st.info("No requests with this rate's denominator in the selection.")
@@ -269,7 +277,7 @@ with tab_group:
 
 # -- concordance ---------------------------------------------------------------------------
 with tab_conc:
-    con = stats.concordance(cells, policy)
+    con = concordance(cells, policy)
     st.caption(f"Criteria verdict under **{policy_names[policy]}** against the payer's initial "
                f"decision, among preauthorized requests (n = {con.n:,}). Each cell: count and "
                "share of the verdict's row.")
@@ -296,18 +304,18 @@ with tab_conc:
         shown = con.matrix
         if "pending" in shown.columns and not shown["pending"].any():
             shown = shown.drop(columns="pending")  # no pending decisions in this data
-        st.plotly_chart(charts.concordance_heatmap(shown, stats.VERDICT_LABELS),
+        st.plotly_chart(charts.concordance_heatmap(shown, VERDICT_LABELS),
                         key="concordance")
         matrix = shown.reset_index()
-        matrix["verdict"] = matrix["verdict"].map(lambda v: stats.VERDICT_LABELS.get(v, v))
+        matrix["verdict"] = matrix["verdict"].map(lambda v: VERDICT_LABELS.get(v, v))
         table_with_download(matrix, f"concordance_{policy}.csv", f"dl_conc_{tag}")
 
         st.subheader("Drill down")
         counts = {"denied_although_meets": con.denied_although_meets,
                   "approved_although_not_meets": con.approved_although_not_meets}
-        kind = st.radio("Requests", list(stats.DISCORDANT_KINDS), key="ev_kind",
+        kind = st.radio("Requests", list(DISCORDANT_KINDS), key="ev_kind",
                         format_func={x: f"{label} ({counts[x]:,})"
-                                     for x, label in stats.DISCORDANT_KINDS.items()}.get)
+                                     for x, label in DISCORDANT_KINDS.items()}.get)
         rows, total = discordant_for(ds.key, policy, lib_key, fkey, kind, ds.table, verdict,
                                      filters)
         if total == 0:
@@ -318,7 +326,7 @@ with tab_conc:
             st.dataframe(rows.to_pandas(), hide_index=True, width="stretch", height=300)
 
             def full_list(kind: str = kind) -> object:
-                return stats.discordant_cases(ds.table, verdict, kind, filters, limit=None)[0]
+                return discordant_cases(ds.table, verdict, kind, filters, limit=None)[0]
 
             download_csv(full_list, f"{kind}_{policy}.csv", f"dl_disc_{kind}_{tag}",
                          label=f"Download all {total:,} (CSV)")

@@ -15,8 +15,8 @@ from pathlib import Path
 import pyarrow as pa
 import streamlit as st
 
-from preauth import evidence as stats
 from preauth.catalog.fields import FIELDS
+from preauth.evidence.report import verdict_counts
 from preauth.ingest import IngestError, propose_mapping
 from ui.bootstrap import ensure_navigation
 from ui.datasets import (
@@ -187,7 +187,7 @@ if batch is not None and batch["key"] == run_key:
     results: pa.Table = batch["table"]
     st.markdown(f"**{results.num_rows:,} determinations** ({n:,} requests × {len(chosen)} "
                 "policies).")
-    counts = stats.verdict_counts(results)
+    counts = verdict_counts(results)
     counts["policy"] = counts["policy"].map(lambda p: names.get(p, p))
     st.dataframe(counts.rename(columns={
         "policy": "Policy", "meets_criteria": "Meets criteria",

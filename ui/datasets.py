@@ -23,8 +23,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import streamlit as st
 
-from preauth import evidence as stats
 from preauth.evaluate.engine import Engine
+from preauth.evidence.cells import MISSING, Filters, carriers_in, verdict_column
+from preauth.evidence.cells import cells as aggregate
+from preauth.evidence.concordance import discordant_cases
+from preauth.evidence.odds import ModelResult, odds_ratios
+from preauth.evidence.rates import rates
 from preauth.ingest import IngestResult, RawTable, read_raw, validate
 from ui.session_cache import session_memo
 
@@ -93,28 +97,28 @@ def verdicts_for(data_key: str, policy: str, library_key: str, table: pa.Table,
     if not _owned(data_key, library_key):
         return _shared_verdicts(data_key, policy, library_key, table, engine)
     return session_memo("verdicts", f"{data_key}|{policy}|{library_key}",
-                        lambda: stats.verdict_column(engine, table, policy),
+                        lambda: verdict_column(engine, table, policy),
                         max_entries=MAX_SESSION_VERDICTS)
 
 
 def cells_for(data_key: str, policy: str, library_key: str, filters_key: str,
-              table: pa.Table, verdict: pa.ChunkedArray, filters: stats.Filters) -> pd.DataFrame:
+              table: pa.Table, verdict: pa.ChunkedArray, filters: Filters) -> pd.DataFrame:
     if not _owned(data_key, library_key):
         return _shared_cells(data_key, policy, library_key, filters_key, table, verdict,
                              filters)
     return session_memo("cells", f"{data_key}|{policy}|{library_key}|{filters_key}",
-                        lambda: stats.cells(table, verdict, filters),
+                        lambda: aggregate(table, verdict, filters),
                         max_entries=MAX_SESSION_AGGREGATES)
 
 
 def models_for(data_key: str, policy: str, library_key: str, filters_key: str,
-               outcome: str, reference: str | None, cells: pd.DataFrame) -> stats.ModelResult:
+               outcome: str, reference: str | None, cells: pd.DataFrame) -> ModelResult:
     if not _owned(data_key, library_key):
         return _shared_models(data_key, policy, library_key, filters_key, outcome, reference,
                               cells)
     return session_memo(
         "models", f"{data_key}|{policy}|{library_key}|{filters_key}|{outcome}|{reference}",
-        lambda: stats.odds_ratios(cells, outcome, reference),
+        lambda: odds_ratios(cells, outcome, reference),
         max_entries=MAX_SESSION_AGGREGATES)
 
 
@@ -123,18 +127,18 @@ def rates_for(data_key: str, policy: str, library_key: str, filters_key: str,
     if not _owned(data_key, library_key):
         return _shared_rates(data_key, policy, library_key, filters_key, cells)
     return session_memo("rates", f"{data_key}|{policy}|{library_key}|{filters_key}",
-                        lambda: stats.rates(cells), max_entries=MAX_SESSION_AGGREGATES)
+                        lambda: rates(cells), max_entries=MAX_SESSION_AGGREGATES)
 
 
 def discordant_for(data_key: str, policy: str, library_key: str, filters_key: str, kind: str,
                    table: pa.Table, verdict: pa.ChunkedArray,
-                   filters: stats.Filters) -> tuple[pa.Table, int]:
+                   filters: Filters) -> tuple[pa.Table, int]:
     if not _owned(data_key, library_key):
         return _shared_discordant(data_key, policy, library_key, filters_key, kind, table,
                                   verdict, filters)
     return session_memo(
         "discordant", f"{data_key}|{policy}|{library_key}|{filters_key}|{kind}",
-        lambda: stats.discordant_cases(table, verdict, kind, filters, limit=200),
+        lambda: discordant_cases(table, verdict, kind, filters, limit=200),
         max_entries=MAX_SESSION_AGGREGATES)
 
 
@@ -159,9 +163,9 @@ def _date_range(table: pa.Table) -> tuple[object, object] | None:
 
 
 def _carriers(table: pa.Table) -> list[str]:
-    names = stats.carriers_in(table)
+    names = carriers_in(table)
     if "carrier" in table.column_names and table.column("carrier").null_count:
-        names.append(stats.MISSING)
+        names.append(MISSING)
     return names
 
 
@@ -170,34 +174,34 @@ def _carriers(table: pa.Table) -> list[str]:
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _shared_verdicts(data_key: str, policy: str, library_key: str, _table: pa.Table,
                      _engine: Engine) -> pa.ChunkedArray:
-    return stats.verdict_column(_engine, _table, policy)
+    return verdict_column(_engine, _table, policy)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _shared_cells(data_key: str, policy: str, library_key: str, filters_key: str,
                   _table: pa.Table, _verdict: pa.ChunkedArray,
-                  _filters: stats.Filters) -> pd.DataFrame:
-    return stats.cells(_table, _verdict, _filters)
+                  _filters: Filters) -> pd.DataFrame:
+    return aggregate(_table, _verdict, _filters)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _shared_models(data_key: str, policy: str, library_key: str, filters_key: str,
                    outcome: str, reference: str | None,
-                   _cells: pd.DataFrame) -> stats.ModelResult:
-    return stats.odds_ratios(_cells, outcome, reference)
+                   _cells: pd.DataFrame) -> ModelResult:
+    return odds_ratios(_cells, outcome, reference)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _shared_rates(data_key: str, policy: str, library_key: str, filters_key: str,
                   _cells: pd.DataFrame) -> pd.DataFrame:
-    return stats.rates(_cells)
+    return rates(_cells)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _shared_discordant(data_key: str, policy: str, library_key: str, filters_key: str,
                        kind: str, _table: pa.Table, _verdict: pa.ChunkedArray,
-                       _filters: stats.Filters) -> tuple[pa.Table, int]:
-    return stats.discordant_cases(_table, _verdict, kind, _filters, limit=200)
+                       _filters: Filters) -> tuple[pa.Table, int]:
+    return discordant_cases(_table, _verdict, kind, _filters, limit=200)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from preauth import evidence as stats
+from preauth.evidence.cells import cells as aggregate
+from preauth.evidence.rates import kpis
 from preauth.ingest import RawTable, validate
 from preauth.synthetic.generator import synthesize
 
@@ -42,7 +43,7 @@ def _accepted(table: pa.Table) -> pa.Table:
 @pytest.fixture(scope="module")
 def bundled_kpis() -> dict:
     table = pq.read_table(ROOT / "data" / "requests.parquet")
-    return stats.kpis(stats.cells(table))
+    return kpis(aggregate(table))
 
 
 def test_bundled_data_kpis_charts_and_downloads(bundled_kpis: dict) -> None:
