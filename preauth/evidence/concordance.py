@@ -22,7 +22,7 @@ from preauth.evidence._sql import (
 from preauth.evidence.cells import DECISIONS, VERDICTS, Filters
 
 __all__ = ["DISCORDANT_KINDS", "NO_VERDICT_LABEL", "VERDICT_LABELS", "Concordance",
-           "concordance", "discordant_cases"]
+           "concordance", "discordant_cases", "requests_by_verdict"]
 
 NO_VERDICT_LABEL = "No verdict"
 # The row labels of the verdict × decision matrix: the one verdict vocabulary, and requests
@@ -109,6 +109,15 @@ def concordance(cell_table: pd.DataFrame, policy: str) -> Concordance:
     elif (cell_table["verdict"] == MISSING).all():
         con.messages.append("No criteria verdicts were computed for this data.")
     return con
+
+
+def requests_by_verdict(cell_table: pd.DataFrame) -> pd.DataFrame:
+    """How many requests have each verdict (``verdict``, ``n``; verdicts as in the cells,
+    sorted), whether or not a payer decided them."""
+    if cell_table.empty:
+        return pd.DataFrame({"verdict": pd.Series(dtype="object"),
+                             "n": pd.Series(dtype="int64")})
+    return cell_table.groupby("verdict")["n"].sum().reset_index()
 
 
 _CASE_TYPES = {"case_id": "VARCHAR", "request_date": "DATE", "carrier": "VARCHAR",

@@ -46,20 +46,50 @@ def bundled_kpis() -> dict:
     return kpis(aggregate(table))
 
 
+def _open_tab(at: AppTest, label: str) -> AppTest:
+    """Switch the analyses' tabs as a click would (the tabs keep their state in ``ev_tab``)."""
+    at.session_state["ev_tab"] = label
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+TABS = ["Odds ratios", "Carrier × region", "Over time", "By group", "Concordance"]
+
+
 def test_bundled_data_kpis_charts_and_downloads(bundled_kpis: dict) -> None:
     at = _evidence()
     m = _metrics(at)
     assert m["Requests"] == f"{bundled_kpis['requests']['numerator']:,}"
     rate = bundled_kpis["preauth_required"]["rate"]
     assert m["Preauth needed"] == f"{100 * rate:.1f}%"
-    assert m["Denied although criteria met"] != "0"
-    charts = at.get("plotly_chart")
-    assert len(charts) == 5  # forest, heat map, timeline, bars, concordance
-    labels = [d.label for d in at.download_button]
-    assert labels.count("Download CSV") >= 6
-    assert any(label.startswith("Download all") for label in labels)
     assert at.radio(key="evidence_source").options == [
         "Bundled synthetic data (50,000 requests)"]
+    assert [t.label for t in at.tabs] == TABS
+    charts, labels = [], []
+    for tab in TABS:  # forest, heat map, timeline, bars, concordance: one in each tab
+        _open_tab(at, tab)
+        drawn = at.get("plotly_chart")
+        assert len(drawn) == 1, (tab, len(drawn))
+        charts += drawn
+        labels += [d.label for d in at.download_button]
+        if tab == "Concordance":
+            assert _metrics(at)["Denied although criteria met"] != "0"
+    assert len(charts) == 5
+    assert labels.count("Download CSV") >= 6
+    assert any(label.startswith("Download all") for label in labels)
+
+
+def test_only_the_open_tab_is_drawn() -> None:
+    """The tabs are lazy: a rerun draws the open tab's chart and widgets, not all five."""
+    at = _evidence()
+    assert len(at.get("plotly_chart")) == 1
+    keys = {w.key for w in at.radio}
+    assert "ev_outcome" in keys and not keys & {"ev_split", "ev_group_dim", "ev_kind"}
+    _open_tab(at, "Over time")
+    keys = {w.key for w in at.radio}
+    assert "ev_split" in keys and "ev_outcome" not in keys
+    assert len(at.get("plotly_chart")) == 1
 
 
 def test_filters_and_model_options() -> None:
@@ -75,9 +105,10 @@ def test_filters_and_model_options() -> None:
     assert ref.value == "Carrier B"  # the larger of the two
     ref.set_value("Carrier D").run()
     at.selectbox(key="ev_policy").set_value("bcbs_style").run()
-    at.radio(key="ev_split").set_value("region").run()
-    at.radio(key="ev_group_dim").set_value("cpt_code").run()
-    at.radio(key="ev_kind").set_value("approved_although_not_meets").run()
+    _open_tab(at, "Over time").radio(key="ev_split").set_value("region").run()
+    _open_tab(at, "By group").radio(key="ev_group_dim").set_value("cpt_code").run()
+    _open_tab(at, "Concordance").radio(key="ev_kind").set_value(
+        "approved_although_not_meets").run()
     assert not at.exception, [e.value for e in at.exception]
     regions = next(w for w in at.multiselect if w.key.startswith("ev_regions"))
     regions.set_value(["thoracic"]).run()
@@ -115,7 +146,7 @@ def test_degenerate_uploads_show_messages(variant: str, message: str) -> None:
 
 
 def test_drill_down_opens_the_case_in_the_explorer() -> None:
-    at = _evidence()
+    at = _open_tab(_evidence(), "Concordance")
     case_box = next(w for w in at.selectbox if w.key.startswith("ev_case_denied"))
     case_id = case_box.options[1]
     case_box.set_value(case_id).run()
