@@ -5,6 +5,11 @@ selection's key by :mod:`ui.datasets`); the browser only ever receives aggregate
 heads. A filter reruns the page; the analyses below the KPI tiles are one fragment whose tabs
 draw only the open one, so switching tabs or changing a tab's own options reruns that part
 alone and draws one chart.
+
+The page is laid out top to bottom but sent analyses first: the first chart needs the
+browser's Plotly code, by far the largest script it loads, so the browser starts on it while
+the filters and tiles arrive (the filters' values are read from session state, where the
+widgets keep them, before the widgets are drawn).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from ui import charts
 from ui.bootstrap import ensure_navigation
 from ui.case_form import cpt_label
 from ui.datasets import (
+    Dataset,
     Selection,
     Summary,
     all_discordant,
@@ -44,105 +50,11 @@ from ui.state import open_in_explorer
 MEASURE_LABELS = {name: m.label for name, m in MEASURES.items()}
 DIM_LABELS = {"region": "Region", "carrier": "Carrier", "cpt_code": "CPT code"}
 PCT = st.column_config.NumberColumn(format="%.1f%%")
-
-ensure_navigation()
-
-st.title("Evidence")
-st.caption("Patterns across many requests: how often preauthorization is required, denied, "
-           "reviewed peer-to-peer and overturned; the adjusted odds by region and carrier; and "
-           "how the criteria verdict agrees with the payer's decision. Educational tool — "
-           "not medical advice; the bundled data are synthetic.")
-
-# -- data source ---------------------------------------------------------------------------
-datasets = available_datasets()
-if not datasets:
-    st.warning("No dataset: the bundled file data/requests.parquet is missing and nothing has "
-               "been uploaded. Upload a file on the Upload & batch page.")
-    st.stop()
-requested = st.session_state.pop("evidence_source_request", None)
-if requested in datasets:
-    st.session_state["evidence_source"] = requested
-if st.session_state.get("evidence_source") not in datasets:
-    st.session_state["evidence_source"] = next(iter(datasets))
-# Label functions are dict lookups, never page-defined functions: those would keep this
-# page's globals (an uploaded dataset) alive in Streamlit's widget registry.
-source = st.radio("Data", list(datasets), format_func={k: d.label for k, d in datasets.items()}.get,
-                  key="evidence_source", horizontal=True)
-ds = datasets[source]
-if "uploaded" not in datasets:
-    st.page_link("pages/upload.py", label="Analyse your own file: Upload & batch",
-                 icon=":material/upload_file:")
-tag = hashlib.sha1(ds.key.encode()).hexdigest()[:8]  # widget keys per dataset
-
-# -- filters -------------------------------------------------------------------------------
-library = current_library()
-engine = current_engine()
-lib_key = library_key()
-policy_names = {p.id: p.name for p in library.policies}
-with st.container(border=True):
-    f1, f2, f3, f4 = st.columns([3, 2, 3, 3])
-    carriers = f1.multiselect("Carriers", carriers_for(ds.key, ds.table),
-                              placeholder="All carriers", key=f"ev_carriers_{tag}")
-    regions = f2.multiselect("Regions", list(REGIONS), placeholder="All regions",
-                             key=f"ev_regions_{tag}")
-    cpts = f3.multiselect("CPT codes", list(CPT_CODES), format_func=cpt_label,
-                          placeholder="All CPT codes", key=f"ev_cpt_{tag}")
-    span = date_range(ds.key, ds.table)
-    date_from = date_to = None
-    if span is not None:
-        picked = f4.date_input("Request dates", value=span, min_value=span[0],
-                               max_value=span[1], key=f"ev_dates_{tag}")
-        if isinstance(picked, tuple | list) and len(picked) == 2 and tuple(picked) != span:
-            date_from, date_to = picked
-    else:
-        f4.caption("No request dates in this data.")
-    policy_ids = list(policy_names)
-    if st.session_state.get("ev_policy") not in policy_ids:
-        st.session_state["ev_policy"] = "acr" if "acr" in policy_ids else policy_ids[0]
-    policy = st.selectbox("Criteria verdicts under (for the concordance)", policy_ids,
-                          format_func=policy_names.get, key="ev_policy")
-
-filters = Filters(carriers=tuple(carriers) or None, regions=tuple(regions) or None,
-                  cpt_codes=tuple(cpts) or None, date_from=date_from, date_to=date_to)
-selection = Selection(ds, policy, lib_key, filters)
-try:
-    with st.spinner("Evaluating the criteria and aggregating…"):
-        summary = summary_for(selection, engine)
-except Exception as err:  # a clear message, never a traceback
-    st.error(f"Could not analyse this dataset: {err}")
-    st.stop()
-
-if summary.cells.empty:
-    st.warning(f"No requests match these filters ({filters.describe()}).")
-    st.stop()
-
-# -- KPI tiles -----------------------------------------------------------------------------
-k = summary.kpis
-tiles = st.columns(6)
-tiles[0].metric("Requests", compact_count(k["requests"]["numerator"]), border=True,
-                help=f"{k['requests']['numerator']:,} requests in this selection "
-                     f"({filters.describe()}).")
+PCT_COLUMNS = {c: PCT for c in ("rate %", "95% CI low %", "95% CI high %")}
+TABS = ["Odds ratios", "Carrier × region", "Over time", "By group", "Concordance"]
 TILES = {"preauth_required": "Preauth needed", "denied": "Denied at first",
          "peer_to_peer": "Peer-to-peer", "overturned": "P2P overturned",
          "completed": "MRI completed"}
-for col, (name, short) in zip(tiles[1:], TILES.items(), strict=True):
-    v = k[name]
-    m = MEASURES[name]
-    value = "—" if v["rate"] is None else f"{100 * v['rate']:.1f}%"
-    col.metric(short, value, border=True,
-               help=f"{m.label}: {v['numerator']:,} {m.numerator} of {v['denominator']:,} "
-                    f"{m.denominator}.")
-
-if k["preauth_required"]["denominator"] == 0 and k["denied"]["denominator"] == 0:
-    st.info("This dataset has no payer outcomes (preauth_required, decision, …), so there are "
-            "no rates, odds ratios or concordance to show. The criteria verdicts under "
-            f"{policy_names[policy]}:")
-    counts = summary.requests_by_verdict.copy()
-    counts["verdict"] = counts["verdict"].map(lambda v: VERDICT_LABELS.get(v, v))
-    table_with_download(counts.rename(columns={"verdict": "Verdict", "n": "Requests"}),
-                        "verdicts.csv", f"dl_verdicts_{tag}")
-    st.stop()
-
 
 def rate_display(t: pd.DataFrame, dims: list[str]) -> pd.DataFrame:
     out = t.copy()
@@ -157,8 +69,6 @@ def rate_display(t: pd.DataFrame, dims: list[str]) -> pd.DataFrame:
                                **{d: DIM_LABELS.get(d, d.capitalize()) for d in dims}})
 
 
-PCT_COLUMNS = {c: PCT for c in ("rate %", "95% CI low %", "95% CI high %")}
-TABS = ["Odds ratios", "Carrier × region", "Over time", "By group", "Concordance"]
 
 
 # -- odds ratios ---------------------------------------------------------------------------
@@ -362,4 +272,146 @@ def analyses(sel: Selection, summary: Summary, tag: str, engine: Engine,
                 body()
 
 
-analyses(selection, summary, tag, engine, policy_names[policy])
+# -- data source and filters ---------------------------------------------------------------
+def choose_source(datasets: dict[str, Dataset]) -> str:
+    """The dataset shown: one asked for by another page, else the last one chosen."""
+    requested = st.session_state.pop("evidence_source_request", None)
+    if requested in datasets:
+        st.session_state["evidence_source"] = requested
+    if st.session_state.get("evidence_source") not in datasets:
+        st.session_state["evidence_source"] = next(iter(datasets))
+    return str(st.session_state["evidence_source"])
+
+
+def choose_policy(policy_names: dict[str, str]) -> str:
+    policy_ids = list(policy_names)
+    if st.session_state.get("ev_policy") not in policy_ids:
+        st.session_state["ev_policy"] = "acr" if "acr" in policy_ids else policy_ids[0]
+    return str(st.session_state["ev_policy"])
+
+
+def chosen_filters(tag: str, span: tuple[object, object] | None) -> Filters:
+    """The filters the widgets of :func:`draw_filters` hold (their session-state values;
+    nothing chosen yet = no restriction)."""
+    def picked(name: str) -> tuple[str, ...] | None:
+        return tuple(st.session_state.get(f"{name}_{tag}") or ()) or None
+
+    date_from = date_to = None
+    dates = st.session_state.get(f"ev_dates_{tag}")
+    if span is not None and isinstance(dates, tuple | list) and len(dates) == 2 \
+            and tuple(dates) != span:
+        date_from, date_to = dates
+    return Filters(carriers=picked("ev_carriers"), regions=picked("ev_regions"),
+                   cpt_codes=picked("ev_cpt"), date_from=date_from, date_to=date_to)
+
+
+def draw_source(datasets: dict[str, Dataset]) -> None:
+    # Label functions are dict lookups, never page-defined functions: those would keep this
+    # page's globals (an uploaded dataset) alive in Streamlit's widget registry.
+    st.radio("Data", list(datasets), format_func={k: d.label for k, d in datasets.items()}.get,
+             key="evidence_source", horizontal=True)
+    if "uploaded" not in datasets:
+        st.page_link("pages/upload.py", label="Analyse your own file: Upload & batch",
+                     icon=":material/upload_file:")
+
+
+def draw_filters(ds: Dataset, tag: str, span: tuple[object, object] | None,
+                 policy_names: dict[str, str]) -> None:
+    f1, f2, f3, f4 = st.columns([3, 2, 3, 3])
+    f1.multiselect("Carriers", carriers_for(ds.key, ds.table), placeholder="All carriers",
+                   key=f"ev_carriers_{tag}")
+    f2.multiselect("Regions", list(REGIONS), placeholder="All regions",
+                   key=f"ev_regions_{tag}")
+    f3.multiselect("CPT codes", list(CPT_CODES), format_func=cpt_label,
+                   placeholder="All CPT codes", key=f"ev_cpt_{tag}")
+    if span is not None:
+        f4.date_input("Request dates", value=span, min_value=span[0], max_value=span[1],
+                      key=f"ev_dates_{tag}")
+    else:
+        f4.caption("No request dates in this data.")
+    st.selectbox("Criteria verdicts under (for the concordance)", list(policy_names),
+                 format_func=policy_names.get, key="ev_policy")
+
+
+# -- KPI tiles -----------------------------------------------------------------------------
+def draw_kpis(summary: Summary, filters: Filters) -> None:
+    k = summary.kpis
+    tiles = st.columns(6)
+    tiles[0].metric("Requests", compact_count(k["requests"]["numerator"]), border=True,
+                    help=f"{k['requests']['numerator']:,} requests in this selection "
+                         f"({filters.describe()}).")
+    for col, (name, short) in zip(tiles[1:], TILES.items(), strict=True):
+        v = k[name]
+        m = MEASURES[name]
+        value = "—" if v["rate"] is None else f"{100 * v['rate']:.1f}%"
+        col.metric(short, value, border=True,
+                   help=f"{m.label}: {v['numerator']:,} {m.numerator} of "
+                        f"{v['denominator']:,} {m.denominator}.")
+
+
+def has_outcomes(summary: Summary) -> bool:
+    k = summary.kpis
+    return bool(k["preauth_required"]["denominator"] or k["denied"]["denominator"])
+
+
+def draw_verdicts_only(summary: Summary, policy_name: str, tag: str) -> None:
+    st.info("This dataset has no payer outcomes (preauth_required, decision, …), so there are "
+            "no rates, odds ratios or concordance to show. The criteria verdicts under "
+            f"{policy_name}:")
+    counts = summary.requests_by_verdict.copy()
+    counts["verdict"] = counts["verdict"].map(lambda v: VERDICT_LABELS.get(v, v))
+    table_with_download(counts.rename(columns={"verdict": "Verdict", "n": "Requests"}),
+                        "verdicts.csv", f"dl_verdicts_{tag}")
+
+
+# -- the page --------------------------------------------------------------------------------
+ensure_navigation()
+
+st.title("Evidence")
+st.caption("Patterns across many requests: how often preauthorization is required, denied, "
+           "reviewed peer-to-peer and overturned; the adjusted odds by region and carrier; and "
+           "how the criteria verdict agrees with the payer's decision. Educational tool — "
+           "not medical advice; the bundled data are synthetic.")
+
+datasets = available_datasets()
+if not datasets:
+    st.warning("No dataset: the bundled file data/requests.parquet is missing and nothing has "
+               "been uploaded. Upload a file on the Upload & batch page.")
+    st.stop()
+ds = datasets[choose_source(datasets)]
+tag = hashlib.sha1(ds.key.encode()).hexdigest()[:8]  # widget keys per dataset
+library = current_library()
+engine = current_engine()
+policy_names = {p.id: p.name for p in library.policies}
+policy = choose_policy(policy_names)
+span = date_range(ds.key, ds.table)
+filters = chosen_filters(tag, span)
+selection = Selection(ds, policy, library_key(), filters)
+
+# the layout, top to bottom; filled analyses first (see the module notes)
+source_box = st.container()
+filters_box = st.container(border=True)
+summary_box = st.container()
+analyses_box = st.container()
+try:
+    with summary_box, st.spinner("Evaluating the criteria and aggregating…"):
+        summary = summary_for(selection, engine)
+except Exception as err:  # a clear message, never a traceback
+    summary = None
+    summary_box.error(f"Could not analyse this dataset: {err}")
+if summary is not None and not summary.cells.empty and has_outcomes(summary):
+    with analyses_box:
+        analyses(selection, summary, tag, engine, policy_names[policy])
+with source_box:
+    draw_source(datasets)
+with filters_box:
+    draw_filters(ds, tag, span, policy_names)
+with summary_box:
+    if summary is None:
+        st.stop()
+    if summary.cells.empty:
+        st.warning(f"No requests match these filters ({filters.describe()}).")
+        st.stop()
+    draw_kpis(summary, filters)
+    if not has_outcomes(summary):
+        draw_verdicts_only(summary, policy_names[policy], tag)
