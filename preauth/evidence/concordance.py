@@ -125,6 +125,7 @@ _CASE_TYPES = {"case_id": "VARCHAR", "request_date": "DATE", "carrier": "VARCHAR
                "preauth_required": "BOOLEAN", "decision": "VARCHAR",
                "peer_to_peer": "BOOLEAN", "final_decision": "VARCHAR", "completed": "BOOLEAN",
                "verdict": "VARCHAR"}
+_TOTAL = "__discordant_total"
 _DISCORDANT_SQL = {
     "denied_although_meets": f"verdict = 'meets_criteria' AND {PREAUTHORIZED} AND {DENIED}",
     "approved_although_not_meets":
@@ -146,15 +147,17 @@ def discordant_cases(table: pa.Table | pd.DataFrame, verdict: pa.Array | pa.Chun
     view = arrow.select([c for c in _CASE_TYPES if c in arrow.column_names and c != "verdict"])
     view = view.append_column("verdict", verdict)
     where, params = (filters or Filters()).where()
-    base = (f"WITH v AS (SELECT {select_list(view.column_names, _CASE_TYPES)} FROM cases_in) "
-            f"SELECT * FROM v WHERE ({cond}) AND {where}")
+    lim = "" if limit is None else f" LIMIT {max(int(limit), 1)}"
+    # one scan: the count of all of them rides along with the first ``limit``
+    sql = (f"WITH v AS (SELECT {select_list(view.column_names, _CASE_TYPES)} FROM cases_in) "
+           f"SELECT *, COUNT(*) OVER () AS {_TOTAL} FROM v WHERE ({cond}) AND {where} "
+           f"ORDER BY request_date NULLS LAST, case_id{lim}")
     con = connect()
     try:
         con.register("cases_in", view)
-        total = int(con.sql(f"SELECT COUNT(*) FROM ({base})", params=params).fetchall()[0][0])
-        lim = "" if limit is None else f" LIMIT {int(limit)}"
-        rows = con.sql(f"{base} ORDER BY request_date NULLS LAST, case_id{lim}",
-                       params=params).to_arrow_table()
+        rows = con.sql(sql, params=params).to_arrow_table()
     finally:
         con.close()
-    return rows, total
+    total = int(rows.column(_TOTAL)[0].as_py()) if rows.num_rows else 0
+    rows = rows.drop_columns([_TOTAL])
+    return (rows if limit is None or limit > 0 else rows.slice(0, 0)), total
