@@ -21,8 +21,9 @@ grid's hidden accessibility table, do not count).
 Opens are measured twice: as a **returning browser** (a new tab — a new Streamlit session —
 of a browser context that has loaded the app before, so Streamlit's JavaScript is in its HTTP
 cache) and as a **first visit** (a new context: every script downloaded and compiled again;
-a Plotly chart then costs the 4.7 MB Plotly bundle, about 2.5 × the bare page by itself on a
-2-core machine).
+a Plotly chart then costs the 4.7 MB Plotly bundle). Beside them, ``plotly_floor``: the bare
+page plus the smallest Plotly chart — the least any page whose first chart is a Plotly chart
+can take (the browser evaluates Plotly's bundle before drawing it).
 
 Several app directories can be compared in one run (``--app old=/tmp/preauth-old --app
 new=.``): each gets its own server, the rounds interleave them too.
@@ -59,6 +60,10 @@ VIEWPORT = {"width": 1440, "height": 1000}
 IDLE = ("[data-testid='stApp'][data-test-script-state='notRunning']"
         "[data-test-connection-state='CONNECTED']")
 BARE_APP = 'import streamlit as st\n\nst.radio("Pick one", ["a", "b", "c"])\n'
+# The floor of any page whose first chart is a Plotly chart: the bare page plus the smallest
+# Plotly figure (reported beside the app's pages, not a target).
+PLOTLY_APP = BARE_APP + ("import plotly.graph_objects as go\n\n"
+                         "st.plotly_chart(go.Figure(go.Scatter(x=[1, 2, 3], y=[1, 3, 2])))\n")
 
 # In a new page, before anything else runs: the time (ms since navigation start) at which the
 # awaited element is first drawn. ``kind`` picks the element.
@@ -71,7 +76,7 @@ _OPEN_CLOCK = """
         a => /Meets criteria|Does not meet|Insufficient documentation/.test(a.innerText)),
     evidence: () => document.querySelector(
         "[data-testid='stPlotlyChart'] .js-plotly-plot .main-svg"),
-  }[kind];
+  }[kind.replace('plotly_floor', 'evidence')];
   window.__open = {drawn: 0};
   const check = () => {
     if (!window.__open.drawn && ready()) window.__open.drawn = performance.now();
@@ -192,32 +197,38 @@ def _summary(values: list[float]) -> dict[str, float]:
             "max": round(values[-1], 1), "n": len(values)}
 
 
-def measure_open(browser: Any, bare_url: str, apps: dict[str, str], rounds: int,
-                 returning: bool) -> dict:
+def measure_open(browser: Any, bare_url: str, floor_url: str, apps: dict[str, str],
+                 rounds: int, returning: bool) -> dict:
     """``returning``: every open is a new tab of one browser context per server that has
     loaded the pages once (HTTP cache warm); else each open is a new context."""
     contexts: dict[str, Any] = {}
-    for label, url in [("bare", bare_url), *apps.items()]:
+    for label, url in [("bare", bare_url), ("plotly_floor", floor_url), *apps.items()]:
         ctx = browser.new_context(viewport=VIEWPORT) if returning else None
         contexts[label] = ctx
-        _warm(browser, url, [] if label == "bare" else ["explorer", "evidence"], ctx)
+        _warm(browser, url, [] if label in ("bare", "plotly_floor")
+              else ["explorer", "evidence"], ctx)
     times: dict[str, list[float]] = {"bare": []}
     ratios: dict[str, list[float]] = {}
+
+    def record(label: str, t: float) -> None:
+        times.setdefault(label, []).append(t)
+
     try:
         for r in range(rounds):
             order = list(apps.items()) if r % 2 == 0 else list(apps.items())[::-1]
             bare = [_open_once(browser, bare_url, "bare", contexts["bare"])]
+            record("plotly_floor", _open_once(browser, floor_url, "plotly_floor",
+                                              contexts["plotly_floor"]))
             for label, url in order:
                 for kind in ("explorer", "evidence"):
-                    t = _open_once(browser, f"{url}/{kind}", kind, contexts[label])
-                    times.setdefault(f"{label}:{kind}", []).append(t)
+                    record(f"{label}:{kind}", _open_once(browser, f"{url}/{kind}", kind,
+                                                         contexts[label]))
             bare.append(_open_once(browser, bare_url, "bare", contexts["bare"]))
             b = statistics.mean(bare)
             times["bare"] += bare
-            for label, _ in order:
-                for kind in ("explorer", "evidence"):
-                    ratios.setdefault(f"{label}:{kind}", []).append(
-                        times[f"{label}:{kind}"][-1] / b)
+            for key in ["plotly_floor"] + [f"{label}:{kind}" for label in apps
+                                           for kind in ("explorer", "evidence")]:
+                ratios.setdefault(key, []).append(times[key][-1] / b)
     finally:
         for ctx in contexts.values():
             if ctx is not None:
@@ -395,16 +406,19 @@ def main() -> None:
         bare = Path(tmp) / "bare_app.py"
         bare.write_text(BARE_APP, encoding="utf-8")
         upload = _upload_file(args.upload_rows, Path(tmp)) if args.upload_rows else None
+        floor = Path(tmp) / "plotly_floor_app.py"
+        floor.write_text(PLOTLY_APP, encoding="utf-8")
         bare_url = stack.enter_context(_server(bare, Path(tmp)))
+        floor_url = stack.enter_context(_server(floor, Path(tmp)))
         urls = {label: stack.enter_context(_server(folder / "app.py", folder))
                 for label, folder in apps.items()}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             if not args.skip_open:
                 result["open_returning_browser"] = _section(lambda: measure_open(
-                    browser, bare_url, urls, args.rounds, returning=True))
+                    browser, bare_url, floor_url, urls, args.rounds, returning=True))
                 result["open_first_visit"] = _section(lambda: measure_open(
-                    browser, bare_url, urls, args.rounds, returning=False))
+                    browser, bare_url, floor_url, urls, args.rounds, returning=False))
             if not args.skip_redraw:
                 result["redraw_bundled"] = {
                     label: _section(lambda url=url: measure_redraw(browser, url, args.redraws))
