@@ -196,7 +196,8 @@ def _aggregate(kind: str, selection: Selection, detail: str, compute: Callable[[
     is :attr:`Selection.shared`, else in this session only (a few entries per kind)."""
     key = f"{selection.key}|{detail}"
     if selection.shared:
-        return _shared_aggregate(kind, key, compute)
+        shared = _shared_summary if kind == "summary" else _shared_derived
+        return shared(kind, key, compute)
     return session_memo(kind, key, compute, max_entries=MAX_SESSION_AGGREGATES)
 
 
@@ -235,11 +236,16 @@ def _shared_verdicts(data_key: str, policy: str, library_key: str, _table: pa.Ta
     return verdict_column(_engine, _table, policy)
 
 
-# Aggregates are a few thousand rows at most (cells) and usually a few dozen: 256 of them
-# are some 64 filter settings' worth. Copies per call (st.cache_data): no session can alter
-# what another one reads.
+# Copies per call (st.cache_data): no session can alter what another one reads. A summary
+# holds the cells (some 7,000 rows, 1.6 MB, for the bundled data): 64 filter settings' worth;
+# what the tabs derive from them is a few dozen rows each (at most ~0.1 MB).
+@st.cache_data(show_spinner=False, max_entries=64)
+def _shared_summary(kind: str, key: str, _compute: Callable[[], T]) -> T:
+    return _compute()
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
-def _shared_aggregate(kind: str, key: str, _compute: Callable[[], T]) -> T:
+def _shared_derived(kind: str, key: str, _compute: Callable[[], T]) -> T:
     return _compute()
 
 

@@ -157,3 +157,18 @@ def test_drill_down_opens_the_case_in_the_explorer() -> None:
     assert at.session_state["case_id"] == case_id
     assert at.session_state["f_cpt_code"] == row["cpt_code"]
     assert any(t.value == "Case explorer" for t in at.title)
+
+
+def test_uploads_stay_in_their_sessions_even_under_one_key() -> None:
+    """Aggregates of an upload are kept in the session that owns it, never in a process-wide
+    cache: two sessions whose uploads carry the same token still see their own data."""
+    tables = {400: _accepted(synthesize(400, seed=5)), 300: _accepted(synthesize(300, seed=6))}
+    sessions = {n: _evidence(uploaded_dataset=t, uploaded_dataset_name="same.csv",
+                             uploaded_dataset_token="same-token",
+                             evidence_source_request="uploaded")
+                for n, t in tables.items()}
+    for n, at in sessions.items():
+        at.run()
+        assert _metrics(at)["Requests"] == f"{n:,}"
+        _open_tab(at, "Concordance")
+        assert not at.exception
