@@ -8,10 +8,11 @@ Two figures, measured side by side in headless Chromium on the same machine:
   interleave the bare page and the app's pages so load changes hit both; each ratio is the
   median of the per-round ratios (target ≤ 1.5);
 * **redraw** — on the Evidence page, from the user's click or key press to the last change of
-  the page that it causes (the rerun finished and the page quiet): changing a filter to values
-  not seen before, changing a widget inside a tab, and switching tabs. Medians over several
-  changes (target ≤ 500 ms on the bundled 50,000 rows; ≤ 1,500 ms on 1M uploaded rows with
-  ``--upload-rows 1000000``).
+  the page that it causes (the page shows the outcome, the rerun finished and the page is
+  quiet): changing a filter to values not seen before, back to ones seen, changing a widget
+  inside a tab, and switching tabs. Two sessions per app, the apps in turn (A B, then B A);
+  medians over both (target ≤ 500 ms on the bundled 50,000 rows; ≤ 1,500 ms on 1M uploaded
+  rows with ``--upload-rows 1000000``).
 
 Times come from the browser's own clock (``performance.now()``: from navigation start for an
 open, from the input event for a redraw), so Playwright's round trips are not in them. A
@@ -87,11 +88,11 @@ _OPEN_CLOCK = """
 """
 
 # In the Evidence page: the time of the arming input event (capture phase, before Streamlit
-# sees it), whether a rerun ran, and the time of the last DOM change after it.
+# sees it) and the time of the last DOM change after it.
 _REDRAW_CLOCK = """
 () => {
-  const r = window.__rd = {armed: false, t0: 0, last: 0, ran: false};
-  r.arm = () => { r.armed = true; r.t0 = 0; r.last = 0; r.ran = false; };
+  const r = window.__rd = {armed: false, t0: 0, last: 0};
+  r.arm = () => { r.armed = true; r.t0 = 0; r.last = 0; };
   const start = () => { if (r.armed && !r.t0) { r.t0 = performance.now(); r.armed = false; } };
   document.addEventListener('click', start, true);
   document.addEventListener('keydown', start, true);
@@ -103,10 +104,7 @@ _REDRAW_CLOCK = """
     return !canvas || (m.type === 'attributes' && t === canvas);
   };
   new MutationObserver((muts) => {
-    if (!r.t0 || !muts.some(drawn)) return;
-    r.last = performance.now();
-    const app = document.querySelector("[data-testid='stApp']");
-    if (app && app.dataset.testScriptState === 'running') r.ran = true;
+    if (r.t0 && muts.some(drawn)) r.last = performance.now();
   }).observe(document.body, {subtree: true, childList: true, attributes: true,
                              characterData: true});
 }
@@ -242,17 +240,22 @@ def measure_open(browser: Any, bare_url: str, floor_url: str, apps: dict[str, st
     }
 
 
-def _redraw(page: Any, action: Any, ran_expected: bool = True) -> float:
-    """ms from the arming input event to the last DOM change it caused."""
+def _redraw(page: Any, action: Any, done: str) -> float:
+    """ms from the arming input event to the last DOM change it caused. ``done`` is a
+    JavaScript predicate that holds once the page shows the outcome of the action (the
+    script's state is no proof: a fast fragment rerun may never show as "running")."""
+    # nothing focused or open from the previous step (an open list would take the click)
+    page.keyboard.press("Escape")
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    page.wait_for_timeout(100)
     page.evaluate("() => window.__rd.arm()")
     action()
     # the pointer out of the way at once: a tooltip appearing a second later under a pointer
     # left where the page was redrawn is not part of the redraw
     page.mouse.move(20, VIEWPORT["height"] - 10)
-    deadline = time.time() + 120
-    if ran_expected:  # the rerun started, then finished
-        page.wait_for_function("() => window.__rd.ran", timeout=120_000, polling=20)
+    page.wait_for_function(done, timeout=120_000, polling=20)
     page.wait_for_selector(IDLE, timeout=120_000)
+    deadline = time.time() + 120
     quiet_since, last = time.time(), None
     while time.time() < deadline:  # then nothing changed for 600 ms
         now_last = page.evaluate("() => window.__rd.last")
@@ -265,6 +268,38 @@ def _redraw(page: Any, action: Any, ran_expected: bool = True) -> float:
     if not t0 or not last:
         raise RuntimeError("the input event or its redraw was not seen")
     return float(last - t0)
+
+
+_REQUESTS = "document.querySelector(\"[data-testid='stMetricValue']\")"
+
+
+def _requests_changed(page: Any) -> str:
+    """Done when the Requests tile shows another count than now."""
+    before = page.locator("[data-testid='stMetricValue']").first.inner_text()
+    return f"() => {_REQUESTS} && {_REQUESTS}.innerText !== {json.dumps(before)}"
+
+
+def _cleared(label: str) -> str:
+    """Done when the multiselect ``label`` shows no choice (the redraw then ends when the
+    page is quiet: when every carrier was chosen, clearing them changes no figure)."""
+    return ("() => { const m = [...document.querySelectorAll(\"[data-testid='stMultiSelect']\")]"
+            f".find(m => m.innerText.includes({json.dumps(label)}));"
+            " return !!m && !m.querySelector('[data-tag]'); }")
+
+
+def _formula_is(outcome: str) -> str:
+    """Done when the odds-ratio caption shows the model of ``outcome``."""
+    return ("() => [...document.querySelectorAll(\"[data-testid='stCaptionContainer']\")]"
+            f".some(c => c.innerText.startsWith({json.dumps(outcome + ' ~')}))")
+
+
+def _tab_drawn(name: str) -> str:
+    """Done when the tab ``name`` is selected and its panel has a drawn chart."""
+    return ("() => { const t = [...document.querySelectorAll('[role=tab]')]"
+            f".find(t => t.innerText.trim() === {json.dumps(name)});"
+            " if (!t || t.getAttribute('aria-selected') !== 'true') return false;"
+            " const p = document.getElementById(t.getAttribute('aria-controls'));"
+            " return !!(p && p.querySelector('.js-plotly-plot .main-svg')); }")
 
 
 def _multiselect(page: Any, label: str) -> Any:
@@ -286,7 +321,10 @@ def _clear(page: Any, label: str) -> None:
     _multiselect(page, label).get_by_role("button", name="Clear all").click()
 
 
-def measure_redraw(browser: Any, url: str, redraws: int, upload: Path | None = None) -> dict:
+def measure_redraw(browser: Any, url: str, redraws: int, upload: Path | None = None,
+                   regions: tuple[str, str] = ("cervical", "thoracic")) -> dict:
+    """One session's redraw times (lists of ms, and the upload's seconds). ``regions``: the
+    two regions picked first (another pair gives filter settings not seen before)."""
     context = browser.new_context(viewport=VIEWPORT)
     out: dict[str, Any] = {}
     try:
@@ -320,40 +358,69 @@ def measure_redraw(browser: Any, url: str, redraws: int, upload: Path | None = N
         box.locator("input").click()
         page.get_by_role("option").first.wait_for()
         carriers = [o.strip() for o in page.get_by_role("option").all_inner_texts()
-                    if o.strip() and o.strip() != "Select all"][:4]
+                    if o.strip() and o.strip() != "Select all"][:5]
         page.keyboard.press("Escape")
         _wait_idle(page)
-        steps = [("Regions", r) for r in ("cervical", "thoracic", "lumbar")] + \
+        # (two of the three regions: all three would select every request, as no region)
+        steps = [("Regions", r) for r in regions] + \
                 [("Carriers", c) for c in carriers]
         filt: list[float] = []
         for i in range(min(redraws, len(steps))):
             label, option = steps[i]
             filt.append(_redraw(page, lambda label=label, option=option:
-                                _pick(page, label, option)))
+                                _pick(page, label, option), _requests_changed(page)))
         filt_back: list[float] = []  # back to filters seen before (cached)
         used = list(dict.fromkeys(label for label, _ in steps[:len(filt)]))
         for label in reversed(used):
-            filt_back.append(_redraw(page, lambda label=label: _clear(page, label)))
-        out["filter_new_ms"] = _summary(filt)
-        out["filter_seen_ms"] = _summary(filt_back)
+            filt_back.append(_redraw(page, lambda label=label: _clear(page, label),
+                                     _cleared(label)))
+        out["filter_new_ms"] = filt
+        out["filter_seen_ms"] = filt_back
         # a widget inside a tab: the model's outcome (odds ratios tab)
         widget: list[float] = []
         outcome = page.locator("[data-testid='stRadio']").filter(has_text="Outcome")
-        choices = ["Odds of an initial denial", "Odds of requiring preauthorization"]
+        choices = [("Odds of an initial denial", "denied"),
+                   ("Odds of requiring preauthorization", "preauth_required")]
         for i in range(redraws):
-            option = outcome.get_by_text(choices[i % 2], exact=False)
-            widget.append(_redraw(page, option.click))
-        out["tab_widget_ms"] = _summary(widget)
+            text, model = choices[i % 2]
+            option = outcome.get_by_text(text, exact=False)
+            widget.append(_redraw(page, option.click, _formula_is(model)))
+        out["tab_widget_ms"] = widget
         # switching tabs (a chart in each)
         tabs: list[float] = []
         names = ["Carrier × region", "Over time", "By group", "Concordance", "Odds ratios"]
         for i in range(max(redraws, len(names))):
             tab = page.get_by_role("tab", name=names[i % len(names)])
-            tabs.append(_redraw(page, tab.click, ran_expected=False))
-        out["tab_switch_ms"] = _summary(tabs)
-        out["target_ms"] = 500 if upload is None else 1500
+            tabs.append(_redraw(page, tab.click, _tab_drawn(names[i % len(names)])))
+        out["tab_switch_ms"] = tabs
     finally:
         context.close()
+    return out
+
+
+def _redraws(browser: Any, urls: dict[str, str], redraws: int, upload: Path | None) -> dict:
+    """Each app's redraws in two sessions, in the order A B then B A (so a change of load
+    during the run hits every app alike), the second with other regions (so its "new"
+    filters are new to the server too); medians over both."""
+    order = list(urls.items())
+    runs: dict[str, list[dict]] = {label: [] for label in urls}
+    for regions, apps in ((("cervical", "thoracic"), order),
+                          (("lumbar", "thoracic"), order[::-1])):
+        for label, url in apps:
+            runs[label].append(_section(lambda url=url, regions=regions: measure_redraw(
+                browser, url, redraws, upload, regions)))
+    out: dict[str, Any] = {}
+    for label, sessions in runs.items():
+        ok = [r for r in sessions if "failed" not in r]
+        figures: dict[str, Any] = {k: _summary([v for r in ok for v in r[k]])
+                                   for k in ("filter_new_ms", "filter_seen_ms",
+                                             "tab_widget_ms", "tab_switch_ms")} if ok else {}
+        for k in ("upload_and_validate_s", "first_analysis_s"):
+            if any(k in r for r in ok):
+                figures[k] = [r[k] for r in ok if k in r]
+        figures.update(failed=[r["failed"] for r in sessions if "failed" in r] or None,
+                       target_ms=500 if upload is None else 1500)
+        out[label] = figures
     return out
 
 
@@ -420,14 +487,10 @@ def main() -> None:
                 result["open_first_visit"] = _section(lambda: measure_open(
                     browser, bare_url, floor_url, urls, args.rounds, returning=False))
             if not args.skip_redraw:
-                result["redraw_bundled"] = {
-                    label: _section(lambda url=url: measure_redraw(browser, url, args.redraws))
-                    for label, url in urls.items()}
+                result["redraw_bundled"] = _redraws(browser, urls, args.redraws, None)
                 if upload is not None:
-                    result[f"redraw_uploaded_{args.upload_rows}"] = {
-                        label: _section(lambda url=url: measure_redraw(browser, url,
-                                                                       args.redraws, upload))
-                        for label, url in urls.items()}
+                    result[f"redraw_uploaded_{args.upload_rows}"] = _redraws(
+                        browser, urls, args.redraws, upload)
             browser.close()
     result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(result, indent=2))

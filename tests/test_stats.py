@@ -332,3 +332,40 @@ def test_filter_on_missing_carrier_labels() -> None:
     assert [int(c["n"].sum()) for c in picked.values()] == [2, 2, 3]
     assert set(picked[(MISSING,)]["carrier"]) == {MISSING}
     assert carriers_in(df) == ["X", "Y"]
+
+
+def test_the_evidence_database_is_locked_down() -> None:
+    """No file access and no change of settings through the connections cells() uses."""
+    import duckdb
+
+    from preauth.evidence._sql import connect
+
+    con = connect()
+    try:
+        with pytest.raises(duckdb.Error):
+            con.sql("SELECT * FROM read_csv('/etc/hostname')").fetchall()
+        with pytest.raises(duckdb.Error):
+            con.execute("SET enable_external_access = true")
+    finally:
+        con.close()
+
+
+def test_concurrent_aggregations_keep_their_own_tables() -> None:
+    """Sessions aggregate at the same time on one database: each sees only its own rows."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tables = [synthesize(40 + 13 * i, seed=30 + i, outcomes=True) for i in range(4)]
+    alone = [aggregate(t.cast(pa.schema([pa.field(f.name, pa.string())
+                                         if f.name == "completed" else f
+                                         for f in t.schema]))) for t in tables]
+
+    def run(i: int) -> pd.DataFrame:  # the SQL path (text column): one registered view each
+        t = tables[i]
+        return aggregate(t.cast(pa.schema([pa.field(f.name, pa.string())
+                                           if f.name == "completed" else f
+                                           for f in t.schema])))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in range(5):
+            for i, got in enumerate(pool.map(run, range(len(tables)))):
+                pd.testing.assert_frame_equal(got, alone[i])
