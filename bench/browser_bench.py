@@ -8,6 +8,9 @@ round trips to the browser, ~100-200 ms on a 2-core machine).
 
     .venv/bin/python bench/browser_bench.py [--toggles 20]
 
+Page opens against a bare Streamlit page and the Evidence page's redraws:
+``bench/page_speed.py``.
+
 Needs Debian's chromium (/usr/bin/chromium) and the playwright Python package.
 """
 

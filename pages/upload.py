@@ -16,11 +16,11 @@ from pathlib import Path
 import pyarrow as pa
 import streamlit as st
 
-from preauth import evidence as stats
 from preauth.catalog.fields import FIELDS
 from preauth.evaluate.batch import evaluate_in_batches
 from preauth.evaluate.reading import Reading
 from preauth.evaluate.vocabulary import NEEDS_REVIEW_LABEL, Verdict
+from preauth.evidence.report import verdict_counts
 from preauth.ingest.errors import IngestError
 from preauth.ingest.mapping import propose_mapping
 from ui.bootstrap import ensure_navigation
@@ -190,7 +190,7 @@ if batch is not None and batch["key"] == run_key:
     results: pa.Table = batch["table"]
     st.markdown(f"**{results.num_rows:,} determinations** ({n:,} requests × {len(chosen)} "
                 f"policies, {Reading(reading).label.lower()}).")
-    counts = stats.verdict_counts(results)
+    counts = verdict_counts(results)
     counts["policy"] = counts["policy"].map(lambda p: names.get(p, p))
     st.dataframe(counts.rename(columns={
         "policy": "Policy", **Verdict.labels(), "needs_review": NEEDS_REVIEW_LABEL,

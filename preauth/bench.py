@@ -87,13 +87,13 @@ def _ingest_csv(table: Any) -> dict[str, Any]:
 def _statistics(table: Any, engine: Any, repeat: int) -> dict[str, Any]:
     """:func:`preauth.evidence.analyse` (rates, both models, concordance), if the module exists."""
     try:
-        from preauth import evidence as stats
+        from preauth.evidence.report import analyse
     except ImportError:
         return {"status": "not available (preauth.evidence is missing)"}
     try:
         verdict = engine.verdicts(table, ["acr"]).column("verdict:acr")
-        plain_s, _ = _timed(lambda: stats.analyse(table, policy=None), repeat)
-        with_s, _ = _timed(lambda: stats.analyse(table, policy="acr", verdict=verdict), repeat)
+        plain_s, _ = _timed(lambda: analyse(table, policy=None), repeat)
+        with_s, _ = _timed(lambda: analyse(table, policy="acr", verdict=verdict), repeat)
     except Exception as err:  # report, do not hide, a failure of another module
         return {"status": f"failed: {type(err).__name__}: {err}"}
     return {"status": "ok", "analyse_s": round(plain_s, 3),
@@ -231,7 +231,7 @@ _STATS_CHILD = """
 import json, sys, time
 import pyarrow.parquet as pq
 try:
-    from preauth import evidence as stats
+    from preauth.evidence.report import analyse
 except ImportError:
     print(json.dumps({"status": "not available (preauth.evidence is missing)"}))
     sys.exit(0)
@@ -240,13 +240,13 @@ path, repeat = sys.argv[1], int(sys.argv[2])
 categorical = ["carrier", "region", "cpt_code", "decision", "final_decision"]
 tables = {"dictionary": pq.read_table(path, read_dictionary=categorical),
           "plain_text": pq.read_table(path)}
-stats.analyse(tables["plain_text"].slice(0, 1000), policy=None)  # imports statsmodels
+analyse(tables["plain_text"].slice(0, 1000), policy=None)  # imports statsmodels
 times = {}
 for kind, table in tables.items():
     times[kind] = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        stats.analyse(table, policy=None)
+        analyse(table, policy=None)
         times[kind].append(time.perf_counter() - t0)
 print(json.dumps({"status": "ok", "rows": table.num_rows, "times_s": times}))
 """

@@ -239,9 +239,10 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 def _cmd_stats(args: argparse.Namespace) -> int:
     import json
 
-    from preauth import evidence as stats
     from preauth.criteria.library import load_library
     from preauth.evaluate.engine import Engine
+    from preauth.evidence.cells import carriers_in
+    from preauth.evidence.report import analyse
 
     library = load_library(args.criteria)
     if args.policy not in {p.id for p in library.policies}:
@@ -253,15 +254,15 @@ def _cmd_stats(args: argparse.Namespace) -> int:
         _say(f"{args.file}: no such file")
         return EXIT_UNUSABLE
     result = _read_requests(path)
-    carriers = stats.carriers_in(result.accepted)
+    carriers = carriers_in(result.accepted)
     if args.carrier_reference is not None and args.carrier_reference not in carriers:
         _say(f"--carrier-reference {args.carrier_reference!r} is not a carrier in "
              f"{path.name}; expected one of {', '.join(carriers) or '(no carriers recorded)'}")
         return EXIT_UNUSABLE
     engine = Engine(library)
     try:
-        evidence = stats.analyse(result.accepted, engine, policy=args.policy,
-                                 carrier_reference=args.carrier_reference)
+        evidence = analyse(result.accepted, engine, policy=args.policy,
+                           carrier_reference=args.carrier_reference)
     finally:
         engine.close()
     if args.format == "json":

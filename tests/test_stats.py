@@ -17,8 +17,13 @@ from scipy.stats import fisher_exact
 from scipy.stats.contingency import odds_ratio
 from statsmodels.stats.proportion import proportion_confint
 
-from preauth import evidence as stats
 from preauth.evaluate.engine import Engine
+from preauth.evidence.cells import VERDICTS, Filters, carriers_in, verdict_column
+from preauth.evidence.cells import cells as aggregate
+from preauth.evidence.concordance import concordance, discordant_cases
+from preauth.evidence.odds import ModelResult, default_carrier_reference, odds_ratios
+from preauth.evidence.rates import kpis, rate_table, rates
+from preauth.evidence.report import analyse, verdict_counts
 from preauth.synthetic.generator import synthesize
 
 
@@ -29,12 +34,12 @@ def table(engine: Engine) -> pa.Table:
 
 @pytest.fixture(scope="module")
 def verdict(engine: Engine, table: pa.Table) -> pa.ChunkedArray:
-    return stats.verdict_column(engine, table, "acr")
+    return verdict_column(engine, table, "acr")
 
 
 @pytest.fixture(scope="module")
 def cells(table: pa.Table, verdict: pa.ChunkedArray) -> pd.DataFrame:
-    return stats.cells(table, verdict)
+    return aggregate(table, verdict)
 
 
 def _frame(rows: list[tuple]) -> pd.DataFrame:
@@ -59,7 +64,7 @@ def _logit_or(df: pd.DataFrame, outcome: str, carrier_ref: str) -> tuple[pd.Seri
     return np.exp(fit.params), np.exp(fit.conf_int()), fit.pvalues
 
 
-def _glm_lookup(result: stats.ModelResult) -> dict[str, pd.Series]:
+def _glm_lookup(result: ModelResult) -> dict[str, pd.Series]:
     return {f"{r['factor']}={r['level']}": r for _, r in result.table.iterrows()}
 
 
@@ -73,7 +78,7 @@ def _term(name: str, carrier_ref: str) -> str:
 
 def test_cells_count_every_request_once(table: pa.Table, cells: pd.DataFrame) -> None:
     assert int(cells["n"].sum()) == table.num_rows
-    assert set(cells["verdict"]) <= set(stats.VERDICTS)
+    assert set(cells["verdict"]) <= set(VERDICTS)
     assert cells["month"].min() >= pd.Timestamp("2013-01-01")
 
 
@@ -83,7 +88,7 @@ def test_measure_counts_match_a_direct_count(table: pa.Table, cells: pd.DataFram
     decided = df["decision"].isin(["approved", "denied", "cancelled"])
     denied = df["decision"].isin(["denied", "cancelled"])
     p2p = df["peer_to_peer"].fillna(False).astype(bool)
-    k = stats.kpis(cells)
+    k = kpis(cells)
     assert k["preauth_required"]["numerator"] == req.sum()
     assert k["denied"] == {"numerator": (req & denied).sum(),
                            "denominator": (req & decided).sum(),
@@ -96,11 +101,11 @@ def test_measure_counts_match_a_direct_count(table: pa.Table, cells: pd.DataFram
 
 
 def test_rates_have_wilson_intervals(cells: pd.DataFrame) -> None:
-    t = stats.rate_table(cells, "denied", "carrier")
+    t = rate_table(cells, "denied", "carrier")
     lo, hi = proportion_confint(t["numerator"], t["denominator"], method="wilson")
     np.testing.assert_allclose(t["ci_low"], lo)
     np.testing.assert_allclose(t["ci_high"], hi)
-    long = stats.rates(cells)
+    long = rates(cells)
     assert set(long["by"]) == {"overall", "region", "carrier", "cpt_code", "month"}
     assert set(long["measure"]) == {"preauth_required", "denied", "peer_to_peer", "overturned",
                                     "completed", "completed_after_denial"}
@@ -110,16 +115,16 @@ def test_rates_have_wilson_intervals(cells: pd.DataFrame) -> None:
 
 def test_filters_restrict_the_requests(table: pa.Table, verdict: pa.ChunkedArray) -> None:
     df = table.to_pandas()
-    f = stats.Filters(carriers=("Carrier B", "Carrier C"), regions=("lumbar",),
+    f = Filters(carriers=("Carrier B", "Carrier C"), regions=("lumbar",),
                       cpt_codes=("72148", "72158"), date_from=dt.date(2015, 1, 1),
                       date_to=dt.date(2016, 6, 30))
-    c = stats.cells(table, verdict, f)
+    c = aggregate(table, verdict, f)
     dates = pd.to_datetime(df["request_date"])
     want = (df["carrier"].isin(["Carrier B", "Carrier C"]) & (df["region"] == "lumbar")
             & df["cpt_code"].isin(["72148", "72158"]) & (dates >= "2015-01-01")
             & (dates <= "2016-06-30"))
     assert int(c["n"].sum()) == int(want.sum()) > 0
-    assert stats.cells(table, verdict, stats.Filters(carriers=())).empty
+    assert aggregate(table, verdict, Filters(carriers=())).empty
     assert "carrier in Carrier B, Carrier C" in f.describe()
 
 
@@ -130,8 +135,8 @@ def test_glm_on_the_contingency_table_equals_row_level_logit(
         table: pa.Table, cells: pd.DataFrame, carrier_ref: str | None) -> None:
     df = table.to_pandas()
     df["y"] = df["preauth_required"].astype(int)
-    result = stats.odds_ratios(cells, "preauth_required", carrier_ref)
-    ref = carrier_ref or stats.default_carrier_reference(cells)
+    result = odds_ratios(cells, "preauth_required", carrier_ref)
+    ref = carrier_ref or default_carrier_reference(cells)
     assert result.references == {"region": "cervical", "carrier": ref}
     ors, cis, ps = _logit_or(df, "y", ref)
     got = _glm_lookup(result)
@@ -150,7 +155,7 @@ def test_denial_model_among_preauthorized_equals_logit(table: pa.Table,
     df = table.to_pandas()
     df = df[df["preauth_required"].astype(bool)].copy()
     df["y"] = df["decision"].isin(["denied", "cancelled"]).astype(int)
-    result = stats.odds_ratios(cells, "denied")
+    result = odds_ratios(cells, "denied")
     ref = result.references["carrier"]
     ors, _, _ = _logit_or(df, "y", ref)
     for name, row in _glm_lookup(result).items():
@@ -162,7 +167,7 @@ def test_default_reference_is_the_carrier_with_most_requests(table: pa.Table,
                                                             cells: pd.DataFrame) -> None:
     counts = table.to_pandas()["carrier"].value_counts()  # counted from the rows themselves
     assert counts.iloc[0] > counts.iloc[1]  # one carrier has the most
-    assert stats.default_carrier_reference(cells) == counts.index[0]
+    assert default_carrier_reference(cells) == counts.index[0]
 
 
 def test_small_cells_get_an_exact_conditional_odds_ratio() -> None:
@@ -170,7 +175,7 @@ def test_small_cells_get_an_exact_conditional_odds_ratio() -> None:
                  ("Big", "72148", True, "approved", 80), ("Big", "72148", False, None, 20),
                  ("Tiny", "72141", True, "approved", 3), ("Tiny", "72141", False, None, 2),
                  ("Tiny", "72148", True, "approved", 4), ("Tiny", "72148", False, None, 1)])
-    result = stats.odds_ratios(stats.cells(df), "preauth_required")
+    result = odds_ratios(aggregate(df), "preauth_required")
     tiny = result.table[result.table["level"] == "Tiny"].iloc[0]
     assert bool(tiny["small_cells"]) and "exact" in tiny["note"]
     exact = result.exact[result.exact["level"] == "Tiny"].iloc[0]
@@ -189,7 +194,7 @@ def test_a_carrier_with_every_request_preauthorized_is_not_estimable() -> None:
                  ("B", "72141", True, "approved", 40), ("B", "72141", False, None, 40),
                  ("B", "72148", True, "approved", 30), ("B", "72148", False, None, 10),
                  ("C", "72141", True, "approved", 6), ("C", "72148", True, "approved", 3)])
-    result = stats.odds_ratios(stats.cells(df), "preauth_required")
+    result = odds_ratios(aggregate(df), "preauth_required")
     assert result.fitted
     c = result.table[result.table["level"] == "C"].iloc[0]
     assert not c["estimable"] and math.isnan(c["odds_ratio"]) and "all of its" in c["note"]
@@ -204,7 +209,7 @@ def test_a_carrier_with_every_request_preauthorized_is_not_estimable() -> None:
     ors, cis, _ = _logit_or(rest, "y", ref)
     assert b["odds_ratio"] == pytest.approx(ors[_term("carrier=B", ref)], rel=1e-6)
     assert b["ci_low"] == pytest.approx(cis.loc[_term("carrier=B", ref), 0], rel=1e-6)
-    json.dumps(stats.analyse(df).to_dict(), allow_nan=False)
+    json.dumps(analyse(df).to_dict(), allow_nan=False)
 
 
 @pytest.mark.parametrize("case", ["empty", "no_outcomes", "all_required", "one_carrier",
@@ -250,7 +255,7 @@ def test_degenerate_data_gives_messages_not_exceptions(case: str) -> None:
     elif case == "missing_some_carriers":
         df.loc[df.index[:7], "carrier"] = None
         expect = "without a carrier"
-    ev = stats.analyse(df, carrier_reference=ref)
+    ev = analyse(df, carrier_reference=ref)
     text = " ".join(ev.messages + [m for r in ev.models.values() for m in r.messages])
     assert expect in text, text
     payload = json.dumps(ev.to_dict(), allow_nan=False)
@@ -268,45 +273,45 @@ def test_degenerate_data_gives_messages_not_exceptions(case: str) -> None:
 
 def test_concordance_matrix_and_drill_down(table: pa.Table, verdict: pa.ChunkedArray,
                                            cells: pd.DataFrame) -> None:
-    con = stats.concordance(cells, "acr")
+    con = concordance(cells, "acr")
     df = table.to_pandas().assign(verdict=verdict.to_pandas())
     req = df[df["preauth_required"].astype(bool)]
     cross = pd.crosstab(req["verdict"], req["decision"])
-    for v in stats.VERDICTS:
+    for v in VERDICTS:
         for d in ("approved", "denied", "cancelled"):
             assert con.matrix.loc[v, d] == cross.loc[v, d]
     assert con.n == len(req)
     assert con.denied_although_meets == int(cross.loc["meets_criteria", ["denied", "cancelled"]]
                                             .sum())
-    rows, total = stats.discordant_cases(table, verdict, "denied_although_meets", limit=5)
+    rows, total = discordant_cases(table, verdict, "denied_although_meets", limit=5)
     assert total == con.denied_although_meets and rows.num_rows == 5
     assert set(rows.column("verdict").to_pylist()) == {"meets_criteria"}
     assert set(rows.column("decision").to_pylist()) <= {"denied", "cancelled"}
     dates = rows.column("request_date").to_pylist()
     assert dates == sorted(dates)
-    rows, total = stats.discordant_cases(table, verdict, "approved_although_not_meets",
+    rows, total = discordant_cases(table, verdict, "approved_although_not_meets",
                                          limit=None)
     assert rows.num_rows == total == con.approved_although_not_meets
     assert 0 < con.agreement < 1
     with pytest.raises(ValueError, match="unknown kind"):
-        stats.discordant_cases(table, verdict, "nonsense")
+        discordant_cases(table, verdict, "nonsense")
 
 
 def test_concordance_without_decisions_says_so() -> None:
     df = _frame([("A", "72141", None, None, 5)])
-    con = stats.concordance(stats.cells(df, pa.array(["meets_criteria"] * 5)), "acr")
+    con = concordance(aggregate(df, pa.array(["meets_criteria"] * 5)), "acr")
     assert con.n == 0 and "No payer decisions" in con.messages[0]
 
 
 def test_a_decision_without_preauth_required_counts_as_preauthorized() -> None:
     df = _frame([("A", "72141", None, "denied", 2), ("A", "72141", None, "approved", 3)])
-    k = stats.kpis(stats.cells(df))
+    k = kpis(aggregate(df))
     assert k["denied"]["denominator"] == 5 and k["denied"]["numerator"] == 2
     assert k["preauth_required"]["denominator"] == 0 and k["preauth_required"]["rate"] is None
 
 
 def test_analyse_json_is_strict_and_complete(engine: Engine, table: pa.Table) -> None:
-    ev = stats.analyse(table, engine, "evicore_style")
+    ev = analyse(table, engine, "evicore_style")
     d = json.loads(json.dumps(ev.to_dict(), allow_nan=False))
     assert {"odds_ratios", "rates", "concordance", "exact_odds_ratios", "models"} <= set(d)
     keys = {"outcome", "factor", "level", "reference", "odds_ratio", "ci_low", "ci_high",
@@ -319,18 +324,55 @@ def test_analyse_json_is_strict_and_complete(engine: Engine, table: pa.Table) ->
 
 def test_verdict_counts_per_policy(engine: Engine, table: pa.Table) -> None:
     results = engine.evaluate(table.slice(0, 300), ["acr", "bcbs_style"])
-    counts = stats.verdict_counts(results)
+    counts = verdict_counts(results)
     assert list(counts["policy"]) == ["acr", "bcbs_style"]
     assert (counts["total"] == 300).all()
-    assert stats.verdict_counts(results.slice(0, 0)).empty
+    assert verdict_counts(results.slice(0, 0)).empty
 
 
 def test_filter_on_missing_carrier_labels() -> None:
     df = pd.DataFrame({"case_id": list("abcde"), "carrier": ["X", None, " ", "Y", "X"],
                        "cpt_code": ["72148"] * 5})
     missing = "(not recorded)"  # the label of a missing carrier (None or blank)
-    picked = {f: stats.cells(df, filters=stats.Filters(carriers=f))
+    picked = {f: aggregate(df, filters=Filters(carriers=f))
               for f in (("X",), (missing,), ("Y", missing))}
     assert [int(c["n"].sum()) for c in picked.values()] == [2, 2, 3]
     assert set(picked[(missing,)]["carrier"]) == {missing}
-    assert stats.carriers_in(df) == ["X", "Y"]
+    assert carriers_in(df) == ["X", "Y"]
+
+
+def test_the_evidence_database_is_locked_down() -> None:
+    """No file access and no change of settings through the connections cells() uses."""
+    import duckdb
+
+    from preauth.evidence._sql import connect
+
+    con = connect()
+    try:
+        with pytest.raises(duckdb.Error):
+            con.sql("SELECT * FROM read_csv('/etc/hostname')").fetchall()
+        with pytest.raises(duckdb.Error):
+            con.execute("SET enable_external_access = true")
+    finally:
+        con.close()
+
+
+def test_concurrent_aggregations_keep_their_own_tables() -> None:
+    """Sessions aggregate at the same time on one database: each sees only its own rows."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tables = [synthesize(40 + 13 * i, seed=30 + i, outcomes=True) for i in range(4)]
+    alone = [aggregate(t.cast(pa.schema([pa.field(f.name, pa.string())
+                                         if f.name == "completed" else f
+                                         for f in t.schema]))) for t in tables]
+
+    def run(i: int) -> pd.DataFrame:  # the SQL path (text column): one registered view each
+        t = tables[i]
+        return aggregate(t.cast(pa.schema([pa.field(f.name, pa.string())
+                                           if f.name == "completed" else f
+                                           for f in t.schema])))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in range(5):
+            for i, got in enumerate(pool.map(run, range(len(tables)))):
+                pd.testing.assert_frame_equal(got, alone[i])

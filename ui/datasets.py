@@ -2,20 +2,24 @@
 
 A dataset is an accepted (typed) Arrow table plus a key that identifies its content: the
 bundled file's path and modification time, or the upload's content hash set by the Upload
-page. Everything expensive is cached on that key and on the criteria library's content key —
-the criteria verdicts (one column per dataset and policy, never copied) and the aggregation
-cells — so moving a filter re-aggregates at most once and nothing row-level is ever sent to
-the browser. Only the bundled data under the bundled criteria is cached for every session
-(``st.cache_*``); whatever derives from an upload or custom criteria stays in the session that
-owns it (:mod:`ui.session_cache`), so no other session can see it and it is released with
-the session.
+page. A :class:`Selection` is a dataset under a policy of a criteria library (its content
+key), filtered; every aggregate is cached on the selection's key — the criteria verdicts (one
+column per dataset and policy, never copied), the aggregation cells with the KPIs and the
+concordance (:class:`Summary`), and what the tabs derive from the cells (models, rate tables,
+drill-downs) — so moving a filter aggregates once, moving it back or switching tabs computes
+nothing, and nothing row-level is ever sent to the browser. Only the bundled data under the
+bundled criteria is cached for every session (``st.cache_*``); whatever derives from an
+upload or custom criteria stays in the session that owns it (:mod:`ui.session_cache`), so no
+other session can see it and it is released with the session.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -23,16 +27,29 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import streamlit as st
 
-from preauth import evidence as stats
 from preauth.evaluate.engine import Engine
+from preauth.evidence.cells import MISSING, Filters, carriers_in, verdict_column
+from preauth.evidence.cells import cells as aggregate
+from preauth.evidence.concordance import (
+    Concordance,
+    concordance,
+    discordant_cases,
+    requests_by_verdict,
+)
+from preauth.evidence.odds import ModelResult, default_carrier_reference, odds_ratios
+from preauth.evidence.rates import kpis, rate_table, rates
 from preauth.ingest.raw import RawTable
 from preauth.ingest.read import read_raw
 from preauth.ingest.validate import IngestResult, validate
 from ui.session_cache import session_memo
 
 __all__ = ["BUNDLED_PATH", "UPLOADED", "UPLOADED_NAME", "UPLOADED_TOKEN", "Dataset",
-           "available_datasets", "cells_for", "content_token", "discordant_for", "models_for",
-           "rates_for", "read_upload", "validate_upload", "verdicts_for"]
+           "Selection", "Summary", "all_discordant", "available_datasets", "carriers_for",
+           "case_row", "content_token", "date_range", "discordant_for", "model_for",
+           "rate_table_for", "rates_for", "read_upload", "summary_for", "validate_upload",
+           "verdicts_for"]
+
+T = TypeVar("T")
 
 # What one session keeps for its own upload / custom criteria (released with the session):
 MAX_SESSION_VERDICTS = 4  # verdict columns (a row-length array each): policies switched back
@@ -87,57 +104,103 @@ def _owned(data_key: str, library_key: str = "bundled:") -> bool:
     return not (data_key.startswith("bundled:") and library_key.startswith("bundled:"))
 
 
-def verdicts_for(data_key: str, policy: str, library_key: str, table: pa.Table,
-                 engine: Engine) -> pa.ChunkedArray:
-    """The criteria verdict of every row under ``policy``. Shared by all sessions only for
-    the bundled data under the bundled criteria; anything involving an upload or custom
-    criteria is kept in the session that owns it (a few entries, released with it)."""
-    if not _owned(data_key, library_key):
-        return _shared_verdicts(data_key, policy, library_key, table, engine)
-    return session_memo("verdicts", f"{data_key}|{policy}|{library_key}",
-                        lambda: stats.verdict_column(engine, table, policy),
+@dataclass(frozen=True, eq=False)
+class Selection:
+    """What the Evidence page analyses: a dataset under a policy of a criteria library,
+    filtered. :attr:`key` identifies every aggregate derived from it (the data's and the
+    library's content keys, the policy and the filters)."""
+
+    dataset: Dataset
+    policy: str
+    library_key: str
+    filters: Filters
+
+    @property
+    def key(self) -> str:
+        return f"{self.dataset.key}|{self.policy}|{self.library_key}|{self.filters!r}"
+
+    @property
+    def shared(self) -> bool:
+        """The bundled data under the bundled criteria: the same for every session."""
+        return not _owned(self.dataset.key, self.library_key)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The aggregation pass of a selection and what the page shows above its tabs, all
+    computed once per selection by :mod:`preauth.evidence`."""
+
+    cells: pd.DataFrame
+    kpis: dict[str, dict[str, float | int | None]]
+    concordance: Concordance
+    carriers: list[str]  # recorded carriers, sorted
+    default_reference: str | None  # the carrier with the most requests
+    requests_by_verdict: pd.DataFrame
+
+
+def verdicts_for(selection: Selection, engine: Engine) -> pa.ChunkedArray:
+    """The criteria verdict of every row under the selection's policy. Shared by all
+    sessions only for the bundled data under the bundled criteria; anything involving an
+    upload or custom criteria is kept in the session that owns it (a few entries, released
+    with it)."""
+    ds, policy, lib = selection.dataset, selection.policy, selection.library_key
+    if selection.shared:
+        return _shared_verdicts(ds.key, policy, lib, ds.table, engine)
+    return session_memo("verdicts", f"{ds.key}|{policy}|{lib}",
+                        lambda: verdict_column(engine, ds.table, policy),
                         max_entries=MAX_SESSION_VERDICTS)
 
 
-def cells_for(data_key: str, policy: str, library_key: str, filters_key: str,
-              table: pa.Table, verdict: pa.ChunkedArray, filters: stats.Filters) -> pd.DataFrame:
-    if not _owned(data_key, library_key):
-        return _shared_cells(data_key, policy, library_key, filters_key, table, verdict,
-                             filters)
-    return session_memo("cells", f"{data_key}|{policy}|{library_key}|{filters_key}",
-                        lambda: stats.cells(table, verdict, filters),
-                        max_entries=MAX_SESSION_AGGREGATES)
+def summary_for(selection: Selection, engine: Engine) -> Summary:
+    """The cells of the selection (one aggregation pass over the rows, in DuckDB) with the
+    KPIs and the concordance derived from them."""
+    def compute() -> Summary:
+        c = aggregate(selection.dataset.table, verdicts_for(selection, engine),
+                      selection.filters)
+        return Summary(c, kpis(c), concordance(c, selection.policy),
+                       sorted(set(c["carrier"]) - {MISSING}), default_carrier_reference(c),
+                       requests_by_verdict(c))
+
+    return _aggregate("summary", selection, "", compute)
 
 
-def models_for(data_key: str, policy: str, library_key: str, filters_key: str,
-               outcome: str, reference: str | None, cells: pd.DataFrame) -> stats.ModelResult:
-    if not _owned(data_key, library_key):
-        return _shared_models(data_key, policy, library_key, filters_key, outcome, reference,
-                              cells)
-    return session_memo(
-        "models", f"{data_key}|{policy}|{library_key}|{filters_key}|{outcome}|{reference}",
-        lambda: stats.odds_ratios(cells, outcome, reference),
-        max_entries=MAX_SESSION_AGGREGATES)
+def model_for(selection: Selection, summary: Summary, outcome: str,
+              reference: str | None) -> ModelResult:
+    return _aggregate("model", selection, f"{outcome}|{reference}",
+                      lambda: odds_ratios(summary.cells, outcome, reference))
 
 
-def rates_for(data_key: str, policy: str, library_key: str, filters_key: str,
-              cells: pd.DataFrame) -> pd.DataFrame:
-    if not _owned(data_key, library_key):
-        return _shared_rates(data_key, policy, library_key, filters_key, cells)
-    return session_memo("rates", f"{data_key}|{policy}|{library_key}|{filters_key}",
-                        lambda: stats.rates(cells), max_entries=MAX_SESSION_AGGREGATES)
+def rate_table_for(selection: Selection, summary: Summary, measure: str,
+                   dims: tuple[str, ...]) -> pd.DataFrame:
+    return _aggregate("rate_table", selection, f"{measure}|{dims}",
+                      lambda: rate_table(summary.cells, measure, list(dims)))
 
 
-def discordant_for(data_key: str, policy: str, library_key: str, filters_key: str, kind: str,
-                   table: pa.Table, verdict: pa.ChunkedArray,
-                   filters: stats.Filters) -> tuple[pa.Table, int]:
-    if not _owned(data_key, library_key):
-        return _shared_discordant(data_key, policy, library_key, filters_key, kind, table,
-                                  verdict, filters)
-    return session_memo(
-        "discordant", f"{data_key}|{policy}|{library_key}|{filters_key}|{kind}",
-        lambda: stats.discordant_cases(table, verdict, kind, filters, limit=200),
-        max_entries=MAX_SESSION_AGGREGATES)
+def rates_for(selection: Selection, summary: Summary) -> pd.DataFrame:
+    return _aggregate("rates", selection, "", lambda: rates(summary.cells))
+
+
+def discordant_for(selection: Selection, engine: Engine, kind: str) -> tuple[pa.Table, int]:
+    """The first 200 requests of ``kind`` and how many there are."""
+    return _aggregate("discordant", selection, kind, lambda: discordant_cases(
+        selection.dataset.table, verdicts_for(selection, engine), kind, selection.filters,
+        limit=200))
+
+
+def all_discordant(selection: Selection, engine: Engine, kind: str) -> pa.Table:
+    """Every request of ``kind`` (for the download, made on click)."""
+    return discordant_cases(selection.dataset.table, verdicts_for(selection, engine), kind,
+                            selection.filters, limit=None)[0]
+
+
+def _aggregate(kind: str, selection: Selection, detail: str, compute: Callable[[], T]) -> T:
+    """``compute()`` once per (selection, ``detail``): for every session when the selection
+    is :attr:`Selection.shared`, else in this session only (a few entries per kind)."""
+    key = f"{selection.key}|{detail}"
+    if selection.shared:
+        shared = _shared_summary if kind == "summary" else _shared_derived
+        return shared(kind, key, compute)
+    return session_memo(kind, key, compute, max_entries=MAX_SESSION_AGGREGATES)
 
 
 def date_range(data_key: str, table: pa.Table) -> tuple[object, object] | None:
@@ -161,9 +224,9 @@ def _date_range(table: pa.Table) -> tuple[object, object] | None:
 
 
 def _carriers(table: pa.Table) -> list[str]:
-    names = stats.carriers_in(table)
+    names = carriers_in(table)
     if "carrier" in table.column_names and table.column("carrier").null_count:
-        names.append(stats.MISSING)
+        names.append(MISSING)
     return names
 
 
@@ -172,34 +235,20 @@ def _carriers(table: pa.Table) -> list[str]:
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _shared_verdicts(data_key: str, policy: str, library_key: str, _table: pa.Table,
                      _engine: Engine) -> pa.ChunkedArray:
-    return stats.verdict_column(_engine, _table, policy)
+    return verdict_column(_engine, _table, policy)
 
 
+# Copies per call (st.cache_data): no session can alter what another one reads. A summary
+# holds the cells (some 7,000 rows, 1.6 MB, for the bundled data): 64 filter settings' worth;
+# what the tabs derive from them is a few dozen rows each (at most ~0.1 MB).
 @st.cache_data(show_spinner=False, max_entries=64)
-def _shared_cells(data_key: str, policy: str, library_key: str, filters_key: str,
-                  _table: pa.Table, _verdict: pa.ChunkedArray,
-                  _filters: stats.Filters) -> pd.DataFrame:
-    return stats.cells(_table, _verdict, _filters)
+def _shared_summary(kind: str, key: str, _compute: Callable[[], T]) -> T:
+    return _compute()
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _shared_models(data_key: str, policy: str, library_key: str, filters_key: str,
-                   outcome: str, reference: str | None,
-                   _cells: pd.DataFrame) -> stats.ModelResult:
-    return stats.odds_ratios(_cells, outcome, reference)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _shared_rates(data_key: str, policy: str, library_key: str, filters_key: str,
-                  _cells: pd.DataFrame) -> pd.DataFrame:
-    return stats.rates(_cells)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _shared_discordant(data_key: str, policy: str, library_key: str, filters_key: str,
-                       kind: str, _table: pa.Table, _verdict: pa.ChunkedArray,
-                       _filters: stats.Filters) -> tuple[pa.Table, int]:
-    return stats.discordant_cases(_table, _verdict, kind, _filters, limit=200)
+@st.cache_data(show_spinner=False, max_entries=256)
+def _shared_derived(kind: str, key: str, _compute: Callable[[], T]) -> T:
+    return _compute()
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -139,31 +139,12 @@ def count_combinations(table: pa.Table, columns: Mapping[str, tuple[str, str]],
     in no particular order; ``None`` when the data does not suit (see the module notes).
     """
     text_filters = dict(text_filters or {})
-    n = table.num_rows
-    for source, kind in columns.values():
-        if source in table.column_names and not _suits(table[source], kind) \
-                and not pa.types.is_null(table[source].type):
-            return None
-    if any(name not in table.column_names or not _suits(table[name], "text")
-           for name in text_filters):
-        return None
     dated = date_from is not None or date_to is not None
-    if dated and (date_column not in table.column_names
-                  or not _suits(table[date_column], "month")):
+    if not _table_suits(table, columns, text_filters, date_column, dated):
         return None
 
     def encode(item: tuple[str, tuple[str, str]]) -> _Codes:
-        _, (source, kind) = item
-        if source not in table.column_names or pa.types.is_null(table[source].type):
-            empty = pa.date32() if kind == "month" else pa.bool_() if kind == "bool" \
-                else pa.string()
-            return _Codes(None, 1, pa.nulls(1, empty))
-        col = table[source]
-        if kind == "text":
-            return _text_codes(col)
-        if kind == "bool":
-            return _bool_codes(col)
-        return _month_codes(_days(col))
+        return _encode(table, *item[1])
 
     with ThreadPoolExecutor(max_workers=2) as pool:  # Arrow and numpy release the GIL
         encoded = dict(zip(columns, pool.map(encode, columns.items()), strict=True))
@@ -174,7 +155,59 @@ def count_combinations(table: pa.Table, columns: Mapping[str, tuple[str, str]],
     if radix >= _INT64_LIMIT:
         return None
     key_type = np.int32 if radix <= _INT32_LIMIT else np.int64
+    keep = _keep_mask(table, columns, encoded, text_filters,
+                      date_column if dated else None, date_from, date_to)
+    key = np.zeros(table.num_rows, key_type)
+    for c in encoded.values():
+        if c.codes is not None:  # (an all-NULL column has one code: nothing to pack)
+            key *= key_type(c.cardinality)
+            key += c.codes.astype(key_type, copy=False)
+    if keep is not None:
+        key = key[keep]
+    if radix <= max(_DENSE_LIMIT // 8, 4 * len(key)) and radix <= _DENSE_LIMIT:
+        counts = np.bincount(key, minlength=radix)
+        present = np.flatnonzero(counts)
+        counts = counts[present]
+    else:
+        present, counts = np.unique(key, return_counts=True)
+    return _decode(encoded, present.astype(np.int64, copy=False), counts)
 
+
+def _table_suits(table: pa.Table, columns: Mapping[str, tuple[str, str]],
+                 text_filters: Mapping[str, TextFilter], date_column: str | None,
+                 dated: bool) -> bool:
+    """Every column (and filtered column, and the date column when bounded) of a type the
+    codes handle."""
+    for source, kind in columns.values():
+        if source in table.column_names and not _suits(table[source], kind) \
+                and not pa.types.is_null(table[source].type):
+            return False
+    if any(name not in table.column_names or not _suits(table[name], "text")
+           for name in text_filters):
+        return False
+    return not dated or (date_column in table.column_names
+                         and _suits(table[date_column], "month"))
+
+
+def _encode(table: pa.Table, source: str, kind: str) -> _Codes:
+    if source not in table.column_names or pa.types.is_null(table[source].type):
+        empty = pa.date32() if kind == "month" else pa.bool_() if kind == "bool" \
+            else pa.string()
+        return _Codes(None, 1, pa.nulls(1, empty))
+    col = table[source]
+    if kind == "text":
+        return _text_codes(col)
+    if kind == "bool":
+        return _bool_codes(col)
+    return _month_codes(_days(col))
+
+
+def _keep_mask(table: pa.Table, columns: Mapping[str, tuple[str, str]],
+               encoded: Mapping[str, _Codes], text_filters: Mapping[str, TextFilter],
+               date_column: str | None, date_from: dt.date | None,
+               date_to: dt.date | None) -> np.ndarray | None:
+    """The rows that pass the filters; None when every row does."""
+    n = table.num_rows
     keep: np.ndarray | None = None
 
     def restrict(mask: np.ndarray) -> None:
@@ -189,7 +222,7 @@ def count_combinations(table: pa.Table, columns: Mapping[str, tuple[str, str]],
             restrict(np.full(n, lut[0]))
         elif not lut.all():
             restrict(lut[codes.codes])
-    if dated:
+    if date_column is not None:
         days = _days(table[date_column])
         mask = days != np.iinfo(np.int32).min
         if date_from is not None:
@@ -197,22 +230,12 @@ def count_combinations(table: pa.Table, columns: Mapping[str, tuple[str, str]],
         if date_to is not None:
             mask &= days <= (date_to - _EPOCH).days
         restrict(mask)
+    return keep
 
-    key = np.zeros(n, key_type)
-    for c in encoded.values():
-        if c.codes is not None:  # (an all-NULL column has one code: nothing to pack)
-            key *= key_type(c.cardinality)
-            key += c.codes.astype(key_type, copy=False)
-    if keep is not None:
-        key = key[keep]
-    if radix <= max(_DENSE_LIMIT // 8, 4 * len(key)) and radix <= _DENSE_LIMIT:
-        counts = np.bincount(key, minlength=radix)
-        present = np.flatnonzero(counts)
-        counts = counts[present]
-    else:
-        present, counts = np.unique(key, return_counts=True)
-    present = present.astype(np.int64, copy=False)
 
+def _decode(encoded: Mapping[str, _Codes], present: np.ndarray,
+            counts: np.ndarray) -> pa.Table:
+    """The packed keys back to one column of values per output name, with ``n``."""
     out: dict[str, pa.Array] = {}
     rest = present
     for name in reversed(list(encoded)):
@@ -220,5 +243,5 @@ def count_combinations(table: pa.Table, columns: Mapping[str, tuple[str, str]],
         code = rest % c.cardinality
         rest = rest // c.cardinality
         out[name] = c.values.take(pa.array(code.astype(np.int32)))
-    arrays = [out[name] for name in columns] + [pa.array(counts.astype(np.int64))]
-    return pa.table(arrays, names=[*columns, "n"])
+    arrays = [out[name] for name in encoded] + [pa.array(counts.astype(np.int64))]
+    return pa.table(arrays, names=[*encoded, "n"])

@@ -71,18 +71,19 @@ def measure(path: str | Path = BUNDLED) -> dict[str, Any]:
     """Rates, odds ratios and the ACR concordance of the file at ``path``."""
     import pyarrow.parquet as pq
 
-    from preauth import evidence as stats
     from preauth.criteria.library import load_library
     from preauth.evaluate.engine import Engine
+    from preauth.evidence.rates import kpis
+    from preauth.evidence.report import analyse
 
     table = pq.read_table(path)
     engine = Engine(load_library())
     try:
-        ev = stats.analyse(table, engine, policy="acr")
+        ev = analyse(table, engine, policy="acr")
         mix = policy_mix(table, engine)
     finally:
         engine.close()
-    k = stats.kpis(ev.cells)
+    k = kpis(ev.cells)
     n = int(k["requests"]["numerator"] or 0)
     never = n - int(k["completed"]["numerator"] or 0)
     odds = ev.models["preauth_required"].table

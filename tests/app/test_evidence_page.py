@@ -41,6 +41,17 @@ def _accepted(table: pa.Table) -> pa.Table:
     return validate(RawTable.from_arrow(table)).accepted
 
 
+def _open_tab(at: AppTest, label: str) -> AppTest:
+    """Switch the analyses' tabs as a click would (the tabs keep their state in ``ev_tab``)."""
+    at.session_state["ev_tab"] = label
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+TABS = ["Odds ratios", "Carrier × region", "Over time", "By group", "Concordance"]
+
+
 def test_bundled_data_kpis_charts_and_downloads() -> None:
     # the tiles, counted from the file itself (not by the code that draws them)
     required = pq.read_table(ROOT / "data" / "requests.parquet").column("preauth_required")
@@ -51,14 +62,33 @@ def test_bundled_data_kpis_charts_and_downloads() -> None:
     m = _metrics(at)
     assert m["Requests"] == "50,000"
     assert m["Preauth needed"] == f"{100 * rate:.1f}%"
-    assert m["Denied although criteria met"] != "0"
-    charts = at.get("plotly_chart")
-    assert len(charts) == 5  # forest, heat map, timeline, bars, concordance
-    labels = [d.label for d in at.download_button]
-    assert labels.count("Download CSV") >= 6
-    assert any(label.startswith("Download all") for label in labels)
     assert at.radio(key="evidence_source").options == [
         "Bundled synthetic data (50,000 requests)"]
+    assert [t.label for t in at.tabs] == TABS
+    charts, labels = [], []
+    for tab in TABS:  # forest, heat map, timeline, bars, concordance: one in each tab
+        _open_tab(at, tab)
+        drawn = at.get("plotly_chart")
+        assert len(drawn) == 1, (tab, len(drawn))
+        charts += drawn
+        labels += [d.label for d in at.download_button]
+        if tab == "Concordance":
+            assert _metrics(at)["Denied although criteria met"] != "0"
+    assert len(charts) == 5
+    assert labels.count("Download CSV") >= 6
+    assert any(label.startswith("Download all") for label in labels)
+
+
+def test_only_the_open_tab_is_drawn() -> None:
+    """The tabs are lazy: a rerun draws the open tab's chart and widgets, not all five."""
+    at = _evidence()
+    assert len(at.get("plotly_chart")) == 1
+    keys = {w.key for w in at.radio}
+    assert "ev_outcome" in keys and not keys & {"ev_split", "ev_group_dim", "ev_kind"}
+    _open_tab(at, "Over time")
+    keys = {w.key for w in at.radio}
+    assert "ev_split" in keys and "ev_outcome" not in keys
+    assert len(at.get("plotly_chart")) == 1
 
 
 def test_filters_and_model_options() -> None:
@@ -74,9 +104,10 @@ def test_filters_and_model_options() -> None:
     assert ref.value == "Carrier B"  # the larger of the two
     ref.set_value("Carrier D").run()
     at.selectbox(key="ev_policy").set_value("bcbs_style").run()
-    at.radio(key="ev_split").set_value("region").run()
-    at.radio(key="ev_group_dim").set_value("cpt_code").run()
-    at.radio(key="ev_kind").set_value("approved_although_not_meets").run()
+    _open_tab(at, "Over time").radio(key="ev_split").set_value("region").run()
+    _open_tab(at, "By group").radio(key="ev_group_dim").set_value("cpt_code").run()
+    _open_tab(at, "Concordance").radio(key="ev_kind").set_value(
+        "approved_although_not_meets").run()
     assert not at.exception, [e.value for e in at.exception]
     regions = next(w for w in at.multiselect if w.key.startswith("ev_regions"))
     regions.set_value(["thoracic"]).run()
@@ -114,7 +145,7 @@ def test_degenerate_uploads_show_messages(variant: str, message: str) -> None:
 
 
 def test_drill_down_opens_the_case_in_the_explorer() -> None:
-    at = _evidence()
+    at = _open_tab(_evidence(), "Concordance")
     case_box = next(w for w in at.selectbox if w.key.startswith("ev_case_denied"))
     case_id = case_box.options[1]
     case_box.set_value(case_id).run()
@@ -125,3 +156,18 @@ def test_drill_down_opens_the_case_in_the_explorer() -> None:
     assert at.session_state["case_id"] == case_id
     assert at.session_state["f_cpt_code"] == row["cpt_code"]
     assert any(t.value == "Case explorer" for t in at.title)
+
+
+def test_uploads_stay_in_their_sessions_even_under_one_key() -> None:
+    """Aggregates of an upload are kept in the session that owns it, never in a process-wide
+    cache: two sessions whose uploads carry the same token still see their own data."""
+    tables = {400: _accepted(synthesize(400, seed=5)), 300: _accepted(synthesize(300, seed=6))}
+    sessions = {n: _evidence(uploaded_dataset=t, uploaded_dataset_name="same.csv",
+                             uploaded_dataset_token="same-token",
+                             evidence_source_request="uploaded")
+                for n, t in tables.items()}
+    for n, at in sessions.items():
+        at.run()
+        assert _metrics(at)["Requests"] == f"{n:,}"
+        _open_tab(at, "Concordance")
+        assert not at.exception

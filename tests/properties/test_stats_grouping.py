@@ -11,7 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from preauth import evidence as stats
+from preauth.evidence import cells as cells_module
+from preauth.evidence.cells import MISSING, VERDICTS, Filters
+from preauth.evidence.cells import cells as aggregate
 from preauth.evidence.grouping import count_combinations
 from tests.fast import examples
 
@@ -20,7 +22,7 @@ TEXT = {"carrier": ["Carrier A", "Carrier B", "", " ", "Z"],
         "cpt_code": ["72141", "72148", "72157"],
         "decision": ["approved", "denied", "cancelled", "pending", "other"],
         "final_decision": ["approved", "denied", "cancelled"],
-        "verdict": list(stats.VERDICTS)}
+        "verdict": list(VERDICTS)}
 BOOLS = ("preauth_required", "peer_to_peer", "completed")
 
 
@@ -42,7 +44,7 @@ def _maybe(values: list) -> st.SearchStrategy:
 
 
 @st.composite
-def tables(draw: st.DrawFn) -> tuple[pa.Table, stats.Filters, bool]:
+def tables(draw: st.DrawFn) -> tuple[pa.Table, Filters, bool]:
     n = draw(st.integers(0, 40))
     cols: dict[str, pa.Array] = {}
     for name, values in TEXT.items():
@@ -73,23 +75,23 @@ def tables(draw: st.DrawFn) -> tuple[pa.Table, stats.Filters, bool]:
     def pick(name: str) -> tuple[str, ...] | None:
         if not draw(st.booleans()):
             return None
-        return tuple(draw(st.lists(st.sampled_from([*TEXT[name], stats.MISSING]),
+        return tuple(draw(st.lists(st.sampled_from([*TEXT[name], MISSING]),
                                    max_size=3, unique=True)))
 
-    filters = stats.Filters(
+    filters = Filters(
         carriers=pick("carrier"), regions=pick("region"), cpt_codes=pick("cpt_code"),
         date_from=draw(st.one_of(st.none(), day)), date_to=draw(st.one_of(st.none(), day)))
     return table, filters, "verdict" in cols
 
 
-def _cells(table: pa.Table, filters: stats.Filters, fast: bool,
+def _cells(table: pa.Table, filters: Filters, fast: bool,
            monkeypatch: pytest.MonkeyPatch) -> pd.DataFrame:
     with monkeypatch.context() as m:
         if not fast:
-            m.setattr(stats, "count_combinations", lambda *a, **k: None)
+            m.setattr(cells_module, "count_combinations", lambda *a, **k: None)
         else:
-            m.setattr(stats, "count_combinations", _must_apply)
-        return stats.cells(table, None, filters)
+            m.setattr(cells_module, "count_combinations", _must_apply)
+        return aggregate(table, None, filters)
 
 
 def _must_apply(*args: object, **kwargs: object) -> pa.Table:
@@ -101,7 +103,7 @@ def _must_apply(*args: object, **kwargs: object) -> pa.Table:
 @settings(max_examples=examples(80), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(case=tables())
-def test_fast_grouping_equals_sql_grouping(case: tuple[pa.Table, stats.Filters, bool],
+def test_fast_grouping_equals_sql_grouping(case: tuple[pa.Table, Filters, bool],
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     table, filters, _ = case
     fast = _cells(table, filters, True, monkeypatch)
@@ -115,7 +117,7 @@ def test_untyped_columns_take_the_sql_path() -> None:
                       "preauth_required": ["true", "false"]})  # text booleans
     assert count_combinations(table, {"preauth_required": ("preauth_required", "bool")}) \
         is None
-    cells = stats.cells(table)
+    cells = aggregate(table)
     assert int(cells["preauth_required_num"].sum()) == 1
     assert int(cells["preauth_required_den"].sum()) == 2
 
