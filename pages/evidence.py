@@ -56,6 +56,7 @@ TILES = {"preauth_required": "Preauth needed", "denied": "Denied at first",
          "peer_to_peer": "Peer-to-peer", "overturned": "P2P overturned",
          "completed": "MRI completed"}
 
+
 def rate_display(t: pd.DataFrame, dims: list[str]) -> pd.DataFrame:
     out = t.copy()
     for d in dims:
@@ -67,8 +68,6 @@ def rate_display(t: pd.DataFrame, dims: list[str]) -> pd.DataFrame:
     return out.rename(columns={"numerator": "count", "denominator": "total", "rate": "rate %",
                                "ci_low": "95% CI low %", "ci_high": "95% CI high %",
                                **{d: DIM_LABELS.get(d, d.capitalize()) for d in dims}})
-
-
 
 
 # -- odds ratios ---------------------------------------------------------------------------
