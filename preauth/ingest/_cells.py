@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from preauth.catalog.values import value_text
 from preauth.ingest._arrow import workers
 from preauth.ingest._headers import blank_names
 
@@ -60,26 +61,14 @@ def text_column(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
 
 
 def cell_text(value: Any) -> str | None:
-    """Text of one typed value (JSON / Excel / nested Parquet)."""
-    if value is None:
+    """Text of one typed value (JSON / Excel / nested Parquet): a scalar as the catalog writes
+    it (:func:`preauth.catalog.values.value_text`, the text the value rules read), except that
+    a NaN cell is empty; a time in ISO; anything else (lists, objects) as JSON."""
+    if isinstance(value, float) and math.isnan(value):
         return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, dt.datetime):
-        if value.time() == dt.time(0) and value.tzinfo is None:
-            return value.date().isoformat()
-        return value.isoformat(sep=" ")
-    if isinstance(value, (dt.date, dt.time)):
+    if value is None or isinstance(value, str | bool | int | float | dt.date):
+        return value_text(value)
+    if isinstance(value, dt.time):
         return value.isoformat()
     try:
         return json.dumps(value, ensure_ascii=False, default=str)
