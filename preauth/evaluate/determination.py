@@ -15,7 +15,7 @@ from preauth.catalog.fields import CONTRAST_LABELS, CPT_CODES, FIELDS_BY_NAME
 from preauth.criteria.library import Category, Criterion, Policy
 from preauth.criteria.wording import Clause, blocking_clauses, missing_clauses
 from preauth.evaluate.engine import Engine
-from preauth.evaluate.reading import SILENCE_READ_AS_ABSENT, Reading
+from preauth.evaluate.reading import Reading, read_as_absent
 from preauth.evaluate.vocabulary import (
     NEEDS_REVIEW_LABEL,
     Verdict,
@@ -158,8 +158,7 @@ def determine(engine: Engine, case: Mapping[str, Any],
     """Determinations of one case under each chosen policy (default: all), with empty red
     flags read as ``reading`` says (:mod:`preauth.evaluate.reading`)."""
     reading = Reading(reading)
-    read_as_absent = tuple(f.label for f in SILENCE_READ_AS_ABSENT
-                           if reading is Reading.REVIEWER and case.get(f.name) is None)
+    absent = tuple(f.label for f in read_as_absent(case, reading))
     rows, traces = engine.evaluate_case_traced(case, policies, reading)
     out = []
     for row in rows:
@@ -188,6 +187,6 @@ def determine(engine: Engine, case: Mapping[str, Any],
             fired=fired, results=results, would_flip=flip,
             undocumented_fields=tuple(row["undocumented_fields"]),
             missing_documentation=_dedupe(docs),
-            reading=reading, read_as_absent=read_as_absent,
+            reading=reading, read_as_absent=absent,
         ))
     return out

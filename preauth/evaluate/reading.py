@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from preauth.catalog.fields import FIELDS, Field
 
-__all__ = ["SILENCE_READ_AS_ABSENT", "Reading", "read_case", "read_table"]
+__all__ = ["SILENCE_READ_AS_ABSENT", "Reading", "read_as_absent", "read_case", "read_table"]
 
 SILENCE_READ_AS_ABSENT: tuple[Field, ...] = tuple(
     f for f in FIELDS if f.is_red_flag and f.absent_value is not None)
@@ -53,15 +53,19 @@ _MEANINGS = {
 }
 
 
+def read_as_absent(case: Mapping[str, Any], reading: Reading | str = Reading.STRICT
+                   ) -> tuple[Field, ...]:
+    """The red flags ``reading`` takes as absent in ``case``: none under *strict*; under
+    *reviewer* every red flag the case leaves empty."""
+    if Reading(reading) is Reading.STRICT:
+        return ()
+    return tuple(f for f in SILENCE_READ_AS_ABSENT if _empty(case.get(f.name)))
+
+
 def read_case(case: Mapping[str, Any], reading: Reading | str = Reading.STRICT
               ) -> dict[str, Any]:
     """One case under ``reading``: unmentioned red flags set absent for the reviewer."""
-    out = dict(case)
-    if Reading(reading) is Reading.REVIEWER:
-        for f in SILENCE_READ_AS_ABSENT:
-            if _empty(out.get(f.name)):
-                out[f.name] = f.absent_value
-    return out
+    return {**case, **{f.name: f.absent_value for f in read_as_absent(case, reading)}}
 
 
 def read_table(table: pa.Table | pd.DataFrame, reading: Reading | str = Reading.STRICT
