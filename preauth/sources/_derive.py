@@ -148,8 +148,10 @@ def _fill(table: pa.Table, m: Matcher, items: _Items,
         derived[name] = len(groups)
         if name in table.column_names:
             i = table.column_names.index(name)
-            own = table.column(name).combine_chunks()
-            table = table.set_column(i, table.schema.field(i), pc.coalesce(own, filled))
+            own = table.column(name)
+            if own.null_count < n:  # items with an own value were dropped: fill the rest
+                filled = pc.coalesce(own.combine_chunks(), filled)
+            table = table.set_column(i, table.schema.field(i), filled)
         else:
             table = table.append_column(pa.field(name, values.type), filled)
     return table, derived

@@ -1,7 +1,8 @@
 """Package-internal: Arrow kernels that read a diagnosis-code column and match it to a list.
 
 No per-row Python. A column is split into tokens (one list per row, flattened with the row of
-each token); the tokens are dictionary-encoded, so the string work — trimming, upper-casing,
+each token: at ASCII white space over the column, then at the other separators once per
+distinct piece); the tokens are dictionary-encoded, so the string work — trimming, upper-casing,
 the well-formedness check, the dotless and dotted forms and the look-ups against the list
 (``index_in``: once against its exact codes, once per prefix length against its ``*`` entries
 and range members) — is done once per distinct token, and each token carries an integer.
@@ -48,16 +49,31 @@ def _np(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 def tokens(column: pa.Array) -> Tokens:
     """Split a string column (NULL = no codes) into its tokens."""
-    lists = pc.split_pattern_regex(column, SEPARATORS)
+    # ASCII white space first (a fast kernel over the whole column), then the other
+    # separators, trimming and dropping empty parts once per distinct piece.
+    lists = pc.ascii_split_whitespace(column)
     row = _np(pc.list_parent_indices(lists)).astype(np.int64)
-    encoded = pc.dictionary_encode(pc.list_flatten(lists))
-    word = _np(encoded.indices).astype(np.int64)
-    words = pc.utf8_trim(encoded.dictionary, TRIM)
-    nonempty = _np(pc.not_equal(words, ""))
-    keep = nonempty[word]
-    row, word = row[keep], word[keep]
+    coarse = pc.dictionary_encode(pc.list_flatten(lists))
+    piece = _np(coarse.indices).astype(np.int64)
+    parts = pc.split_pattern_regex(coarse.dictionary, SEPARATORS)
+    parent = _np(pc.list_parent_indices(parts)).astype(np.int64)
+    text = pc.utf8_trim(pc.list_flatten(parts), TRIM)
+    nonempty = _np(pc.not_equal(text, ""))
+    parent, text = parent[nonempty], text.filter(pa.array(nonempty))
+    counts = np.bincount(parent, minlength=len(coarse.dictionary))
+    encoded = pc.dictionary_encode(text)
+    part_word = _np(encoded.indices).astype(np.int64)
+    first = (np.cumsum(counts) - counts)[piece]
+    per_piece = counts[piece]
+    if (per_piece == 1).all():  # the usual case: one code between white space
+        word = part_word[first]
+    else:
+        offsets = np.cumsum(per_piece) - per_piece
+        part = np.repeat(first - offsets, per_piece) + np.arange(int(per_piece.sum()))
+        row, word = np.repeat(row, per_piece), part_word[part]
+    words = encoded.dictionary
     upper = pc.utf8_upper(words)
-    valid = _np(pc.fill_null(pc.match_substring_regex(upper, TOKEN), False)) & nonempty
+    valid = _np(pc.fill_null(pc.match_substring_regex(upper, TOKEN), False))
     key = pc.replace_substring(upper, ".", "")
     long = pc.greater(pc.utf8_length(key), 3)
     code = pc.if_else(long, pc.binary_join_element_wise(
