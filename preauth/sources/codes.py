@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from preauth.catalog.fields import FIELDS_BY_NAME
 from preauth.catalog.schema import ARROW_TYPES
@@ -95,7 +96,7 @@ class CodeDerivation:
         """The warning messages (of one row, or all)."""
         w = self.warnings
         if row is not None:
-            w = w.filter(pa.compute.equal(w.column("row"), row))
+            w = w.filter(pc.equal(w.column("row"), row))
         return w.column("message").to_pylist()
 
 
