@@ -37,8 +37,14 @@ from preauth.catalog.fields import FIELDS, FIELDS_BY_NAME, Field, Kind
 from preauth.catalog.values import TRIM, ColumnReading, checkbox_column, parse_texts, value_text
 from preauth.ingest.errors import AmbiguousDates, IngestError, MixedDates
 
-__all__ = ["ColumnPlan", "ColumnOutcome", "FileDecisions", "ReadingChanged", "check_profile",
-           "map_values"]
+__all__ = [
+    "ColumnOutcome",
+    "ColumnPlan",
+    "FileDecisions",
+    "ReadingChanged",
+    "check_profile",
+    "map_values",
+]
 
 _ORDER_NAMES = {MONTH_FIRST: "M/D/YYYY"}
 _FIELD_ORDER = {f.name: i for i, f in enumerate(FIELDS)}
