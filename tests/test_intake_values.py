@@ -478,7 +478,7 @@ def test_profile_and_warnings_in_batches(tmp_path: Path) -> None:
     rows = [row(i, decision=d, sex=s) for i, (d, s) in enumerate(
         [("Withdrawn", "Male"), ("Approved", "?"), ("Gone", "F"), ("withdrawn", "female"),
          ("Pend", "M")])]
-    rows.append(dict(rows[0]))  # a repeated case_id: rejected, its warning not listed
+    rows.append(dict(rows[2]))  # a repeated case_id: rejected, its warning not listed
     path = write(tmp_path, rows)
     result = same_whole_and_batched(path, 2, values={"decision": {"Withdrawn": "cancelled"}})
     assert column(result, "decision") == ["cancelled", "approved", None, "cancelled", None]

@@ -26,8 +26,9 @@ then validated whole).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -65,9 +66,9 @@ class FileDecisions:
     were all empty so far). ``notes``: field -> a line for the user about how it was read.
     """
 
-    date_orders: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-    checkboxes: Mapping[str, bool] = field(default_factory=dict)
-    notes: Mapping[str, str] = field(default_factory=dict)
+    date_orders: Mapping[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
+    checkboxes: Mapping[str, bool] = dataclasses.field(default_factory=dict)
+    notes: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def updated(self, outcomes: Mapping[str, ColumnOutcome]) -> FileDecisions:
         """These decisions with the columns' ``outcomes`` added (earlier ones are kept)."""
@@ -106,7 +107,7 @@ class ColumnPlan:
     values: Mapping[str, str] | None = None
     date_format: str | None = None
     decimal_comma: bool = False
-    decided: FileDecisions = field(default_factory=FileDecisions)
+    decided: FileDecisions = dataclasses.field(default_factory=FileDecisions)
 
     def expected(self) -> str:
         """What the column accepts, for messages: the field's kind, or the profile's format."""
