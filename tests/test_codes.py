@@ -124,7 +124,8 @@ def test_a_bad_entry_is_refused_naming_file_line_and_entry(
 
 @pytest.mark.parametrize(("text", "says"), [
     ("codes: [}\n", "not valid YAML"),
-    (HEAD + entry(extra="    derives: {}\n"), "at line 8, column 5: duplicate key 'derives' (first given at line 7)"),
+    (HEAD + entry(extra="    derives: {}\n"),
+     "at line 8, column 5: duplicate key 'derives' (first given at line 7)"),
     ("sources: {src: {text: t}}\ncodes: []\n", "source 'src': 'url' is missing"),
     ("codes:\n" + entry(), "'sources' must map a key"),
     (HEAD, "'codes' must be a non-empty list"),

@@ -74,12 +74,15 @@ def test_written_profiles_read_back_the_same() -> None:
     ("values:\n  sexx: {Male: M}\n", "p.yaml, line 2: 'sexx' is not a case field; did you "
                                      "mean 'sex'?"),
     ("values:\n  trauma:\n    Fall: low_velocty\n",
-     "p.yaml, line 3: trauma: 'low_velocty' is not a value of trauma; expected one of none, "
-     "low_velocity, high_velocity or \"\" for not documented; did you mean 'low_velocity'?"),
+     "p.yaml, line 3: trauma: 'Fall' is mapped to 'low_velocty', but trauma must be one of "
+     "none, low_velocity, high_velocity (or \"\" for not documented); did you mean "
+     "'low_velocity'?"),
     ("values:\n  sex: [M, F]\n", "p.yaml, line 2: values of sex must be a mapping"),
     ("formats:\n  request_date: \"%m/%Y\"\n",
-     "p.yaml, line 2: request_date: '%m/%Y' is not a date format"),
-    ("formats:\n  age: \"%Y\"\n", "p.yaml, line 2: age is not a date field"),
+     "p.yaml, line 2: request_date: date format '%m/%Y' must give the day exactly once"),
+    ("formats:\n  age: \"%Y\"\n", "p.yaml, line 2: age is a whole number from 0 to 120, not "
+                                  "a date; formats are for date fields (request_date)"),
+    ("values:\n  case_id: {a: b}\n", "p.yaml, line 2: case_id is the row's identity"),
     ("columns: [a, b]\n", "p.yaml, line 1: columns must be a mapping"),
     ("- columns\n", "p.yaml: a profile is a mapping with the keys columns"),
     ("columns: {a: case_id\n", "p.yaml: not valid YAML at line 2"),

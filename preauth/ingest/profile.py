@@ -22,10 +22,8 @@ profile and the page's own choices go through one path.
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +31,14 @@ from typing import Any
 
 import yaml
 
-from preauth.catalog.fields import FIELDS, FIELDS_BY_NAME, Kind
-from preauth.catalog.values import InvalidValue, parse_value
+from preauth.catalog.fields import FIELDS_BY_NAME, Kind
 from preauth.ingest.errors import IngestError
+from preauth.ingest.reading import (
+    ProfileEntryError,
+    checked_format,
+    checked_value,
+    checked_value_field,
+)
 from preauth.safe_yaml import YAMLProblem, one_line, read_yaml_located
 
 __all__ = [
@@ -54,8 +57,6 @@ SECTIONS = {
     "formats": "per date field: strptime format, e.g. \"%m/%d/%Y\"",
     "description": "free text: what export this profile is for",
 }
-_DATE_FIELDS = tuple(f.name for f in FIELDS if f.kind is Kind.DATE)
-_PROBE_DATE = dt.date(2024, 3, 15)  # a day > 12, so day and month cannot be swapped silently
 
 
 class ProfileError(IngestError):
@@ -157,10 +158,10 @@ class _Checker:
         if not isinstance(description, str):
             self.problem(("description",), "description must be text")
             description = ""
+        formats = self.formats(tree.get("formats"))
         profile = MappingProfile(columns=self.columns(tree.get("columns")),
-                                 values=self.values(tree.get("values")),
-                                 formats=self.formats(tree.get("formats")),
-                                 description=description)
+                                 values=self.values(tree.get("values"), formats),
+                                 formats=formats, description=description)
         if self.problems:
             raise ProfileError(self.problems)
         return profile
@@ -173,17 +174,12 @@ class _Checker:
             return {}
         return node
 
-    def field_name(self, path: tuple[Any, ...], name: Any, kinds: tuple[Kind, ...] = ()
-                   ) -> str | None:
+    def field_name(self, path: tuple[Any, ...], name: Any) -> str | None:
         text = name if isinstance(name, str) else None
         if text is None or text not in FIELDS_BY_NAME:
             self.problem(path, f"{one_line(repr(name), 60)} is not a case field"
                          f"{_suggest(name, FIELDS_BY_NAME)} (the fields are listed in "
                          "docs/fields.md)")
-            return None
-        if kinds and FIELDS_BY_NAME[text].kind not in kinds:
-            self.problem(path, f"{text} is not a date field; formats are for "
-                         f"{', '.join(_DATE_FIELDS)}")
             return None
         return text
 
@@ -206,7 +202,7 @@ class _Checker:
             out[str(header)] = name
         return out
 
-    def values(self, node: Any) -> dict[str, dict[str, str]]:
+    def values(self, node: Any, date_formats: Mapping[str, str]) -> dict[str, dict[str, str]]:
         out: dict[str, dict[str, str]] = {}
         for key, mapping in self.section("values", node).items():
             name = self.field_name(("values", key), key)
@@ -216,21 +212,23 @@ class _Checker:
                 self.problem(("values", key), f"values of {name} must be a mapping of source "
                              "value -> catalog value")
                 continue
-            f = FIELDS_BY_NAME[name]
+            try:
+                f = checked_value_field(name)
+            except ProfileEntryError as exc:
+                self.problem(("values", key), str(exc))
+                continue
             table: dict[str, str] = {}
             for source, target in mapping.items():
                 path = ("values", key, source)
-                source_text = "" if source is None else _scalar_text(source)
-                target_text = "" if target is None else _scalar_text(target)
-                if target_text.strip():
-                    try:
-                        parse_value(f, target_text)
-                    except InvalidValue:
-                        allowed = list(f.values) if f.kind is Kind.ENUM else []
-                        self.problem(path, f"{name}: {one_line(repr(target_text), 60)} is not a "
-                                     f"value of {name}; expected {f.describe_type()} or \"\" "
-                                     f"for not documented{_suggest(target_text, allowed)}")
-                        continue
+                try:
+                    source_text, target_text = checked_value(
+                        f, "" if source is None else _scalar_text(source),
+                        "" if target is None else _scalar_text(target), date_formats.get(name))
+                except ProfileEntryError as exc:
+                    allowed = list(f.values) if f.kind is Kind.ENUM else []
+                    self.problem(path, f"{exc} (or \"\" for not documented)"
+                                 f"{_suggest(target, allowed)}")
+                    continue
                 table[source_text] = target_text
             out[name] = table
         return out
@@ -238,15 +236,15 @@ class _Checker:
     def formats(self, node: Any) -> dict[str, str]:
         out: dict[str, str] = {}
         for key, fmt in self.section("formats", node).items():
-            name = self.field_name(("formats", key), key, (Kind.DATE,))
+            name = self.field_name(("formats", key), key)
             if name is None:
                 continue
-            if not isinstance(fmt, str) or not _date_format_ok(fmt):
-                self.problem(("formats", key), f"{name}: {one_line(repr(fmt), 60)} is not a "
-                             "date format; expected a strptime format with year, month and "
-                             "day such as \"%m/%d/%Y\", \"%d.%m.%Y\" or \"%Y-%m-%d\"")
-                continue
-            out[name] = fmt
+            try:
+                out[name] = checked_format(name, fmt if isinstance(fmt, str) else repr(fmt))
+            except ProfileEntryError as exc:
+                example = ("; for example \"%m/%d/%Y\", \"%d.%m.%Y\" or \"%Y-%m-%d\""
+                           if FIELDS_BY_NAME[name].kind is Kind.DATE else "")
+                self.problem(("formats", key), f"{exc}{example}")
         return out
 
 
@@ -255,16 +253,6 @@ def _scalar_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _date_format_ok(fmt: str) -> bool:
-    """``fmt`` writes and reads back a date with year, month and day in their places."""
-    if len(fmt) > 64:
-        return False
-    try:
-        return dt.datetime.strptime(_PROBE_DATE.strftime(fmt), fmt).date() == _PROBE_DATE
-    except (ValueError, re.error):  # re.error: a directive given twice ("%m/%m/%Y")
-        return False
 
 
 # --- writing ----------------------------------------------------------------------------------

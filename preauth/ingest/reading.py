@@ -42,8 +42,12 @@ __all__ = [
     "ColumnOutcome",
     "ColumnPlan",
     "FileDecisions",
+    "ProfileEntryError",
     "ReadingChanged",
     "check_profile",
+    "checked_format",
+    "checked_value",
+    "checked_value_field",
     "map_values",
 ]
 
@@ -188,45 +192,75 @@ def map_values(texts: pa.Array, table: Mapping[str, str]) -> pa.Array:
     return pc.coalesce(targets.take(index), texts)
 
 
+class ProfileEntryError(ValueError):
+    """One entry of a profile's ``values`` or ``formats`` that cannot be used; the message
+    names the field and says what was expected (the caller adds the file, and line)."""
+
+
+def checked_format(name: str, fmt: object) -> str:
+    """The strptime format ``fmt`` for date field ``name``, or :class:`ProfileEntryError`
+    (not a date field, or a format that does not read a whole date)."""
+    f = FIELDS_BY_NAME[name]
+    if f.kind is not Kind.DATE:
+        dates = ", ".join(g.name for g in FIELDS if g.kind is Kind.DATE)
+        raise ProfileEntryError(f"{name} is {f.describe_type()}, not a date; formats are for "
+                                f"date fields ({dates})")
+    try:
+        return ColumnReading(date_format=str(fmt)).date_format or ""
+    except ValueError as exc:
+        raise ProfileEntryError(f"{name}: {exc}") from None
+
+
+def checked_value_field(name: str) -> Field:
+    """The field a profile maps values of, or :class:`ProfileEntryError` (``case_id``)."""
+    if name == "case_id":
+        raise ProfileEntryError("case_id is the row's identity; its values are read as they "
+                                "are")
+    return FIELDS_BY_NAME[name]
+
+
+def checked_value(f: Field, source: object, target: object, date_format: str | None = None
+                  ) -> tuple[str, str]:
+    """A value map entry as (trimmed source text, trimmed catalog text); ``""`` is not
+    documented. :class:`ProfileEntryError` when ``f`` does not accept the target."""
+    key = (value_text(source) or "").strip(TRIM)
+    text = (value_text(target) or "").strip(TRIM)
+    reading = ColumnReading(date_format=date_format)
+    if text and parse_texts(f, pa.array([text], pa.string()), trimmed=True,
+                            reading=reading)[0].as_py() is None:
+        expected = (f"a date written as {date_format}" if date_format else f.describe_type())
+        raise ProfileEntryError(f"{f.name}: {key!r} is mapped to {text!r}, but {f.name} must "
+                                f"be {expected}")
+    return key, text
+
+
 def check_profile(values: Mapping[str, Mapping[str, str]] | None,
                   formats: Mapping[str, str] | None, filename: str
                   ) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
-    """A profile's ``values`` and ``formats`` checked and trimmed. Raises
-    :class:`IngestError` naming the entry for a name that is not a case field, a format for a
-    field that is not a date or one that does not read a whole date, a value map for
-    ``case_id``, or a target the field does not accept."""
+    """A profile's ``values`` and ``formats`` checked and trimmed (the rules of
+    :func:`checked_format`, :func:`checked_value_field` and :func:`checked_value`, which the
+    YAML profile reader applies entry by entry with lines). Raises :class:`IngestError`
+    naming the entry."""
     checked_formats: dict[str, str] = {}
-    for name, fmt in (formats or {}).items():
-        f = _field(name, "formats", filename)
-        if f.kind is not Kind.DATE:
-            raise IngestError(f"{filename}: formats: {name} is {f.describe_type()}, not a date; "
-                              "formats are for date fields")
-        try:
-            checked_formats[name] = ColumnReading(date_format=str(fmt)).date_format or ""
-        except ValueError as exc:
-            raise IngestError(f"{filename}: formats: {name}: {exc}") from None
     checked_values: dict[str, dict[str, str]] = {}
+    for name, fmt in (formats or {}).items():
+        _field(name, "formats", filename)
+        try:
+            checked_formats[name] = checked_format(name, fmt)
+        except ProfileEntryError as exc:
+            raise IngestError(f"{filename}: formats: {exc}") from None
     for name, table in (values or {}).items():
         f = _field(name, "values", filename)
-        if name == "case_id":
-            raise IngestError(f"{filename}: values: case_id is the row's identity; its values "
-                              "are read as they are")
-        if not isinstance(table, Mapping):
-            raise IngestError(f"{filename}: values: {name} must map source values to catalog "
-                              f"values, got {type(table).__name__}")
-        reading = ColumnReading(date_format=checked_formats.get(name))
-        mapped = {}
-        for source, target in table.items():
-            key = (value_text(source) or "").strip(TRIM)
-            text = (value_text(target) or "").strip(TRIM)
-            if text and parse_texts(f, pa.array([text], pa.string()), trimmed=True,
-                                    reading=reading)[0].as_py() is None:
-                expected = (f"a date written as {reading.date_format}" if reading.date_format
-                            else f.describe_type())
-                raise IngestError(f"{filename}: values: {name}: {key!r} is mapped to {text!r}, "
-                                  f"but {name} must be {expected}")
-            mapped[key] = text
-        checked_values[name] = mapped
+        try:
+            checked_value_field(name)
+            if not isinstance(table, Mapping):
+                raise ProfileEntryError(f"{name} must map source values to catalog values, "
+                                        f"got {type(table).__name__}")
+            checked_values[name] = dict(
+                checked_value(f, source, target, checked_formats.get(name))
+                for source, target in table.items())
+        except ProfileEntryError as exc:
+            raise IngestError(f"{filename}: values: {exc}") from None
     return checked_values, checked_formats
 
 
