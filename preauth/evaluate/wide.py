@@ -25,7 +25,7 @@ row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,7 +90,6 @@ def wide_result(cases: pa.Table, long: pa.Table, library: Library,
                          "policies")
     if source is not None and source.num_rows != n:
         raise ValueError(f"source has {source.num_rows:,} rows for {n:,} requests")
-    long = long.select(_NEEDED).unify_dictionaries().combine_chunks()
     names: list[str] = []
     columns: list[pa.Array | pa.ChunkedArray] = []
     for name, col in _echo(cases, fields):
@@ -100,13 +99,11 @@ def wide_result(cases: pa.Table, long: pa.Table, library: Library,
         for name, col in zip(source.column_names, source.columns, strict=True):
             names.append(_free_name(name, names, ids))
             columns.append(col)
-    case_ids = cases.column("case_id")
+    codes = _Determinations.of(long.select(_NEEDED).unify_dictionaries(),
+                               cases.column("case_id"), ids)
     for j, pid in enumerate(ids):
-        rows = long.take(pa.array(np.arange(j, n * k, k, dtype=np.int64)))
-        _check_rows(rows, case_ids, pid)
-        block = _policy_block(rows, library[pid])
         names += [policy_column(pid, what) for what in POLICY_COLUMNS]
-        columns += block
+        columns += codes.policy_block(j, library[pid])
     return pa.table(columns, names=names)
 
 
@@ -116,12 +113,25 @@ def _policies_of(long: pa.Table, n: int) -> list[str]:
     return [str(p) for p in long.column("policy").slice(0, long.num_rows // n).to_pylist()]
 
 
-def _check_rows(rows: pa.Table, case_ids: pa.ChunkedArray, pid: str) -> None:
-    policy = rows.column("policy")
-    if len(policy) and (policy.null_count
-                        or not pc.all(pc.equal(policy.cast(pa.string()), pid)).as_py()):
-        raise ValueError(f"the determinations are not in the batch order for policy {pid!r}")
-    same = pc.equal(rows.column("case_id").cast(pa.string()), case_ids.cast(pa.string()))
+def _array(col: pa.ChunkedArray) -> pa.Array:
+    return col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+
+
+def _check_order(long: pa.Table, case_ids: pa.ChunkedArray, ids: list[str]) -> None:
+    """Row ``i * k + j`` of ``long`` must be case ``i`` under policy ``ids[j]``."""
+    k = len(ids)
+    policy = pc.dictionary_encode(_array(long.column("policy")).cast(pa.string()))
+    where = {p: j for j, p in enumerate(ids)}
+    position = np.array([where.get(p, -1) for p in policy.dictionary.to_pylist()] + [-1])
+    got = position[pc.fill_null(policy.indices, len(position) - 1).to_numpy(
+        zero_copy_only=False)]
+    if len(got) and not np.array_equal(got.reshape(-1, k), np.broadcast_to(
+            np.arange(k), (len(got) // k, k))):
+        raise ValueError("the determinations are not in the batch order (for each request, "
+                         f"one row per policy: {', '.join(ids)})")
+    each = pa.array(np.repeat(np.arange(len(case_ids)), k))
+    same = pc.equal(_array(long.column("case_id")).cast(pa.string()),
+                    case_ids.take(each).cast(pa.string()))
     if len(same) and not pc.all(pc.fill_null(same, True)).as_py():
         raise ValueError("the determinations are not those of these requests, in their order")
 
@@ -190,78 +200,118 @@ def _list_codes(lists: pa.Array) -> _Codes:
     return _Codes(encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), patterns)
 
 
-def _labels(verdict: pa.Array) -> pa.DictionaryArray:
-    """The verdict column as the vocabulary's labels (no verdict: its own label)."""
-    if not pa.types.is_dictionary(verdict.type):
-        verdict = pc.dictionary_encode(verdict)
-    values = verdict.dictionary.to_pylist()
-    words = pa.array([verdict_label(v) for v in values] + [verdict_label(None)])
-    indices = pc.fill_null(verdict.indices.cast(pa.int32()), len(values))
-    return pa.DictionaryArray.from_arrays(indices, words)
-
-
-def _dictionary(codes: np.ndarray, texts: list[str | None]) -> pa.DictionaryArray:
-    """``texts[codes[i]]`` for every row, empty where the text is; unused texts dropped."""
-    used = np.unique(codes)
-    remap = np.full(len(texts), -1, dtype=np.int32)
+def _dictionary(codes: np.ndarray, text: Callable[[int], str | None]) -> pa.DictionaryArray:
+    """``text(codes[i])`` for every row (empty where it is ``None``), each text made once,
+    only for the codes used."""
+    used = np.flatnonzero(np.bincount(codes)) if len(codes) else np.array([], np.int64)
+    remap = np.full(int(used[-1]) + 1 if len(used) else 0, -1, dtype=np.int32)
     remap[used] = np.arange(len(used), dtype=np.int32)
-    kept = [texts[int(u)] for u in used]
-    empty = np.array([t is None or t == "" for t in kept], dtype=bool)
+    kept = [text(int(u)) for u in used]
+    empty = np.array([t is None for t in kept], dtype=bool)
     indices = remap[codes]
     mask = empty[indices] if empty.any() else None
-    return pa.DictionaryArray.from_arrays(
-        pa.array(indices, pa.int32(), mask=mask),
-        pa.array([t or "" for t in kept], pa.string()))
+    return pa.DictionaryArray.from_arrays(pa.array(indices, pa.int32(), mask=mask),
+                                          pa.array([t or "" for t in kept], pa.string()))
 
 
-def _policy_block(rows: pa.Table, policy: Policy) -> list[pa.Array]:
-    """The four columns of one policy, from its determinations (one row per request)."""
-    verdict = rows.column("verdict").combine_chunks()
-    review = rows.column("needs_review").combine_chunks()
-    fired = _list_codes(rows.column("fired").combine_chunks())
-    flip = _list_codes(rows.column("would_flip").combine_chunks())
-    undocumented = _list_codes(rows.column("undocumented_fields").combine_chunks())
-    contrast = pc.dictionary_encode(rows.column("contrast").combine_chunks())
-    contrasts = contrast.dictionary.to_pylist()
-    contrast_code = pc.fill_null(contrast.indices, len(contrasts)).to_numpy(
-        zero_copy_only=False).astype(np.int64)
-    contrasts.append(None)
+@dataclass(frozen=True)
+class _Determinations:
+    """The long result as integer codes (every policy at once): row ``i * k + j`` is request
+    ``i`` under policy ``j``, so a policy's rows are a stride of each code array."""
 
-    by_id = {c.id: c for c in policy.criteria}
-    titles = [("; ".join(by_id[cid].title for cid in ids) or None) for ids in fired.patterns]
+    k: int
+    verdict: np.ndarray  # codes into ``labels``
+    labels: pa.Array  # the vocabulary's label of each verdict, and of none
+    review: np.ndarray
+    meets: np.ndarray
+    contrast: np.ndarray  # codes into ``contrasts``
+    contrasts: list[str | None]
+    fired: _Codes
+    flip: _Codes
+    undocumented: _Codes
 
-    # documentation: (meets, contrast, fired) or would_flip, and the undocumented fields
-    meets = pc.fill_null(pc.equal(verdict.cast(pa.string()), Verdict.MEETS.value), False)
-    meets_np = meets.to_numpy(zero_copy_only=False)
-    criteria_key = np.where(meets_np, fired.codes * len(contrasts) + contrast_code, flip.codes)
-    key = (criteria_key * 2 + meets_np) * max(len(undocumented.patterns), 1) + undocumented.codes
-    encoded = pc.dictionary_encode(pa.array(key, pa.int64()))
-    doc_codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    @classmethod
+    def of(cls, long: pa.Table, case_ids: pa.ChunkedArray, ids: list[str]) -> _Determinations:
+        _check_order(long, case_ids, ids)
+        verdict = _array(long.column("verdict"))
+        if not pa.types.is_dictionary(verdict.type):
+            verdict = pc.dictionary_encode(verdict)
+        values = verdict.dictionary.to_pylist()
+        contrast = pc.dictionary_encode(_array(long.column("contrast")))
+        contrasts = [*contrast.dictionary.to_pylist(), None]
+        meets = pc.equal(verdict.cast(pa.string()), Verdict.MEETS.value)
+        return cls(
+            k=len(ids),
+            verdict=pc.fill_null(verdict.indices.cast(pa.int32()), len(values)).to_numpy(
+                zero_copy_only=False),
+            labels=pa.array([verdict_label(v) for v in [*values, None]], pa.string()),
+            review=pc.fill_null(_array(long.column("needs_review")), False).to_numpy(
+                zero_copy_only=False),
+            meets=pc.fill_null(meets, False).to_numpy(zero_copy_only=False),
+            contrast=pc.fill_null(contrast.indices, len(contrasts) - 1).to_numpy(
+                zero_copy_only=False).astype(np.int64),
+            contrasts=contrasts,
+            fired=_list_codes(_array(long.column("fired"))),
+            flip=_list_codes(_array(long.column("would_flip"))),
+            undocumented=_list_codes(_array(long.column("undocumented_fields"))))
+
+    def policy_block(self, j: int, policy: Policy) -> list[pa.Array]:
+        """The four wide columns of the ``j``-th policy (see the module notes)."""
+        rows = slice(j, None, self.k)
+        by_id = {c.id: c for c in policy.criteria}
+        fired, flip = self.fired.codes[rows], self.flip.codes[rows]
+        meets, contrast = self.meets[rows], self.contrast[rows]
+        undocumented = self.undocumented.codes[rows]
+
+        def titles(code: int) -> str | None:
+            return "; ".join(by_id[cid].title for cid in self.fired.patterns[code]) or None
+
+        # the documentation depends on (meets, contrast, fired) or would_flip, and on the
+        # undocumented fields: one text per distinct combination
+        criteria = np.where(meets, fired * len(self.contrasts) + contrast, flip) * 2 + meets
+        criteria_codes, criteria_first = _encode(criteria)
+        key = criteria_codes * max(len(self.undocumented.patterns), 1) + undocumented
+        doc_codes, doc_first = _encode(key)
+        criteria_docs = [_criteria_documentation(
+            bool(meets[r]), self.contrasts[contrast[r]],
+            self.fired.patterns[fired[r]] if meets[r] else self.flip.patterns[flip[r]], by_id)
+            for r in criteria_first]
+        asks: dict[int, list[str]] = {}
+        docs: list[str | None] = []
+        for r in doc_first:
+            u = int(undocumented[r])
+            if u not in asks:
+                asks[u] = [f"Document: {FIELDS_BY_NAME[f].label}"
+                           for f in self.undocumented.patterns[u]]
+            docs.append("; ".join([*criteria_docs[criteria_codes[r]], *asks[u]]) or None)
+
+        verdict = pa.DictionaryArray.from_arrays(pa.array(self.verdict[rows]), self.labels)
+        review = pa.DictionaryArray.from_arrays(pa.array(self.review[rows].astype(np.int8)),
+                                                pa.array([NO, YES]))
+        return [verdict, review, _dictionary(fired, titles),
+                _dictionary(doc_codes, docs.__getitem__)]
+
+
+def _encode(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``values`` as codes ``0..u-1`` (in order of first appearance) and, per code, a row
+    holding it."""
+    encoded = pc.dictionary_encode(pa.array(values, pa.int64()))
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     first = np.empty(len(encoded.dictionary), dtype=np.int64)
-    first[doc_codes] = np.arange(len(doc_codes))  # any row of each pattern will do
-    docs = [_documentation(bool(meets_np[r]), contrasts[int(contrast_code[r])],
-                           fired.patterns[int(fired.codes[r])],
-                           flip.patterns[int(flip.codes[r])],
-                           undocumented.patterns[int(undocumented.codes[r])], by_id)
-            for r in first]
-
-    review_words = pa.DictionaryArray.from_arrays(
-        pc.fill_null(review, False).cast(pa.int8()), pa.array([NO, YES]))
-    return [_labels(verdict), review_words, _dictionary(fired.codes, titles),
-            _dictionary(doc_codes, docs)]
+    first[codes] = np.arange(len(codes))  # any row of each code will do
+    return codes, first
 
 
-def _documentation(meets: bool, contrast: str | None, fired: list[str], flip: list[str],
-                   undocumented: list[str], by_id: dict[str, Criterion]) -> str | None:
-    """The letter's "Documentation required" for one pattern (see the module notes)."""
+def _criteria_documentation(meets: bool, contrast: str | None, criteria: list[str],
+                            by_id: dict[str, Criterion]) -> list[str]:
+    """The letter's documentation of the criteria of one pattern: of the supporting criteria
+    met (``criteria`` = fired) when the criteria are met, else of those that would change
+    the verdict (``criteria`` = would_flip); each once, in order."""
     if meets:
-        supporting = [by_id[cid] for cid in fired
-                      if contrast is not None
-                      and (cat := by_id[cid].category_for(contrast)) is not None
-                      and cat.supports_imaging]
-        docs = [d for c in supporting for d in c.documentation]
+        chosen = [by_id[cid] for cid in criteria
+                  if contrast is not None
+                  and (cat := by_id[cid].category_for(contrast)) is not None
+                  and cat.supports_imaging]
     else:
-        docs = [d for cid in flip for d in by_id[cid].documentation]
-    items = list(dict.fromkeys(docs))
-    items += [f"Document: {FIELDS_BY_NAME[f].label}" for f in undocumented]
-    return "; ".join(items) or None
+        chosen = [by_id[cid] for cid in criteria]
+    return list(dict.fromkeys(d for c in chosen for d in c.documentation))
