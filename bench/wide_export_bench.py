@@ -8,7 +8,7 @@ fresh process that memory-maps them (so loading allocates nothing) and reports w
 seconds; one more run of each step, with ``tracemalloc`` on (it slows Python down, so it is
 not timed), reports its peak memory: Arrow's pool (``max_memory``: every buffer the step
 allocated) plus Python's and numpy's allocations (``tracemalloc``), and the process's peak
-RSS (which also counts the mapped input pages read). Steps:
+RSS (``VmHWM``; it also counts the mapped input pages read). Steps:
 
 * ``wide_build`` — :func:`preauth.evaluate.wide.wide_result` on the whole table (as the Upload
   page builds it on click), every catalog field echoed;
@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -114,8 +113,17 @@ def step(name: str, work: Path, trace: bool) -> dict[str, Any]:
             "cpu_s": round(cpu, 3),
             "arrow_peak_mb": round((pool.max_memory() - arrow0) / 2**20, 1),
             "python_peak_mb": round(py_peak / 2**20, 1),
-            "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "max_rss_mb": _peak_rss_mb(),
             "csv_mb": round(out.stat().st_size / 2**20, 1) if out.exists() else None}
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS (``VmHWM``: unlike ``ru_maxrss``, not inherited from the
+    parent across ``exec``)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
 
 
 def _child(name: str, work: Path, trace: bool) -> dict[str, Any]:

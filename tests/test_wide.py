@@ -182,3 +182,18 @@ def test_no_catalog_field_is_missed_by_the_yes_no_rule(wide: pa.Table) -> None:
         words = set(pc.unique(wide.column(f.name).cast(pa.string())).to_pylist()) - {None}
         if FIELDS_BY_NAME[f.name].kind == "boolean":
             assert words <= {"Yes", "No"}, f.name
+
+
+def test_list_columns_whose_items_are_a_slice_give_the_same_rows(
+        cases: pa.Table, long: pa.Table, library: Library, wide: pa.Table) -> None:
+    """A list column's items may themselves be a slice of a larger array (an offset in the
+    child): the keys read the items from that offset."""
+    moved = long
+    for name in ("fired", "would_flip", "undocumented_fields"):
+        lists = moved.column(name).combine_chunks()
+        items = lists.values
+        padded = pa.concat_arrays([items.slice(0, 5), items]).slice(5)  # offset 5 in the child
+        assert padded.offset == 5
+        shifted = pa.ListArray.from_arrays(lists.offsets, padded)
+        moved = moved.set_column(moved.schema.get_field_index(name), name, shifted)
+    assert wide_result(cases, moved, library, POLICIES).to_pylist() == wide.to_pylist()
