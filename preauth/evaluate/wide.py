@@ -16,11 +16,11 @@ source columns that were not mapped, if given), and per chosen policy, in the or
   the criteria are met) or of the criteria that would change the verdict (otherwise), then
   ``Document: <field>`` for each field whose documentation would decide it; ``"; "``-joined.
 
-Built column-wise: a policy's rows are a strided take of the long table; each list column's
-rows are keyed exactly by the bytes of their dictionary indices (zero-copy) and
-dictionary-encoded, so the texts are computed once per distinct pattern (a few hundred in a
-million requests) and every output column is a dictionary array over them — no Python per
-row.
+Built column-wise, never a Python loop over rows: the long table becomes integer codes once,
+every policy together — each list column's rows keyed exactly by the bytes of their
+dictionary indices (a zero-copy view) and dictionary-encoded — and a policy's rows are a
+stride of those codes. Texts are made once per distinct pattern (a few thousand in a million
+requests), and every policy column is a dictionary array over them.
 """
 
 from __future__ import annotations
@@ -187,6 +187,8 @@ def _list_codes(lists: pa.Array) -> _Codes:
         lists = pa.ListArray.from_arrays(pc.subtract(plain.offsets, plain.offsets[0]),
                                          pc.dictionary_encode(items))
     items = lists.values
+    if items.null_count:
+        raise ValueError("a list of criteria or fields holds an empty item")
     indices, words = items.indices, items.dictionary.to_pylist()
     width = indices.type.byte_width
     offsets = lists.offsets.to_numpy().astype(np.int64)  # into ``items``
@@ -194,7 +196,7 @@ def _list_codes(lists: pa.Array) -> _Codes:
     keys = pa.Array.from_buffers(pa.large_binary(), len(lists),
                                  [None, byte_offsets, indices.buffers()[1]])
     encoded = pc.dictionary_encode(keys)
-    dtype = np.dtype(f"<i{width}")
+    dtype = np.dtype(f"i{width}")  # the buffer's own (native) byte order
     patterns = [[words[i] for i in np.frombuffer(b, dtype)]
                 for b in encoded.dictionary.to_pylist()]
     return _Codes(encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), patterns)
