@@ -73,6 +73,7 @@ def template_csv() -> str:
         "symptom_weeks": "9", "conservative_therapy_weeks": "7", "physical_therapy": "yes",
         "medication_trial": "yes", "radiculopathy": "yes", "neuro_deficit": "no",
         "surgical_candidate": "yes", "trauma": "none", "prior_spine_surgery_region": "none",
+        "diagnosis_codes": "M54.16",
     }
     row = ",".join(example.get(f.name, "") for f in FIELDS)
     return header + "\n" + row + "\n"

@@ -257,6 +257,19 @@ FIELDS: tuple[Field, ...] = (
        added="Aetna CPB 0236-style policy, §I: \"Follow-up of evaluation for spinal "
              "malignancy or spinal infection\".",
        red_flag=True),
+    Field("diagnosis_codes", Kind.TEXT, "Diagnosis codes (ICD-10-CM)",
+          "ICD-10-CM diagnosis codes of the request, separated by commas, semicolons, spaces "
+          "or |, with or without the dot, in any case (G83.4, g834). No criterion reads them: "
+          "a code on the cited list (codes/icd10.yaml, docs/codes.md) fills the clinical "
+          "field it documents when that field is empty — an explicit value always wins — "
+          "and the letter cites the code. Codes not on the list derive nothing.",
+          "history",
+          synonyms=("dx_codes", "dx_code", "dx", "icd10", "icd_10", "icd10_codes",
+                    "icd_10_codes", "icd10_cm", "icd_10_cm", "icd_codes", "diagnoses",
+                    "diagnosis_code", "diagnosis"),
+          added="Issue 11: real utilization-management exports carry diagnosis codes rather "
+                "than clinical yes/no columns; preauth.sources.codes derives fields from them "
+                "with provenance."),
     # --- Neurologic findings -------------------------------------------------------------
     _b("radiculopathy", "Radiculopathy", "Radicular (dermatomal) pain pattern.", "neuro"),
     _b("neuro_deficit", "Objective neurologic deficit",

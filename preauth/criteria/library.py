@@ -25,14 +25,6 @@ from pydantic import (
 )
 
 from preauth.catalog.fields import CONTRASTS, REGIONS
-from preauth.criteria._yaml import (
-    MAX_YAML_ALIASES,
-    MAX_YAML_DEPTH,
-    MAX_YAML_NUMBER_CHARS,
-    YAMLProblem,
-    one_line,
-    read_yaml,
-)
 from preauth.criteria.examples import (
     MAX_EXAMPLES_PER_CRITERION,
     MAX_EXAMPLES_PER_POLICY,
@@ -41,6 +33,14 @@ from preauth.criteria.examples import (
     procedure_problem,
 )
 from preauth.criteria.expressions import CompiledExpression, ExpressionError, compile_expression
+from preauth.safe_yaml import (
+    MAX_YAML_ALIASES,
+    MAX_YAML_DEPTH,
+    MAX_YAML_NUMBER_CHARS,
+    YAMLProblem,
+    one_line,
+    read_yaml,
+)
 
 __all__ = [
     "CATEGORY_LABELS",
