@@ -42,7 +42,7 @@ from ui.datasets import (
     rates_for,
     summary_for,
 )
-from ui.downloads import download_csv, table_with_download
+from ui.downloads import BOM_HELP, BOM_LABEL, download_csv, table_with_download
 from ui.numbers import compact_count, p_value_text
 from ui.resources import current_engine, current_library, library_key
 from ui.state import open_in_explorer
@@ -238,10 +238,16 @@ def drill_down(sel: Selection, summary: Summary, tag: str, engine: Engine) -> No
         st.info("No such requests in this selection.")
         return
     st.caption(f"The first {rows.num_rows:,} of {total:,}, earliest first; the download "
-               "has all of them.")
+               "has all of them, one row per request with its clinical fields and outcomes, "
+               "then under each policy the verdict, the criteria met and the documentation "
+               "needed.")
     st.dataframe(rows.to_pandas(), hide_index=True, width="stretch", height=300)
-    download_csv(partial(all_discordant, sel, engine, kind), f"{kind}_{sel.policy}.csv",
-                 f"dl_disc_{kind}_{tag}", label=f"Download all {total:,} (CSV)")
+    d1, d2 = st.columns([2, 1], vertical_alignment="center")
+    bom = d2.checkbox(BOM_LABEL, key=f"ev_bom_{tag}", help=BOM_HELP)
+    with d1:
+        download_csv(partial(all_discordant, sel, engine, kind), f"{kind}_{sel.policy}.csv",
+                     f"dl_disc_{kind}_{tag}", bom=bom,
+                     label=f"Download all {total:,} with their criteria (CSV)")
     ids = rows.column("case_id").to_pylist()
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     chosen = c1.selectbox("Case", ids, key=f"ev_case_{kind}_{tag}")

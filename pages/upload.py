@@ -30,9 +30,10 @@ from ui.datasets import (
     UPLOADED_TOKEN,
     content_token,
     read_upload,
+    upload_wide,
     validate_upload,
 )
-from ui.downloads import PARQUET_MIME, download_csv, parquet_bytes
+from ui.downloads import BOM_HELP, BOM_LABEL, FORMATS, download_csv, download_table
 from ui.resources import current_engine, current_library, library_key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -199,13 +200,22 @@ if batch is not None and batch["key"] == run_key:
                "have all of them (lists joined with ';' in CSV).")
     st.dataframe(results.slice(0, HEAD_ROWS).to_pandas(), hide_index=True, width="stretch",
                  height=320)
+    # -- downloads: wide (one row per request) and long (one per request and policy) -----
     stem = Path(uploaded.name).stem
-    d1, d2, _ = st.columns([1, 1, 2])
-    with d1:
-        download_csv(results, f"{stem}_determinations.csv", "dl_results_csv",
-                     label="Download results (CSV)")
-    with d2:
-        st.download_button("Download results (Parquet)", partial(parquet_bytes, results),
-                           file_name=f"{stem}_determinations.parquet", mime=PARQUET_MIME,
-                           icon=":material/download:", key="dl_results_parquet",
-                           on_click="ignore")
+    st.markdown("**Download the results**")
+    bom = st.checkbox(BOM_LABEL, key="dl_bom", help=BOM_HELP)
+    wide = partial(upload_wide, raw, result, results, library, chosen)
+    st.caption("One row per request — its columns as read, then per policy the verdict, "
+               "whether it is flagged for review, the criteria met and the documentation "
+               "needed. For spreadsheets.")
+    for col, fmt in zip(st.columns(3), FORMATS, strict=True):
+        with col:
+            download_table(wide, fmt, f"{stem}_by_request", f"dl_wide_{fmt}",
+                           f"One row per request ({FORMATS[fmt][0]})", bom=bom)
+    st.caption("One row per request and policy — the determinations with the lists of "
+               "criterion ids (met, not met, undocumented, would change the verdict) and the "
+               "undocumented fields. For analysis.")
+    for col, fmt in zip(st.columns(3), FORMATS, strict=True):
+        with col:
+            download_table(results, fmt, f"{stem}_determinations", f"dl_results_{fmt}",
+                           f"Download results ({FORMATS[fmt][0]})", bom=bom)

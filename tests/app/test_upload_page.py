@@ -191,3 +191,43 @@ def test_reading_of_silence_on_the_batch_page(tmp_path: Path) -> None:
     assert main(["evaluate", str(src), "--policy", "acr", "--reading", "reviewer",
                  "--format", "parquet", "--out", str(out)]) == 0
     assert page.to_pylist() == pq.read_table(out).to_pylist()
+
+
+def test_downloads_offer_both_layouts_and_the_bom(tmp_path: Path) -> None:
+    """Wide (one row per request) and long downloads in CSV, Parquet and JSON Lines, and the
+    Excel checkbox; the wide table the page builds on click is what `preauth evaluate
+    --layout wide` writes for the same file and policies."""
+    from preauth.cli import main
+    from ui.datasets import upload_wide
+    from ui.downloads import BOM_LABEL, csv_bytes
+
+    at = _upload("small.csv", SMALL)
+    at.multiselect(key="batch_policies").set_value(["evicore_style", "acr"]).run()
+    at.button(key="batch_run").click().run()
+    assert_healthy(at)
+    for fmt, text in (("csv", "CSV"), ("parquet", "Parquet"), ("json", "JSON Lines")):
+        assert at.download_button(key=f"dl_wide_{fmt}").label == \
+            f"One row per request ({text})"
+        assert at.download_button(key=f"dl_results_{fmt}").label == \
+            f"Download results ({text})"
+    assert at.checkbox(key="dl_bom").label == BOM_LABEL
+    at.checkbox(key="dl_bom").check().run()
+    assert_healthy(at)
+    assert at.download_button(key="dl_wide_csv")
+
+    # what the wide button makes: the CLI's wide CSV, byte for byte (BOM included)
+    determinations = at.session_state["batch_results"]["table"]
+    src = tmp_path / "small.csv"
+    src.write_bytes(SMALL)
+    out = tmp_path / "wide.csv"
+    assert main(["evaluate", str(src), "--policy", "evicore_style,acr", "--layout", "wide",
+                 "--format", "csv", "--bom", "--out", str(out)]) == 0
+    from preauth.criteria.library import load_library
+    from preauth.ingest.read import read_raw
+    from preauth.ingest.validate import validate
+
+    file = read_raw(SMALL, "small.csv")
+    result = validate(file)
+    wide = upload_wide(file, result, determinations, load_library(), ["evicore_style", "acr"])
+    assert wide.num_rows == 2 and "notes" in wide.column_names  # the unmapped column
+    assert csv_bytes(wide, bom=True) == out.read_bytes()
