@@ -57,8 +57,9 @@ MAX_LINK_PARAMETERS = 1000
 MAX_LINK_CHARS = 512 * 1024
 OVERFLOW_PARAM = "link_overflow"
 POLICY_PARAM = "policy"  # the policy the explanation is given under
+SHARED_CASE_ID = "shared-case"  # the case id of a link that names none
 # a value quoted as it is (no quotes) when it is short and harmless: 250, 1e308, -1, 72141
-_BARE = re.compile(r"[A-Za-z0-9.+-]{1,24}", re.ASCII)
+_BARE = re.compile(r"[A-Za-z0-9._+-]{1,24}", re.ASCII)
 
 ProblemKind = Literal["overflow", "unknown", "derived", "value", "repeated", "missing",
                       "policy"]
@@ -221,6 +222,11 @@ def _field_value(f: Field, given: Any, fallback: Mapping[str, Any],
             "value", f.name, f"{f.name} {_quoted(err)}{also} {_why(err.field, err.text)}"
                              f" — {tail}"))
         return fallback.get(f.name)
+    if value is None and f.required:  # (only case_id: a case is named)
+        problems.append(LinkProblem(
+            "value", f.name, f"{f.name} is empty but a case needs one — "
+                             f"{fallback.get(f.name, SHARED_CASE_ID)} is used instead"))
+        return fallback.get(f.name)
     if many:
         problems.append(LinkProblem(
             "repeated", f.name, f"{f.name} is given {many:,} times — the first, "
@@ -285,7 +291,7 @@ def _policy(given: Any, policies: Mapping[str, str],
 def _case(data: dict[str, Any], problems: list[LinkProblem]) -> dict[str, Any]:
     """The ``Case`` of the values read. Each has passed its field's rule; a value the model
     still refuses (a rule across fields) is left out with a sentence."""
-    data.setdefault("case_id", "shared-case")
+    data.setdefault("case_id", SHARED_CASE_ID)
     for _ in range(2):
         try:
             return Case(**data).to_record()
@@ -295,7 +301,7 @@ def _case(data: dict[str, Any], problems: list[LinkProblem]) -> dict[str, Any]:
                 problems.append(LinkProblem(
                     "value", name, f"{name} {_shown_value(data.pop(name))} does not fit the "
                                    "rest of the case — left empty"))
-    return Case(case_id="shared-case").to_record()
+    return Case(case_id=SHARED_CASE_ID).to_record()
 
 
 def _first(value: Any) -> Any:
