@@ -195,12 +195,22 @@ def _view(page, name: str) -> None:  # type: ignore[no-untyped-def]
 
 # --- where a case came from, and the policy in the link ---------------------------------------
 
-def test_a_scenario_opened_in_the_explorer_says_so_and_leads_back(page, app_url) -> None:  # type: ignore[no-untyped-def]
-    from playwright.sync_api import expect
+@pytest.mark.parametrize("width", [1400, 390])
+def test_a_scenario_opened_in_the_explorer_says_so_and_leads_back(browser, app_url,
+                                                                   width: int) -> None:  # type: ignore[no-untyped-def]
 
     from preauth.synthetic.scenarios import scenario
 
     title = scenario("undocumented-red-flags").title
+    context, page = new_page(browser, width, 844)
+    try:
+        _from_scenario_and_back(page, app_url, title, width)
+    finally:
+        context.close()
+
+
+def _from_scenario_and_back(page, app_url: str, title: str, width: int) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
 
     page.goto(f"{app_url}/scenarios")
     wait_idle(page)
@@ -213,7 +223,7 @@ def test_a_scenario_opened_in_the_explorer_says_so_and_leads_back(page, app_url)
     expect(origin).to_be_in_viewport()  # the explorer is shown from its top
     assert "origin" not in page.url  # the link does not carry it
     assert_no_exception(page)
-    shot(page, "explorer-origin-scenario")
+    _view(page, f"explorer-origin-scenario-{width}")
     with rerun(page):
         origin.get_by_role("button", name="Back to the scenarios").click()
     expect(page.locator("h1").first).to_have_text("Teaching scenarios")
