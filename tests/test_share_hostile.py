@@ -260,6 +260,22 @@ def test_the_policy_is_part_of_the_link_and_read_back() -> None:
     assert read_link(params).problems == () and read_link(params).policy is None
 
 
+def test_values_that_do_not_fit_together_are_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rule across fields (none concerns a link's fields today) refuses the case: one
+    sentence, and the case is read without the link's values."""
+    from preauth.catalog import share
+
+    def case_with_a_rule(**values: object) -> object:  # the rule: no age with a lumbar code
+        extra = {"region": "cervical"} if values.get("age") is not None else {}
+        return Case(**values, **extra)
+
+    monkeypatch.setattr(share, "Case", case_with_a_rule)
+    link = read_link({"cpt_code": ["72148"], "age": ["40"]})
+    assert link.sentences == ["the link's values do not fit together — the case is read "
+                              "without them"]
+    assert link.case["age"] is None and link.case["case_id"] == "shared-case"
+
+
 @settings(max_examples=examples(300), deadline=None)
 @given(name=st.sampled_from([f.name for f in CLINICAL_FIELDS if f.name not in ("region",
                                                                               "contrast")]),

@@ -289,19 +289,14 @@ def _policy(given: Any, policies: Mapping[str, str],
 
 
 def _case(data: dict[str, Any], problems: list[LinkProblem]) -> dict[str, Any]:
-    """The ``Case`` of the values read. Each has passed its field's rule; a value the model
-    still refuses (a rule across fields) is left out with a sentence."""
+    """The ``Case`` of the values read (each has passed its field's rule)."""
     data.setdefault("case_id", SHARED_CASE_ID)
-    for _ in range(2):
-        try:
-            return Case(**data).to_record()
-        except ValidationError as err:
-            named = {str(e["loc"][0]) for e in err.errors() if e["loc"]} & set(data)
-            for name in sorted(named - {"case_id"}) or sorted(set(data) - {"case_id"}):
-                problems.append(LinkProblem(
-                    "value", name, f"{name} {_shown_value(data.pop(name))} does not fit the "
-                                   "rest of the case — left empty"))
-    return Case(case_id=SHARED_CASE_ID).to_record()
+    try:
+        return Case(**data).to_record()
+    except ValidationError:  # a rule across fields: none concerns a link's fields today
+        problems.append(LinkProblem("value", None, "the link's values do not fit together — "
+                                                   "the case is read without them"))
+        return Case(**{"case_id": data["case_id"]}).to_record()
 
 
 def _first(value: Any) -> Any:
