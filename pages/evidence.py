@@ -43,9 +43,9 @@ from ui.datasets import (
     summary_for,
 )
 from ui.downloads import BOM_HELP, BOM_LABEL, download_csv, table_with_download
+from ui.handoff import drill_down_origin, open_in_explorer, page_state
 from ui.numbers import compact_count, p_value_text
 from ui.resources import current_engine, current_library, library_key
-from ui.state import open_in_explorer
 
 MEASURE_LABELS = {name: m.label for name, m in MEASURES.items()}
 DIM_LABELS = {"region": "Region", "carrier": "Carrier", "cpt_code": "CPT code"}
@@ -256,8 +256,13 @@ def drill_down(sel: Selection, summary: Summary, tag: str, engine: Engine) -> No
         case = case_row(sel.dataset.table, chosen)
         if case is None:
             st.error(f"Case {chosen} is no longer in the data.")
-        else:
-            open_in_explorer(case)
+        else:  # the way back restores this page's choices (Streamlit forgets them)
+            keep = page_state(("evidence_source", "ev_policy", "ev_tab", "ev_kind",
+                               *(f"{k}_{tag}" for k in ("ev_carriers", "ev_regions", "ev_cpt",
+                                                        "ev_dates", f"ev_case_{kind}"))))
+            open_in_explorer(case, drill_down_origin(case, DISCORDANT_KINDS[kind],
+                                                     engine.library.select([sel.policy])[0],
+                                                     keep))
 
 
 @st.fragment
@@ -341,17 +346,17 @@ def draw_filters(ds: Dataset, tag: str, span: tuple[object, object] | None,
 # -- KPI tiles -----------------------------------------------------------------------------
 def draw_kpis(summary: Summary, filters: Filters) -> None:
     k = summary.kpis
-    tiles = st.columns(6)
-    tiles[0].metric("Requests", compact_count(k["requests"]["numerator"]), border=True,
-                    help=f"{k['requests']['numerator']:,} requests in this selection "
-                         f"({filters.describe()}).")
-    for col, (name, short) in zip(tiles[1:], TILES.items(), strict=True):
+    tiles = st.container(horizontal=True)  # a second row, not cut labels, when narrow
+    tiles.metric("Requests", compact_count(k["requests"]["numerator"]), border=True,
+                 help=f"{k['requests']['numerator']:,} requests in this selection "
+                      f"({filters.describe()}).")
+    for name, short in TILES.items():
         v = k[name]
         m = MEASURES[name]
         value = "—" if v["rate"] is None else f"{100 * v['rate']:.1f}%"
-        col.metric(short, value, border=True,
-                   help=f"{m.label}: {v['numerator']:,} {m.numerator} of "
-                        f"{v['denominator']:,} {m.denominator}.")
+        tiles.metric(short, value, border=True,
+                     help=f"{m.label}: {v['numerator']:,} {m.numerator} of "
+                          f"{v['denominator']:,} {m.denominator}.")
 
 
 def has_outcomes(summary: Summary) -> bool:

@@ -11,6 +11,7 @@ from preauth.catalog.fields import CLINICAL_FIELDS, CONTRAST_LABELS, CPT_CODES, 
 NOT_DOCUMENTED = "Not documented"
 _BOOL_OPTIONS = ("Yes", "No", NOT_DOCUMENTED)
 _SKIP = {"case_id", "carrier", "request_date", "region", "contrast"}
+KEPT = "case_form_kept"  # the form's widget values, kept across pages (see current_case)
 
 
 def cpt_label(code: str) -> str:
@@ -95,13 +96,21 @@ def _form_fields() -> list[Field]:
 def current_case() -> dict[str, Any]:
     """The case the form's state describes, without drawing the form: at the start of a rerun
     session state already holds the value just changed, so the results can be computed (and
-    sent to the browser) before the form's widgets."""
+    sent to the browser) before the form's widgets.
+
+    Streamlit forgets a widget's value once a run of another page has not drawn it, so the
+    form's values are also kept under :data:`KEPT` (not a widget key) and put back when the
+    explorer is opened again in this session."""
+    kept = st.session_state.get(KEPT) or {}
     case: dict[str, Any] = {"case_id": st.session_state.get("case_id", "explorer-case")}
     for f in _form_fields():
         key = widget_key(f.name)
         if key not in st.session_state:
-            st.session_state[key] = to_widget(f, None) if f.name != "cpt_code" else "72148"
+            st.session_state[key] = kept[key] if key in kept else \
+                to_widget(f, None) if f.name != "cpt_code" else "72148"
         case[f.name] = from_widget(f, st.session_state[key])
+    st.session_state[KEPT] = {widget_key(f.name): st.session_state[widget_key(f.name)]
+                              for f in _form_fields()}
     return case
 
 

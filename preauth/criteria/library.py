@@ -281,6 +281,8 @@ class Criterion(_Strict):
 class Policy(_Strict):
     id: Identifier
     name: str = Field(min_length=3)
+    # a few words where space is short (a table column, a phone screen); default: the name
+    short_name: str = Field(default="", max_length=24)
     kind: Literal["guideline", "payer"]
     publisher: str
     models: str = ""  # for payer policies: the public document this models
@@ -305,6 +307,11 @@ class Policy(_Strict):
             return dt.date.fromisoformat(v.strip())
         except ValueError:
             raise ValueError(f"{v.strip()} is not a real date") from None
+
+    @property
+    def short_label(self) -> str:
+        """The short name, or the name when the file gives none."""
+        return self.short_name or self.name
 
     def criterion(self, cid: str) -> Criterion:
         for c in self.criteria:

@@ -34,7 +34,7 @@ from pydantic import ValidationError
 
 from preauth.catalog.case import Case
 from preauth.catalog.fields import CLINICAL_FIELDS, FIELDS, FIELDS_BY_NAME, Field, Kind
-from preauth.catalog.share import case_from_params
+from preauth.catalog.share import read_link
 from preauth.catalog.values import CHECK_MARKS, MAX_CELL_CHARS, TRIM
 from preauth.ingest.errors import AmbiguousDates
 from preauth.ingest.raw import RawTable
@@ -185,8 +185,8 @@ def column_dependent(f: Field, text: str) -> bool:
 def by_link(name: str, text: str) -> tuple[bool, Any]:
     """(accepted, the value read) by share-link decoding, beside a CPT code as links carry."""
     params = {name: [text]} if name == "cpt_code" else {"cpt_code": ["72148"], name: [text]}
-    case, problems = case_from_params(params)
-    return not any(p.startswith(f"{name}:") for p in problems), case[name]
+    link = read_link(params)
+    return name not in link.refused, link.case[name]
 
 
 def same(a: Any, b: Any) -> bool:
