@@ -18,6 +18,7 @@ from preauth.evaluate.determination import Determination, determine
 from preauth.evaluate.letter import letter_html, letter_markdown
 from preauth.evaluate.reading import Reading
 from preauth.evaluate.vocabulary import NEEDS_REVIEW_LABEL, STATUS_LABELS, Verdict
+from preauth.sources.codes import derive_case
 from preauth.synthetic.scenarios import DEFAULT_CASE
 from ui.bootstrap import ensure_navigation
 from ui.case_form import case_form, current_case, seed_state
@@ -70,6 +71,12 @@ show_origin()
 explorer_css()
 
 
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return str(value).replace("_", " ")
+
+
 @st.fragment
 def explain(results: list[Determination], case: dict[str, Any]) -> None:
     """One policy's reasons; switching the policy reruns only this part. Policy text may come
@@ -88,6 +95,14 @@ def explain(results: list[Determination], case: dict[str, Any]) -> None:
            icon=d.material_icon)
     st.markdown(plain(d.summary()))
     st.caption(plain(d.reading_note))
+    if d.derived_from:
+        st.markdown("#### Facts from the diagnosis codes")
+        st.caption("Filled in only where the form leaves the field not documented; a value "
+                   "in the form always wins.")
+        st.markdown("\n".join(
+            f"- **{plain(label)}**: {plain(_shown(case.get(name)))} — from "
+            + "; ".join(plain(c) for c in cites)
+            for (label, cites), name in zip(d.derived_from, d.provenance, strict=True)))
 
     if d.fired:
         st.markdown("#### Criteria that fired")
@@ -145,8 +160,13 @@ with right:
         default=Reading.STRICT, key="reading",
         help=" ".join(f"**{r.label}**: {r.meaning}" for r in Reading)) or Reading.STRICT
     keep_choice("reading", reading)
+    # Diagnosis codes fill the fields the form leaves empty, through the batch path's own
+    # code (a one-row table), each with the code it came from
+    case, provenance, code_problems = derive_case(case)
+    for problem in code_problems:
+        st.caption(plain(problem))
     try:
-        results = determine(engine, case, reading=reading)
+        results = determine(engine, case, reading=reading, provenance=provenance)
     except Exception as err:  # a clear message, never a traceback
         results = None
         st.error(f"Could not evaluate this case: {err}")

@@ -33,6 +33,8 @@ def to_widget(f: Field, value: Any) -> Any:
         return float(value)
     if value is not None and f.kind is Kind.INTEGER:
         return int(value)
+    if f.kind is Kind.TEXT:
+        return "" if value is None else str(value)
     return value
 
 
@@ -46,6 +48,8 @@ def from_widget(f: Field, value: Any) -> Any:
         return int(value)
     if f.kind is Kind.NUMBER:
         return float(value)
+    if f.kind is Kind.TEXT:
+        return value.strip() or None
     return value
 
 
@@ -73,6 +77,10 @@ def _widget(f: Field) -> None:
         options = [NOT_DOCUMENTED, *f.values]
         st.selectbox(f.label, options, key=key, help=f.help, index=_index(options, current),
                      format_func=lambda v: v.replace("_", " "))
+    elif f.kind is Kind.TEXT:  # diagnosis codes: read by preauth.sources.codes
+        st.text_input(f.label, value=current or "", key=key, max_chars=2_000,
+                      help=f"{f.help} Leave empty when not documented.",
+                      placeholder="e.g. M54.16, G83.4")
     elif f.is_numeric:
         num = int if f.kind is Kind.INTEGER else float
         unit = ("of " + f.unit[1:]) if f.unit.startswith("/") else f.unit

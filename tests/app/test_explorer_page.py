@@ -170,3 +170,28 @@ def test_every_policy_table_is_short() -> None:
     assert all(isinstance(n, int | float) and n >= 1 for n in table["Fired"])
     assert all(v.endswith("Meets criteria") for v in table["Verdict"])
     assert max(len(str(x)) for row in table.itertuples() for x in row[1:]) <= 24
+
+
+def test_diagnosis_codes_fill_empty_fields_with_their_source() -> None:
+    """A cauda equina code decides the default case only while the form leaves the field
+    not documented; the explanation and the letter name the code."""
+    at = app()
+    at.radio(key="f_cauda_equina_signs").set_value("Not documented").run()
+    at.text_input(key="f_diagnosis_codes").set_value("m54.5, g834").run()
+    assert_healthy(at)
+    assert "Meets criteria" in alerts(at)
+    text = " ".join(m.value for m in at.markdown).replace("\\", "")  # Markdown escapes
+    assert "Facts from the diagnosis codes" in text
+    assert "**Cauda equina signs**: Yes — from ICD-10-CM G83.4 Cauda equina syndrome" in text
+    assert at.query_params["diagnosis_codes"] == "m54.5, g834"  # the link keeps what was typed
+    # an explicit No in the form wins over the code
+    at.radio(key="f_cauda_equina_signs").set_value("No").run()
+    assert "Does not meet criteria" in alerts(at)
+    assert "Facts from the diagnosis codes" not in " ".join(m.value for m in at.markdown)
+
+
+def test_a_malformed_code_is_named_not_fatal() -> None:
+    at = app()
+    at.text_input(key="f_diagnosis_codes").set_value("G83.4, 12345").run()
+    assert_healthy(at)
+    assert any("12345" in c.value for c in at.caption)
