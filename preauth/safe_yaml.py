@@ -46,21 +46,23 @@ def one_line(text: str, limit: int) -> str:
 
 def read_yaml(text: str) -> Any:
     """The data of ``text`` (plain mappings, lists, text, numbers, booleans, null)."""
-    try:
-        return yaml.load(text, Loader=_GuardedLoader)  # a SafeLoader subclass
-    except RecursionError:
-        raise YAMLProblem("not valid YAML: nested too deeply") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise YAMLProblem(f"not valid YAML{where}: {problem}") from None
+    return _read(text)[0]
 
 
 def read_yaml_located(text: str) -> tuple[Any, dict[Path, int]]:
     """The data of ``text`` as :func:`read_yaml` gives it, and the 1-based line where each
     mapping key or list item was written, by its key path (``("values", "sex", "Male")``; the
     top level is ``()``). Same limits and :class:`YAMLProblem` as :func:`read_yaml`."""
+    data, loader, node = _read(text)
+    lines: dict[Path, int] = {}
+    if node is not None:
+        _record_lines(loader, node, (), lines)
+    return data, lines
+
+
+def _read(text: str) -> tuple[Any, yaml.SafeLoader, yaml.Node | None]:
+    """(data, the loader, the document's node) - :class:`YAMLProblem` for what is not YAML
+    such a file may hold."""
     try:
         loader = _GuardedLoader(text)
         try:
@@ -75,10 +77,7 @@ def read_yaml_located(text: str) -> tuple[Any, dict[Path, int]]:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise YAMLProblem(f"not valid YAML{where}: {problem}") from None
-    lines: dict[Path, int] = {}
-    if node is not None:
-        _record_lines(loader, node, (), lines)
-    return data, lines
+    return data, loader, node
 
 
 def _record_lines(loader: yaml.SafeLoader, node: yaml.Node, path: Path,
