@@ -48,7 +48,6 @@ from ui.upload_work import (
     profile_key,
     profile_notes,
     profile_yaml,
-    read_work,
     remember_widget,
     samples_for,
     start_work,
@@ -97,7 +96,7 @@ if work is None:
             icon=":material/upload_file:")
     st.stop()
 
-raw = read_work(work)
+raw = work.raw
 sync_profile(work, profile_key())
 details = [raw.format.upper()]
 if raw.encoding:

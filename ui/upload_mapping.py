@@ -20,9 +20,13 @@ IGNORE = "(ignore this column)"
 _NOTES = "upload_mapping_notes"
 _COLUMN, _SAMPLES, _FIELD, _PROBLEMS, _MEANING = (
     "Column in your file", "Sample values", "Read as", "Problems", "Allowed values and meaning")
-# Option labels: a dict lookup (never a page-defined function, see ui.upload_work).
+# Option labels (a function of this module, never one defined in a page: see ui.upload_work).
 _LABELS = {IGNORE: IGNORE, **{f.name: f"{f.label} ({f.name})" for f in FIELDS}}
 _ROW_PX, _MAX_PX = 35, 600
+
+
+def _label(option: object) -> str:
+    return _LABELS.get(str(option), str(option))
 
 
 def editor_key(work: UploadWork) -> str:
@@ -90,7 +94,7 @@ def mapping_editor(work: UploadWork, samples: dict[str, tuple[str, ...]],
                     width=180, help="Up to three different values from the column"),
                 _FIELD: st.column_config.SelectboxColumn(
                     width=230, required=True, options=[IGNORE, *(f.name for f in FIELDS)],
-                    format_func=_LABELS.get,
+                    format_func=_label,
                     help="The case field this column is read as; click to change"),
                 _PROBLEMS: st.column_config.TextColumn(
                     width=90, help="Problems found in the column (listed below)"),

@@ -4,8 +4,8 @@ Streamlit forgets a widget's value when the page that drew it is left - the file
 file too - so the page keeps what the user did in this session's own state
 (``st.session_state``, never a process-wide cache another session could read): the file's
 bytes (bounded by ``server.maxUploadSize``), the column mapping, the value maps and date
-formats (what a mapping profile holds), and the batch results. The file read, its validation
-and the problems by column are memoised in the session too (:mod:`ui.session_cache`). All of
+formats (what a mapping profile holds), and the batch results. Its validation, samples and
+problems by column are memoised in the session too (:mod:`ui.session_cache`). All of
 it is dropped by :func:`clear_upload` ("Clear upload") or with the session.
 
 Every function handed to Streamlit as a callback lives here, not in the page: a page-defined
@@ -34,7 +34,7 @@ from ui.session_cache import clear_session_memo, session_memo
 
 __all__ = ["RESULTS", "UploadWork", "apply_profile", "clear_upload", "current_work",
            "file_key", "forget_results", "keep_widget", "problems_for", "profile_changed",
-           "profile_key", "profile_notes", "profile_yaml", "read_work", "remember_widget",
+           "profile_key", "profile_notes", "profile_yaml", "remember_widget",
            "samples_for", "set_date_format", "set_mapping", "set_values", "start_work",
            "sync_profile", "validation_for"]
 
@@ -43,7 +43,7 @@ RESULTS = "batch_results"  # session state: {"key": run key, "table": determinat
 PROFILE_NOTES = "upload_profile_notes"  # what applying the last profile said
 _NONCE = "upload_nonce"  # bumped by clear_upload: new, empty uploaders
 _KEPT = "_kept_"  # prefix of the copies of widget values kept across pages
-_MEMO_KINDS = ("upload_raw", "upload_validated", "upload_problems", "upload_samples")
+_MEMO_KINDS = ("upload_validated", "upload_problems", "upload_samples")
 _HANDED_TO_EVIDENCE = ("uploaded_dataset", "uploaded_dataset_name", "uploaded_dataset_token")
 
 
@@ -51,13 +51,15 @@ _HANDED_TO_EVIDENCE = ("uploaded_dataset", "uploaded_dataset_name", "uploaded_da
 class UploadWork:
     """One uploaded file and what the user decided about it (a mapping profile's content).
 
-    ``mapping``: every header -> field (None: ignored); ``values``: field -> {source value:
-    catalog value}, ``""`` = not documented; ``formats``: date field -> strptime format;
-    ``profile``: the name of the last profile applied; ``editor``: the mapping editor's
-    generation (a new, unedited editor after the mapping changed)."""
+    ``raw``: the file as read (its text table - kept instead of the uploaded bytes, which
+    would be a second copy of the file: nothing needs them once it is read); ``token``: a
+    hash of the bytes; ``mapping``: every header -> field (None: ignored); ``values``: field
+    -> {source value: catalog value}, ``""`` = not documented; ``formats``: date field ->
+    strptime format; ``profile``: the name of the last profile applied; ``editor``: the
+    mapping editor's generation (a new, unedited editor after the mapping changed)."""
 
     name: str
-    data: bytes
+    raw: RawTable
     token: str
     mapping: dict[str, str | None]
     values: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -124,20 +126,12 @@ def start_work(uploaded: Any) -> UploadWork:
         work.upload_id = upload_id
         return work
     _drop_work()
-    raw = _read(name, data, token)
-    work = UploadWork(name, data, token,
-                      {h: propose_mapping(raw.headers).get(h) for h in raw.headers},
+    raw = read_raw(data, name)
+    proposed = propose_mapping(raw.headers)
+    work = UploadWork(name, raw, token, {h: proposed.get(h) for h in raw.headers},
                       upload_id=upload_id)
     st.session_state[WORK] = work
     return work
-
-
-def read_work(work: UploadWork) -> RawTable:
-    return _read(work.name, work.data, work.token)
-
-
-def _read(name: str, data: bytes, token: str) -> RawTable:
-    return session_memo("upload_raw", f"{token}|{name}", lambda: read_raw(data, name))
 
 
 def samples_for(work: UploadWork, raw: RawTable) -> dict[str, tuple[str, ...]]:

@@ -361,7 +361,7 @@ def test_work_survives_a_visit_to_another_page_and_clears_on_request() -> None:
     for key in ("upload_work", "batch_results", "uploaded_dataset"):
         assert key not in at.session_state
     memo = at.session_state["_session_memo"]
-    assert not any(memo.get(k) for k in ("upload_raw", "upload_validated", "upload_problems"))
+    assert not any(memo.get(k) for k in ("upload_validated", "upload_problems"))
     assert at.file_uploader(key="upload_file_1").value is None  # a new, empty uploader
 
 
