@@ -110,15 +110,26 @@ def mapping_editor(work: UploadWork, samples: dict[str, tuple[str, ...]],
 
 
 def _dictionary_text() -> str:
-    """docs/fields.md (the catalog's own text) without its title and generator comment."""
-    lines = fields_markdown().splitlines()
-    return "\n".join(line for line in lines
-                     if not line.startswith("# ") and not line.startswith("<!--"))
+    """docs/fields.md (the catalog's own text) without its title and generator comment, its
+    group headings made small."""
+    lines = []
+    for line in fields_markdown().splitlines():
+        if line.startswith(("# ", "<!--")):
+            continue
+        lines.append("#### " + line[3:] if line.startswith("## ") else line)
+    return "\n".join(lines)
+
+
+@st.dialog("Field dictionary", width="large")
+def _dictionary_dialog() -> None:
+    st.caption("Every case field: the values it accepts and what it means (docs/fields.md, "
+               "generated from the field catalog).")
+    st.markdown(_dictionary_text())
 
 
 def field_dictionary() -> None:
-    """The field dictionary (docs/fields.md, generated from the catalog) in a popover."""
-    with st.popover("Field dictionary", icon=":material/menu_book:",
-                    help="Every case field: its meaning and the values it accepts "
-                         "(docs/fields.md)"):
-        st.markdown(_dictionary_text())
+    """A button that opens the field dictionary (docs/fields.md) in a dialog."""
+    if st.button("Field dictionary", icon=":material/menu_book:", key="field_dictionary",
+                 width="stretch", help="Every case field: its meaning and the values it "
+                                       "accepts (docs/fields.md)"):
+        _dictionary_dialog()

@@ -126,7 +126,10 @@ def test_mapping_step_shows_samples_meaning_and_allowed_values() -> None:
     assert row.loc["Reviewer Note", "Read as"] == "(ignore this column)"
     assert row.loc["Gender", "Problems"] == f"{sum(expected_counts().values()) - 7} warnings"
     assert any(e.label.startswith("Column mapping — 9 of 10 columns read") for e in at.expander)
-    # the field dictionary (docs/fields.md, from the catalog) is on the page
+    # the field dictionary (docs/fields.md, from the catalog) opens from the mapping step
+    assert not any("| `sex` | one of F, M, other |" in m.value for m in at.markdown)
+    at.button(key="field_dictionary").click().run()
+    assert_healthy(at)
     assert any("| `sex` | one of F, M, other |" in m.value for m in at.markdown)
 
 
