@@ -1,95 +1,33 @@
 """AppTest for the Upload & batch page: upload (AppTest's file_uploader), the mapping step
 (samples, meaning, one control per column), problems by column with one-click value maps, the
-date-order question, the preview, mapping profiles (download, upload), work kept across pages
-and cleared on request, batch evaluation, and handing the data to the Evidence page."""
+date-order question, the preview, batch evaluation, and handing the data to the Evidence page.
+Profiles and work kept across pages: test_upload_work.py."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
 
 import openpyxl
 import pyarrow.parquet as pq
 import pytest
-from streamlit.delta_generator import DeltaGenerator
-from streamlit.testing.v1 import AppTest
 
-from preauth.ingest.profile import load_profile
 from preauth.synthetic.generator import synthesize
 from tests.app.helpers import app
-from tests.messy_upload import expected_counts, messy_csv
-
-ROOT = Path(__file__).resolve().parents[2]
-
-SMALL = (b"Case ID;CPT;Payer;age;radiculopathy;conservative_weeks;preauth_required;decision;"
-         b"notes\n"
-         b"A1;72148;Acme;45;yes;8;yes;approved;x\n"
-         b"A2;72141;Acme;50;no;2;yes;denied;y\n"
-         b"A3;72148;Beta;200;maybe;;no;;z\n"
-         b"A1;72148;Beta;40;yes;7;yes;approved;q\n")
-MONTH_FIRST = "date_request_date_%m/%d/%Y"  # the key of the answer "month first"
-
-
-def _upload(name: str, data: bytes, mime: str = "text/csv", *expected_errors: str) -> AppTest:
-    at = app("upload")
-    at.file_uploader(key="upload_file").set_value((name, data, mime)).run()
-    assert_healthy(at, *expected_errors)
-    return at
-
-
-def _messy(answer: bool = True) -> AppTest:
-    """The messy export uploaded and (``answer``) its date question answered month first."""
-    at = _upload("messy.csv", messy_csv())
-    if answer:
-        at.button(key=MONTH_FIRST).click().run()
-        assert_healthy(at)
-    return at
-
-
-def assert_healthy(at: AppTest, *expected_errors: str) -> None:
-    """No exception element and no error box but those containing one of
-    ``expected_errors`` - read as shown (the page escapes what a file says before Markdown
-    renders it), as :func:`tests.app.helpers.assert_healthy`."""
-    assert not at.exception, [e.value for e in at.exception]
-    errors = [_unescaped(e.value) for e in at.error]
-    unexpected = [e for e in errors if not any(x in e for x in expected_errors)]
-    assert not unexpected, unexpected
-
-
-def _metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def _unescaped(text: str) -> str:
-    return text.replace("\\", "")
-
-
-def _problem_lines(at: AppTest) -> str:
-    """The problems by column as shown (expander labels and lines), unescaped."""
-    return _unescaped(" | ".join([e.label for e in at.expander]
-                                 + [m.value for m in at.markdown]))
-
-
-def _submit(at: AppTest, form: str, *expected_errors: str) -> AppTest:
-    next(b for b in at.button if b.key and form in b.key).click().run()
-    assert_healthy(at, *expected_errors)
-    return at
-
-
-def _edit_mapping(at: AppTest, edits: dict[str, str], *expected_errors: str) -> AppTest:
-    """Choose ``header -> field`` in the mapping editor and apply."""
-    editor = at.data_editor[0]
-    headers = list(editor.value["Column in your file"])
-    at.session_state[editor.key] = {
-        "edited_rows": {headers.index(h): {"Read as": f} for h, f in edits.items()},
-        "added_rows": [], "deleted_rows": []}
-    return _submit(at, "mapping_form", *expected_errors)
-
-
-def _table(at: AppTest, column: str) -> Any:
-    """The first table on the page with ``column``."""
-    return next(d.value for d in at.dataframe if column in d.value.columns)
+from tests.app.upload_helpers import (
+    MONTH_FIRST,
+    SMALL,
+    assert_healthy,
+    edit_mapping,
+    messy,
+    metrics,
+    problem_lines,
+    submit,
+    table,
+    unescaped,
+    upload,
+)
+from tests.messy_upload import expected_counts
 
 
 def test_empty_page_offers_the_template() -> None:
@@ -99,12 +37,12 @@ def test_empty_page_offers_the_template() -> None:
 
 
 def test_validation_report_reconciles_and_lists_rejected_rows() -> None:
-    at = _upload("small.csv", SMALL)
-    assert _metrics(at) == {"Rows in": "4", "Accepted": "2", "Rejected": "2", "Errors": "3",
+    at = upload("small.csv", SMALL)
+    assert metrics(at) == {"Rows in": "4", "Accepted": "2", "Rejected": "2", "Errors": "3",
                             "Warnings": "0"}
     assert any("4 = 2 + 2" in c.value for c in at.caption)
     assert any("Ignored columns: notes" in c.value for c in at.caption)
-    errors = _table(at, "message")
+    errors = table(at, "message")
     assert set(errors.columns) == {"row", "case_id", "column", "value", "message"}
     assert {(r, c) for r, c in zip(errors["row"], errors["column"], strict=True)} == {
         (3, "age"), (3, "radiculopathy"), (4, "case_id")}
@@ -112,11 +50,11 @@ def test_validation_report_reconciles_and_lists_rejected_rows() -> None:
 
 
 def test_mapping_step_shows_samples_meaning_and_allowed_values() -> None:
-    at = _messy()
-    table = at.data_editor[0].value
-    assert list(table.columns) == ["Column in your file", "Sample values", "Read as",
+    at = messy()
+    shown = at.data_editor[0].value
+    assert list(shown.columns) == ["Column in your file", "Sample values", "Read as",
                                    "Problems", "Allowed values and meaning"]
-    row = table.set_index("Column in your file")
+    row = shown.set_index("Column in your file")
     assert row.loc["Gender", "Sample values"] == "Male · Female · U"  # distinct, non-empty
     assert row.loc["Radiculopathy", "Sample values"] == "Y · N"  # empty cells skipped
     assert row.loc["Gender", "Read as"] == "sex"
@@ -134,12 +72,12 @@ def test_mapping_step_shows_samples_meaning_and_allowed_values() -> None:
 
 
 def test_mapping_step_changes_what_is_validated() -> None:
-    at = _upload("small.csv", SMALL)
-    at = _edit_mapping(at, {"Payer": "(ignore this column)", "notes": "trauma"},
+    at = upload("small.csv", SMALL)
+    at = edit_mapping(at, {"Payer": "(ignore this column)", "notes": "trauma"},
                        "No valid rows")
     # (not sex: an unknown sex is read as not documented, the row kept)
     assert at.session_state["upload_work"].mapping["notes"] == "trauma"
-    assert _metrics(at)["Accepted"] == "0"  # x, y, z, q are not a kind of trauma
+    assert metrics(at)["Accepted"] == "0"  # x, y, z, q are not a kind of trauma
     assert "No valid rows" in at.error[0].value
     assert any(c.value.endswith("Ignored columns: Payer.") for c in at.caption)
     # the editor now shows the new mapping, with the field's meaning
@@ -150,26 +88,26 @@ def test_mapping_step_changes_what_is_validated() -> None:
 
 
 def test_a_field_given_to_another_column_moves() -> None:
-    at = _upload("small.csv", SMALL)
-    at = _edit_mapping(at, {"notes": "carrier"})
+    at = upload("small.csv", SMALL)
+    at = edit_mapping(at, {"notes": "carrier"})
     mapping = at.session_state["upload_work"].mapping
     assert mapping["notes"] == "carrier" and mapping["Payer"] is None
-    assert "Payer is no longer read as carrier: notes is." in _unescaped(at.info[0].value)
+    assert "Payer is no longer read as carrier: notes is." in unescaped(at.info[0].value)
 
 
 def test_problems_by_column_are_summarised_above_the_row_list() -> None:
-    at = _messy()
+    at = messy()
     counts = expected_counts()
-    lines = _problem_lines(at)
+    lines = problem_lines(at)
     gender = counts["U"] + counts["Unknown"]
     assert (f"Gender: {gender} values not recognised (read as not documented) — "
             f"U ({counts['U']}), Unknown ({counts['Unknown']}) → map them?") in lines
     assert (f"Status: {counts['Withdrawn']} values not recognised (read as not documented) — "
             f"Withdrawn ({counts['Withdrawn']}) → map them?") in lines
     assert "0 with errors (rows rejected), 2 with warnings" in lines
-    assert _metrics(at)["Warnings"] == str(gender + counts["Withdrawn"])
+    assert metrics(at)["Warnings"] == str(gender + counts["Withdrawn"])
     # warnings are listed row by row like errors, with their download
-    warnings = _table(at, "message")
+    warnings = table(at, "message")
     assert set(warnings["column"]) == {"sex", "decision"}
     assert at.download_button(key="dl_warnings").label == \
         f"Download all {gender + counts['Withdrawn']} warnings (CSV)"
@@ -185,198 +123,86 @@ def test_one_click_value_mapping_accepts_the_rows() -> None:
     mapping its values with one button accepts them all."""
     data = (b"case_id,cpt_code,radiculopathy\nA,72148,Positive\nB,72148,Negative\n"
             b"C,72148,Positive\nD,72148,\n")
-    at = _upload("posneg.csv", data)
-    assert _metrics(at)["Accepted"] == "1"  # D: empty is not documented
+    at = upload("posneg.csv", data)
+    assert metrics(at)["Accepted"] == "1"  # D: empty is not documented
     assert ("radiculopathy: 3 values not accepted (their rows are rejected) — "
-            "Positive (2), Negative (1) → map them?") in _problem_lines(at)
+            "Positive (2), Negative (1) → map them?") in problem_lines(at)
     boxes = {s.label: s for s in at.selectbox if s.key and s.key.startswith("vm_")}
     assert set(boxes) == {"Positive (2 rows)", "Negative (1 row)"}
     assert boxes["Positive (2 rows)"].options == ["(leave as it is)", "yes", "no",
                                                   "not documented"]
     boxes["Positive (2 rows)"].set_value("yes")
     boxes["Negative (1 row)"].set_value("no")
-    at = _submit(at, "value_form_radiculopathy")
-    assert _metrics(at) == {"Rows in": "4", "Accepted": "4", "Rejected": "0", "Errors": "0",
+    at = submit(at, "value_form_radiculopathy")
+    assert metrics(at) == {"Rows in": "4", "Accepted": "4", "Rejected": "0", "Errors": "0",
                             "Warnings": "0"}
     assert at.session_state["upload_work"].values == {
         "radiculopathy": {"Positive": "yes", "Negative": "no"}}
-    preview = _table(at, "Radiculopathy")
+    preview = table(at, "Radiculopathy")
     assert list(preview["Radiculopathy"][:3]) == [True, False, True]
 
 
 def test_one_click_mapping_of_warnings_with_proposals() -> None:
     """Unknown sexes are proposed as not documented; Withdrawn is chosen by the user."""
-    at = _messy()
+    at = messy()
     sex = {s.label: s for s in at.selectbox if s.key and s.key.startswith("vm_sex")}
     assert {s.value for s in sex.values()} == {"not documented"}  # proposed, not applied
-    at = _submit(at, "value_form_sex")
-    assert "Gender" not in _problem_lines(at)
+    at = submit(at, "value_form_sex")
+    assert "Gender" not in problem_lines(at)
     status = next(s for s in at.selectbox if s.key and s.key.startswith("vm_decision"))
     assert status.value == "(leave as it is)"
     status.set_value("cancelled")
-    at = _submit(at, "value_form_decision")
-    assert _metrics(at)["Warnings"] == "0" and _metrics(at)["Accepted"] == "24"
-    assert "Problems by column" not in _problem_lines(at)
-    decisions = _table(at, "Initial decision")["Initial decision"]
+    at = submit(at, "value_form_decision")
+    assert metrics(at)["Warnings"] == "0" and metrics(at)["Accepted"] == "24"
+    assert "Problems by column" not in problem_lines(at)
+    decisions = table(at, "Initial decision")["Initial decision"]
     assert "cancelled" in set(decisions)
-    shown = _unescaped(" ".join(c.value for c in at.caption))
+    shown = unescaped(" ".join(c.value for c in at.caption))
     assert "Gender: U → not documented, Unknown → not documented" in shown
     assert "Status: Withdrawn → cancelled" in shown
     at.button(key="undo_values_sex").click().run()  # a wrong click is undone
     assert_healthy(at)
     assert at.session_state["upload_work"].values == {"decision": {"Withdrawn": "cancelled"}}
-    assert "Gender: 8 values not recognised" in _problem_lines(at)
+    assert "Gender: 8 values not recognised" in problem_lines(at)
 
 
 def test_ambiguous_dates_are_asked_in_plain_words_then_read_as_answered() -> None:
-    at = _messy(answer=False)
-    question = _unescaped(" ".join(m.value for m in at.markdown))
+    at = messy(answer=False)
+    question = unescaped(" ".join(m.value for m in at.markdown))
     assert ("Date Requested has dates like 02/06/2024. Is that 6 February 2024 or "
             "2 June 2024?") in question
-    labels = {b.key: _unescaped(b.label) for b in at.button if b.key and b.key.startswith("date_")}
+    labels = {b.key: unescaped(b.label) for b in at.button if b.key and b.key.startswith("date_")}
     assert labels == {MONTH_FIRST: "6 February 2024 — month first (M/D/YYYY)",
                       "date_request_date_%d/%m/%Y": "2 June 2024 — day first (D/M/YYYY)"}
     assert not at.metric  # no validation report before the answer
     at.button(key="date_request_date_%d/%m/%Y").click().run()
     assert_healthy(at)
     assert at.session_state["upload_work"].formats == {"request_date": "%d/%m/%Y"}
-    dates = _table(at, "Request date")["Request date"]
+    dates = table(at, "Request date")["Request date"]
     assert str(dates[1]) == "2024-06-02"  # 02/06/2024 read day first
     at.button(key="undo_formats_request_date").click().run()  # "Undo" the answer
-    assert any("Is that 6 February 2024" in _unescaped(m.value) for m in at.markdown)
+    assert any("Is that 6 February 2024" in unescaped(m.value) for m in at.markdown)
     at.button(key=MONTH_FIRST).click().run()
-    assert str(_table(at, "Request date")["Request date"][1]) == "2024-02-06"
+    assert str(table(at, "Request date")["Request date"][1]) == "2024-02-06"
 
 
 def test_mixed_dates_get_their_own_message() -> None:
     data = (b"case_id,cpt_code,request_date\nA,72148,04/13/2024\nB,72148,13/04/2024\n"
             b"C,72148,05/06/2024\n")
-    at = _upload("mixed.csv", data)
-    text = _unescaped(" ".join(m.value for m in at.markdown))
+    at = upload("mixed.csv", data)
+    text = unescaped(" ".join(m.value for m in at.markdown))
     assert "The dates of this column mix two orders" in text
     assert ("request_date has dates that only make sense month first (04/13/2024 is "
             "13 April 2024) and dates that only make sense day first (13/04/2024 is "
             "13 April 2024)") in text
     at.button(key=MONTH_FIRST).click().run()
     assert_healthy(at)
-    assert _metrics(at)["Warnings"] == "1"  # 13/04/2024 is not M/D: not documented
-    assert "request_date: 1 value not recognised" in _problem_lines(at)
-
-
-@pytest.fixture()
-def profile_downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """What the page hands to its download buttons, by key."""
-    seen: dict[str, Any] = {}
-    original = DeltaGenerator.download_button
-
-    def spy(self: DeltaGenerator, label: str, data: Any, *args: Any, **kwargs: Any) -> Any:
-        seen[kwargs.get("key") or label] = data
-        return original(self, label, data, *args, **kwargs)
-
-    monkeypatch.setattr(DeltaGenerator, "download_button", spy)
-    return seen
-
-
-def _fixed_messy() -> AppTest:
-    at = _messy()
-    at = _submit(at, "value_form_sex")
-    next(s for s in at.selectbox if s.key and s.key.startswith("vm_decision")).set_value(
-        "cancelled")
-    return _submit(at, "value_form_decision")
-
-
-def test_profile_download_holds_the_choices_and_loads_back(
-        profile_downloads: dict[str, Any]) -> None:
-    at = _fixed_messy()
-    text = profile_downloads["dl_profile"]
-    assert at.download_button(key="dl_profile").label == "Save choices as a profile"
-    profile = load_profile(text.encode(), "messy_profile.yaml")
-    assert profile.formats == {"request_date": "%m/%d/%Y"}
-    assert profile.values == {"sex": {"U": "", "Unknown": ""},
-                              "decision": {"Withdrawn": "cancelled"}}
-    assert profile.columns["Gender"] == "sex" and profile.columns["Reviewer Note"] is None
-    assert profile.columns == at.session_state["upload_work"].mapping
-
-
-def test_uploading_a_profile_applies_it(profile_downloads: dict[str, Any]) -> None:
-    text = _fixed_messy() and profile_downloads["dl_profile"]
-    at = _upload("messy.csv", messy_csv())  # a new session: the question again
-    assert any("Is that" in _unescaped(m.value) for m in at.markdown)
-    at.file_uploader(key="profile_upload_0").set_value(
-        ("messy_profile.yaml", text.encode(), "application/x-yaml")).run()
-    assert_healthy(at)
-    assert "Applied the profile messy_profile.yaml." in _unescaped(at.success[0].value)
-    assert _metrics(at) == {"Rows in": "24", "Accepted": "24", "Rejected": "0", "Errors": "0",
-                            "Warnings": "0"}
-    assert "Problems by column" not in _problem_lines(at)
-
-
-def test_profile_before_the_file_and_a_column_it_renames() -> None:
-    """A profile chosen first is applied when the file comes; its columns win over the
-    proposal (a column the proposal gave the same field is left out)."""
-    at = app("upload")
-    profile = (b'columns:\n  "Reviewer Note": carrier\nformats:\n'
-               b'  request_date: "%m/%d/%Y"\n')
-    at.file_uploader(key="profile_upload_0").set_value(
-        ("team.yaml", profile, "application/x-yaml")).run()
-    assert_healthy(at)
-    at.file_uploader(key="upload_file").set_value(("messy.csv", messy_csv(), "text/csv")).run()
-    assert_healthy(at)
-    mapping = at.session_state["upload_work"].mapping
-    assert mapping["Reviewer Note"] == "carrier" and mapping["Payer"] is None
-    assert _metrics(at)["Accepted"] == "24"
-
-
-def test_a_bad_profile_names_every_problem_with_its_line() -> None:
-    at = _messy()
-    bad = (b"columns:\n  Gender: gendre\nvalues:\n  sex: {U: unknown}\nformat:\n  x: y\n")
-    at.file_uploader(key="profile_upload_0").set_value(
-        ("bad.yaml", bad, "application/x-yaml")).run()
-    assert_healthy(at, "The profile was not applied")
-    shown = _unescaped(at.error[0].value)
-    assert "bad.yaml, line 2: 'gendre' is not a case field" in shown
-    assert "bad.yaml, line 4" in shown and "bad.yaml, line 5: unknown key 'format'" in shown
-    assert "did you mean 'formats'?" in shown
-    assert at.session_state["upload_work"].values == {}  # nothing of it applied
-
-
-def test_work_survives_a_visit_to_another_page_and_clears_on_request() -> None:
-    at = _fixed_messy()
-    at.multiselect(key="batch_policies").set_value(["acr"]).run()
-    at.button(key="batch_run").click().run()
-    assert_healthy(at)
-    before = at.session_state["batch_results"]["table"]
-    at.switch_page("pages/explorer.py").run()
-    assert_healthy(at)
-    at.switch_page("pages/upload.py").run()
-    assert_healthy(at)
-    # the file, the answers and value maps, the validation and the results are all there
-    assert any("messy.csv" in _unescaped(c.value) for c in at.caption)
-    assert _metrics(at)["Accepted"] == "24" and _metrics(at)["Warnings"] == "0"
-    assert at.multiselect(key="batch_policies").value == ["acr"]
-    assert at.session_state["batch_results"]["table"] is before
-    assert "24 determinations" in " ".join(m.value for m in at.markdown)
-    assert at.download_button(key="dl_wide_csv")
-
-    at.button(key="clear_upload").click().run()
-    assert_healthy(at)
-    assert "Choose a file" in at.info[0].value
-    for key in ("upload_work", "batch_results", "uploaded_dataset"):
-        assert key not in at.session_state
-    memo = at.session_state["_session_memo"]
-    assert not any(memo.get(k) for k in ("upload_validated", "upload_problems"))
-    assert at.file_uploader(key="upload_file_1").value is None  # a new, empty uploader
-
-
-def test_another_session_sees_nothing_of_an_upload() -> None:
-    _fixed_messy()
-    other = app("upload")
-    assert "Choose a file" in other.info[0].value
-    assert "upload_work" not in other.session_state
+    assert metrics(at)["Warnings"] == "1"  # 13/04/2024 is not M/D: not documented
+    assert "request_date: 1 value not recognised" in problem_lines(at)
 
 
 def test_batch_evaluation_with_progress_and_downloads() -> None:
-    at = _upload("small.csv", SMALL)
+    at = upload("small.csv", SMALL)
     at.multiselect(key="batch_policies").set_value(["acr", "evicore_style"]).run()
     at.button(key="batch_run").click().run()
     assert not at.exception
@@ -404,7 +230,7 @@ def test_page_and_cli_give_the_same_determinations_in_the_same_order(
     pq.write_table(synthesize(30, seed=9), src)
     policies = ["evicore_style", "acr", "bcbs_style"]  # not the library's order
 
-    at = _upload(src.name, src.read_bytes(), "application/octet-stream")
+    at = upload(src.name, src.read_bytes(), "application/octet-stream")
     at.multiselect(key="batch_policies").set_value(policies).run()
     at.button(key="batch_run").click().run()
     assert not at.exception and not at.error
@@ -423,7 +249,7 @@ def test_page_and_cli_give_the_same_determinations_in_the_same_order(
 
 
 def test_counts_table_speaks_the_verdict_vocabulary() -> None:
-    at = _upload("small.csv", SMALL)
+    at = upload("small.csv", SMALL)
     at.button(key="batch_run").click().run()
     counts = next(d.value for d in at.dataframe if "Policy" in d.value.columns)
     assert list(counts.columns) == ["Policy", "Meets criteria", "Insufficient documentation",
@@ -436,16 +262,16 @@ def test_counts_table_speaks_the_verdict_vocabulary() -> None:
     ("broken.parquet", b"PAR1 not really", "could not be read"),
 ])
 def test_unusable_files_get_one_clear_error(name: str, data: bytes, message: str) -> None:
-    at = _upload(name, data, "application/octet-stream", message)
-    assert message in _unescaped(at.error[0].value)
+    at = upload(name, data, "application/octet-stream", message)
+    assert message in unescaped(at.error[0].value)
 
 
 def test_parquet_and_excel_uploads() -> None:
-    table = synthesize(120, seed=4)
+    synthetic = synthesize(120, seed=4)
     buf = io.BytesIO()
-    pq.write_table(table, buf)
-    at = _upload("requests.parquet", buf.getvalue(), "application/octet-stream")
-    assert _metrics(at)["Accepted"] == "120"
+    pq.write_table(synthetic, buf)
+    at = upload("requests.parquet", buf.getvalue(), "application/octet-stream")
+    assert metrics(at)["Accepted"] == "120"
 
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -454,14 +280,14 @@ def test_parquet_and_excel_uploads() -> None:
     ws.append(["X2", "72158", 61, "no"])
     out = io.BytesIO()
     wb.save(out)
-    at = _upload("requests.xlsx", out.getvalue(),
+    at = upload("requests.xlsx", out.getvalue(),
                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    assert _metrics(at) == {"Rows in": "2", "Accepted": "2", "Rejected": "0", "Errors": "0",
+    assert metrics(at) == {"Rows in": "2", "Accepted": "2", "Rejected": "0", "Errors": "0",
                             "Warnings": "0"}
 
 
 def test_use_in_evidence_hands_over_the_accepted_rows() -> None:
-    at = _upload("small.csv", SMALL)
+    at = upload("small.csv", SMALL)
     at.button(key="use_in_evidence").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.session_state["uploaded_dataset"].num_rows == 2
@@ -479,7 +305,7 @@ def test_reading_of_silence_on_the_batch_page(tmp_path: Path) -> None:
     seed = (b"case_id,cpt_code,age,symptom_weeks,prior_spine_surgery_region,radiculopathy,"
             b"neuro_deficit,surgical_candidate\n"
             b"t,72157,54,8,cervical,no,no,no\nl,72158,54,8,cervical,no,no,no\n")
-    at = _upload("seed.csv", seed)
+    at = upload("seed.csv", seed)
     at.multiselect(key="batch_policies").set_value(["acr"]).run()
     at.button(key="batch_run").click().run()
     strict = at.session_state["batch_results"]["table"].column("verdict").to_pylist()
@@ -505,7 +331,7 @@ def test_downloads_offer_both_layouts_and_the_bom(tmp_path: Path) -> None:
     from ui.datasets import upload_wide
     from ui.downloads import BOM_LABEL, csv_bytes
 
-    at = _upload("small.csv", SMALL)
+    at = upload("small.csv", SMALL)
     at.multiselect(key="batch_policies").set_value(["evicore_style", "acr"]).run()
     at.button(key="batch_run").click().run()
     assert_healthy(at)
