@@ -138,7 +138,7 @@ if isinstance(failure, AmbiguousDates):  # asked first: nothing is validated unt
 read_as = sum(1 for f in work.mapping.values() if f)
 with st.expander(f"Column mapping — {read_as} of {len(work.mapping)} columns read",
                  expanded=failure is not None or bool(problems) or read_as < len(work.mapping)):
-    text_col, dict_col = st.columns([3, 1], vertical_alignment="center")
+    dict_col, text_col = st.columns([1, 3], vertical_alignment="center")
     text_col.caption("Proposed from the column names (and known synonyms). Change a "
                      "column's field in **Read as** (or ignore it), then apply. The field "
                      "dictionary lists every field with its meaning and allowed values.")

@@ -62,6 +62,15 @@ def test_messy_export_fixed_on_the_page_then_reused_with_its_profile(
     expect(page.get_by_text("Column mapping — 9 of 10 columns read")).to_be_visible()
     assert_no_exception(page)
     shot(page, "upload-profile-1-date-question")
+    # the field dictionary beside the mapping (docs/fields.md, from the catalog)
+    with rerun(page):
+        page.get_by_role("button", name="Field dictionary").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text("Patient and history")).to_be_visible()
+    expect(dialog.get_by_role("cell", name="one of F, M, other")).to_be_visible()
+    shot(page, "upload-profile-1b-field-dictionary")
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
 
     # 2. answer it: the validation, the problems by column above the row list
     with rerun(page):
