@@ -43,15 +43,13 @@ from preauth.evidence.odds import ModelResult, default_carrier_reference, odds_r
 from preauth.evidence.rates import kpis, rate_table, rates
 from preauth.ingest.export import source_columns
 from preauth.ingest.raw import RawTable
-from preauth.ingest.read import read_raw
-from preauth.ingest.validate import IngestResult, validate
+from preauth.ingest.validate import IngestResult
 from ui.session_cache import session_memo
 
 __all__ = ["BUNDLED_PATH", "UPLOADED", "UPLOADED_NAME", "UPLOADED_TOKEN", "Dataset",
            "Selection", "Summary", "all_discordant", "available_datasets", "carriers_for",
-           "case_row", "content_token", "date_range", "discordant_for", "model_for",
-           "rate_table_for", "rates_for", "read_upload", "summary_for", "upload_wide",
-           "validate_upload", "verdicts_for"]
+           "case_row", "date_range", "discordant_for", "model_for", "rate_table_for",
+           "rates_for", "summary_for", "upload_wide", "verdicts_for"]
 
 T = TypeVar("T")
 
@@ -275,19 +273,6 @@ def case_row(table: pa.Table, case_id: str) -> dict | None:
 
 # -- uploads (read from memory, never written to disk) ---------------------------------------
 
-def read_upload(token: str, filename: str, data: bytes) -> RawTable:
-    """The uploaded bytes as a text table (raises :class:`IngestError` when unusable). Kept
-    in this session only, one file at a time."""
-    return session_memo("upload_raw", f"{token}|{filename}", lambda: read_raw(data, filename))
-
-
-def validate_upload(token: str, mapping_key: str, raw: RawTable,
-                    mapping: dict[str, str | None]) -> IngestResult:
-    """The validated upload under ``mapping`` (this session only, the latest mapping)."""
-    return session_memo("upload_validated", f"{token}|{mapping_key}",
-                        lambda: validate(raw, mapping))
-
-
 def upload_wide(raw: RawTable, result: IngestResult, determinations: pa.Table,
                 library: Library, policies: list[str]) -> pa.Table:
     """The upload's determinations one row per request (:func:`preauth.evaluate.wide.
@@ -298,7 +283,3 @@ def upload_wide(raw: RawTable, result: IngestResult, determinations: pa.Table,
               if result.unmapped_columns else None)
     return wide_result(result.accepted, determinations, library, policies,
                        fields=echoed_fields(result.mapping.values()), source=source)
-
-
-def content_token(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()[:16]
