@@ -7,7 +7,7 @@ from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
-from tests.app.helpers import app
+from tests.app.helpers import app, assert_healthy
 from tests.messy_upload import messy_csv
 
 SMALL = (b"Case ID;CPT;Payer;age;radiculopathy;conservative_weeks;preauth_required;decision;"
@@ -33,16 +33,6 @@ def messy(answer: bool = True) -> AppTest:
         at.button(key=MONTH_FIRST).click().run()
         assert_healthy(at)
     return at
-
-
-def assert_healthy(at: AppTest, *expected_errors: str) -> None:
-    """No exception element and no error box but those containing one of
-    ``expected_errors`` - read as shown (the page escapes what a file says before Markdown
-    renders it), as :func:`tests.app.helpers.assert_healthy`."""
-    assert not at.exception, [e.value for e in at.exception]
-    errors = [unescaped(e.value) for e in at.error]
-    unexpected = [e for e in errors if not any(x in e for x in expected_errors)]
-    assert not unexpected, unexpected
 
 
 def metrics(at: AppTest) -> dict[str, str]:
