@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from preauth.catalog.fields import CLINICAL_FIELDS, CONTRAST_LABELS, CPT_CODES, GROUPS, Field, Kind
+from preauth.catalog.values import parse_value
 
 NOT_DOCUMENTED = "Not documented"
 _BOOL_OPTIONS = ("Yes", "No", NOT_DOCUMENTED)
@@ -48,8 +49,8 @@ def from_widget(f: Field, value: Any) -> Any:
         return int(value)
     if f.kind is Kind.NUMBER:
         return float(value)
-    if f.kind is Kind.TEXT:
-        return value.strip() or None
+    if f.kind is Kind.TEXT:  # trimmed and checked by the catalog's rule, as ingest does
+        return parse_value(f, value)
     return value
 
 
