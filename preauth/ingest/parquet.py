@@ -1,12 +1,15 @@
-"""Parquet files: read with pyarrow, typed columns rendered as text, text cells that are not
-UTF-8 reported per row. The batched reader (:mod:`preauth.ingest.stream`) renders each row
-batch with :func:`parquet_raw` too."""
+"""Parquet files: read with pyarrow; columns of the types validation reads typed (booleans,
+integers, float64, dates, timestamps without a zone: :mod:`preauth.ingest._typed`) kept as
+they are, the others rendered as text; text cells that are not UTF-8 reported per row. The
+batched reader (:mod:`preauth.ingest.stream`) reads each row batch with :func:`parquet_raw`
+too."""
 
 from __future__ import annotations
 
 import pyarrow as pa
 
 from preauth.ingest._cells import text_table
+from preauth.ingest._typed import kept_type
 from preauth.ingest.errors import VALUE_CHARS, IngestError
 from preauth.ingest.raw import RawTable
 
@@ -27,9 +30,11 @@ def read_parquet(data: bytes, name: str) -> RawTable:
 
 
 def parquet_raw(table: pa.Table, name: str) -> RawTable:
-    """A (part of a) Parquet file's table as text columns, cells that are not UTF-8 reported."""
+    """A (part of a) Parquet file's table as validation reads it - typed columns it reads in
+    their typed form kept, the rest as text - with the cells that are not UTF-8 reported."""
     table, bad_text = _repair_utf8(table)
-    return RawTable(text_table(table), name, "parquet", read_errors=tuple(bad_text))
+    return RawTable(text_table(table, keep=kept_type), name, "parquet",
+                    read_errors=tuple(bad_text))
 
 
 def _repair_utf8(table: pa.Table) -> tuple[pa.Table, list[tuple[int, str, str, str]]]:

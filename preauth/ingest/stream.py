@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from preauth.ingest._arrow import flat
+from preauth.ingest._cells import text_column
 from preauth.ingest._headers import blank_names
 from preauth.ingest.decoding import SAMPLE_BYTES, decode, is_blank
 from preauth.ingest.delimited import (
@@ -215,7 +216,7 @@ def _validate_all(batches: Iterator[RawTable], name: str,
         if first is None:
             first = result
         case_header = next(h for h, f in result.mapping.items() if f == "case_id")
-        raw_ids = raw.table[case_header]
+        raw_ids = text_column(raw.table[case_header])  # a Parquet file's may be typed
         raw_id_parts.append(flat(raw_ids))
         id_parts.append(clean_ids(raw_ids))
         if offset:

@@ -28,6 +28,7 @@ from preauth.catalog.schema import arrow_schema
 from preauth.catalog.values import MAX_CELL_CHARS, TRIM, parse_texts
 from preauth.ingest._arrow import flat, np_bool, workers
 from preauth.ingest._cells import text_column
+from preauth.ingest._typed import coerce_typed, reads_typed
 from preauth.ingest.duplicates import clean_ids, duplicate_errors, duplicate_of
 from preauth.ingest.errors import ERROR_SCHEMA, IngestError, error_rows, quoted
 from preauth.ingest.mapping import resolve_mapping
@@ -91,6 +92,7 @@ class _Coerced:
     typed: pa.Array | pa.ChunkedArray  # the field's type; NULL where empty or invalid
     invalid: np.ndarray | None  # per row: a non-empty value that is not acceptable (None: none)
     given: np.ndarray | None  # per row: the cell is not empty (only when asked for)
+    text: pa.Array | None = None  # a typed column's text where refused (NULL elsewhere)
 
 
 def _few_distinct(col: pa.ChunkedArray) -> bool:
@@ -105,7 +107,9 @@ def _few_distinct(col: pa.ChunkedArray) -> bool:
 
 
 def _coerce(f: Field, col: pa.ChunkedArray, want_given: bool = False) -> _Coerced:
-    """Parse one raw text column for field ``f``."""
+    """Parse one raw text column for field ``f`` (a typed one: :mod:`preauth.ingest._typed`)."""
+    if not pa.types.is_string(col.type):
+        return _Coerced(*coerce_typed(f, col, want_given))
     if _few_distinct(col):
         encoded = pc.dictionary_encode(col)
         if len({len(c.dictionary) for c in encoded.chunks}) > 1:
@@ -131,7 +135,7 @@ def _coerce(f: Field, col: pa.ChunkedArray, want_given: bool = False) -> _Coerce
 
 def _long_mask(col: pa.ChunkedArray) -> np.ndarray | None:
     """Per row: the cell is longer than MAX_CELL_CHARS (None: no such cell)."""
-    if len(col) == 0:
+    if len(col) == 0 or not pa.types.is_string(col.type):  # no typed value is that long
         return None
     longest = pc.max(pc.binary_length(col)).as_py()
     if longest is None or longest <= MAX_CELL_CHARS:  # bytes >= characters
@@ -200,11 +204,14 @@ def validate(raw: RawTable, mapping: Mapping[str, str | None] | None = None,
         raise IngestError(f"{name}: no case_id column (looked for {looked}); map one of the "
                           "columns to case_id")
     n = raw.table.num_rows
-    source: dict[str, pa.ChunkedArray] = {
-        header: col if pa.types.is_string(col.type) else text_column(col)
+    source: dict[str, pa.ChunkedArray] = {  # text, or a column validated typed
+        header: col if pa.types.is_string(col.type)
+        or reads_typed(FIELDS_BY_NAME[final[header]] if header in final else None, col.type)
+        else text_column(col)
         for header, col in zip(headers, raw.table.columns, strict=True)}
     raw_of = {f: source[h] for h, f in final.items()}  # field -> raw text column
     ids, dup_of, coerced, long_cells = _parse_columns(source, raw_of, check_duplicates)
+    raw_of |= {f: c.text for f, c in coerced.items() if c.text is not None}  # typed: refused
 
     errors = _Errors(ids)
     errors.add(_REQUIRED, np_bool(pc.is_null(ids)), "case_id", raw_of["case_id"],
@@ -225,7 +232,9 @@ def validate(raw: RawTable, mapping: Mapping[str, str | None] | None = None,
     arrays = [finals[f.name] if f.name in finals else _typed(coerced, f.name, n)
               for f in FIELDS]
     arrays.append(pa.array(np.arange(1, n + 1, dtype=np.int64)))
-    accepted = pa.Table.from_arrays(arrays, schema=schema).filter(pa.array(~errors.bad))
+    accepted = pa.Table.from_arrays(arrays, schema=schema)
+    if errors.bad.any():
+        accepted = accepted.filter(pa.array(~errors.bad))
     return IngestResult(
         accepted=accepted, errors=errors.table(), rows_in=n, rows_accepted=accepted.num_rows,
         rows_rejected=int(errors.bad.sum()), mapping=final,
