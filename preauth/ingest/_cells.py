@@ -20,13 +20,14 @@ from preauth.ingest._arrow import workers
 from preauth.ingest._headers import blank_names
 
 
-def text_table(table: pa.Table, keep: Callable[[pa.DataType], bool] | None = None) -> pa.Table:
+def text_table(table: pa.Table,
+               keep: Callable[[pa.ChunkedArray], bool] | None = None) -> pa.Table:
     """``table`` with every column rendered as text (:func:`text_column`) - except those
-    whose type ``keep`` says to keep as it is - and blank headers named."""
+    ``keep`` says to keep as they are - and blank headers named."""
     names = blank_names([str(n) for n in table.column_names])
 
     def render(col: pa.ChunkedArray) -> pa.ChunkedArray:
-        return col if keep is not None and keep(col.type) else text_column(col)
+        return col if keep is not None and keep(col) else text_column(col)
 
     if table.num_rows < 50_000 or table.num_columns < 2:
         return pa.table([render(col) for col in table.columns], names=names)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from preauth.ingest._cells import text_table
-from preauth.ingest._typed import kept_type
+from preauth.ingest._typed import kept_column
 from preauth.ingest.errors import IngestError
 from preauth.ingest.mapping import normalise_header
 
@@ -22,7 +22,8 @@ MAX_COLUMNS = 2_000
 class RawTable:
     """A file's table as read, under the file's own header names: every column ``string``,
     except that a typed table (Parquet, Arrow) keeps the columns validation reads in their
-    typed form (:func:`preauth.ingest._typed.kept_type`: booleans, integers, float64, dates).
+    typed form (:func:`preauth.ingest._typed.kept_column`: booleans, integers, float64, dates,
+    dictionaries of text).
 
     ``read_errors`` holds problems found while reading that belong to one row (a CSV row with
     the wrong number of cells): ``(row, column, value, message)`` with 1-based data rows.
@@ -48,7 +49,7 @@ class RawTable:
                    format: str = "arrow") -> RawTable:
         """Wrap an in-memory (possibly typed) Arrow table, read as a Parquet file's table is:
         columns of the types validation reads typed kept, the others rendered as text."""
-        table = text_table(table, keep=kept_type)
+        table = text_table(table, keep=kept_column)
         check_headers(table.column_names, filename)
         return cls(table, filename, format)
 

@@ -45,7 +45,7 @@ from preauth.ingest.delimited import (
 )
 from preauth.ingest.duplicates import clean_ids, duplicate_errors, duplicate_of
 from preauth.ingest.errors import ERROR_SCHEMA, IngestError
-from preauth.ingest.parquet import parquet_raw
+from preauth.ingest.parquet import dictionary_columns, parquet_raw
 from preauth.ingest.raw import RawTable, check_headers
 from preauth.ingest.read import read_raw
 from preauth.ingest.validate import IngestResult, validate
@@ -92,6 +92,7 @@ def _parquet_batches(path: Path, batch_rows: int) -> Iterator[RawTable]:
     parquet = pq.ParquetFile(path)
     if not parquet.schema_arrow.names:
         raise ValueError("no columns")
+    parquet = pq.ParquetFile(path, read_dictionary=dictionary_columns(parquet))
     first = True
     for batch in parquet.iter_batches(batch_size=batch_rows):
         yield parquet_raw(pa.Table.from_batches([batch]), path.name)

@@ -206,7 +206,7 @@ def validate(raw: RawTable, mapping: Mapping[str, str | None] | None = None,
     n = raw.table.num_rows
     source: dict[str, pa.ChunkedArray] = {  # text, or a column validated typed
         header: col if pa.types.is_string(col.type)
-        or reads_typed(FIELDS_BY_NAME[final[header]] if header in final else None, col.type)
+        or reads_typed(FIELDS_BY_NAME[final[header]] if header in final else None, col)
         else text_column(col)
         for header, col in zip(headers, raw.table.columns, strict=True)}
     raw_of = {f: source[h] for h, f in final.items()}  # field -> raw text column

@@ -197,3 +197,33 @@ def test_typed_columns_are_read_typed_and_refusals_quote_their_text(tmp_path: Pa
         {"case_id": "A", "age": 40, "pain_score": 3, "radiculopathy": True,
          "request_date": dt.date(2024, 2, 29)}]
     assert FIELDS_BY_NAME["age"].kind is Kind.INTEGER
+
+
+def test_low_cardinality_text_is_read_as_a_dictionary_and_validates_alike(
+        tmp_path: Path) -> None:
+    """Text a Parquet file stores as a few distinct values is read as a dictionary - each
+    distinct value parsed once - with the result its text gives; unique ids stay text; a
+    dictionary holding an over-long value is read as text (reported as a long cell)."""
+    n = 3000
+    table = pa.table({
+        "case_id": [f"C{i}" for i in range(n)],
+        "cpt_code": ["72148", " 72141", "", "72148.0", "9"] * (n // 5),
+        "sex": [" f", "M", None, "x", "Other"] * (n // 5),
+        "region": ["lumbar", "Cervical", "", "thoracic", "lumbar"] * (n // 5),
+        "trauma": pa.array(["none", "Low Velocity", "z" * 100_001, None, "none"] * (n // 5))
+        .dictionary_encode(),
+    })
+    path = tmp_path / "low.parquet"
+    pq.write_table(table, path)
+    raw = read_raw(path)
+    types = dict(zip(raw.headers, raw.table.schema.types, strict=True))
+    assert pa.types.is_dictionary(types["sex"]) and pa.types.is_dictionary(types["region"])
+    assert types["case_id"] == types["trauma"] == pa.string()
+    typed = validate(raw)
+    assert {e["message"] for e in typed.errors.to_pylist()} >= {
+        "cell longer than 100,000 characters", "sex must be one of F, M, other, got 'x'",
+        "region 'thoracic' contradicts cpt_code 72148 (lumbar)"}
+    _same(typed, validate(read_raw(_as_csv(table), "low.csv")))
+    batched = validate_in_batches(path, 700)
+    assert batched is not None
+    _same(batched, typed)
