@@ -210,7 +210,8 @@ def test_low_cardinality_text_is_read_as_a_dictionary_and_validates_alike(
         "cpt_code": ["72148", " 72141", "", "72148.0", "9"] * (n // 5),
         "sex": [" f", "M", None, "x", "Other"] * (n // 5),
         "region": ["lumbar", "Cervical", "", "thoracic", "lumbar"] * (n // 5),
-        "trauma": pa.array(["none", "Low Velocity", "z" * 100_001, None, "none"] * (n // 5))
+        "trauma": pa.array(["none", "Low Velocity", "z" * 100_001, None]
+                           + ["none", "Low Velocity", "x", None, "none"] * (n // 5 - 1) + ["none"])
         .dictionary_encode(),
     })
     path = tmp_path / "low.parquet"
