@@ -33,8 +33,11 @@ reads as two dates). What a file's column decided can be handed on
 
 :func:`parse_value` runs its one value through the very kernels :func:`parse_texts` uses (a
 one-element Arrow array), so a single value and a column of values cannot disagree - Python's
-own ``str.lower`` or ``float`` would (``'WİTHOUT'``, ``'١٢'``). To change a rule, change it
-here: ingest, the form, share links and the CLI follow.
+own ``str.lower`` or ``float`` would (``'WİTHOUT'``, ``'١٢'``). The number and date rules
+on values already read - :func:`number_values`, :func:`date_values` - are what the text rules
+apply after reading a cell, and what ingest applies to a typed (Parquet) column without
+turning it into text, so a typed column and its text cannot disagree either. To change a
+rule, change it here: ingest, the form, share links and the CLI follow.
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ __all__ = [
     "ColumnReading",
     "InvalidValue",
     "checkbox_column",
+    "date_values",
+    "number_values",
     "parse_bool",
     "parse_texts",
     "parse_value",
@@ -75,6 +80,8 @@ CHECK_MARKS = ("x", "X", "\u2713", "\u2714")  # x, X, ✓, ✔: ticked, in a che
 
 _NUMBER = r"^(?:[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?)$"
 _INT32_MAX = 2**31 - 1
+_FIRST_DAY = (dt.date(1, 1, 1) - dt.date(1970, 1, 1)).days  # the dates a date field accepts
+_LAST_DAY = (dt.date(9999, 12, 31) - dt.date(1970, 1, 1)).days
 
 
 @dataclass(frozen=True)
@@ -223,7 +230,34 @@ def _enum(f: Field, v: pa.Array) -> pa.Array:
 def _number(f: Field, v: pa.Array) -> pa.Array:
     """INTEGER / NUMBER: a plain decimal number - no NaN, inf or thousands separators."""
     ok = pc.match_substring_regex(v, _NUMBER)
-    number = pc.if_else(ok, v, pa.scalar(None, v.type)).cast(pa.float64())
+    return number_values(f, pc.if_else(ok, v, pa.scalar(None, v.type)).cast(pa.float64()))
+
+
+# --- typed kernels: the rules on values already read (shared by text and typed columns) ----
+
+def date_values(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """The dates (``date32``) of ``values`` - dates, or timestamps without a time zone - that
+    a date field accepts: NULL where a timestamp is not at midnight or the date is not from
+    0001-01-01 to 9999-12-31 (year 0000 exists in Arrow but not in Python's dates, which the
+    app's date filters use). The text rule reads a cell's date first (:func:`parse_texts`);
+    ingest applies this to a typed (Parquet) column directly."""
+    if pa.types.is_timestamp(values.type):
+        days = values.cast(pa.date32(), safe=False)
+        days = pc.if_else(pc.equal(days.cast(values.type, safe=False), values), days,
+                          pa.scalar(None, pa.date32()))
+    else:
+        days = values.cast(pa.date32())
+    whole = days.cast(pa.int32())  # days since 1970-01-01
+    inside = pc.and_(pc.greater_equal(whole, _FIRST_DAY), pc.less_equal(whole, _LAST_DAY))
+    return pc.if_else(inside, days, pa.scalar(None, pa.date32()))
+
+
+def number_values(f: Field, number: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """The values of float64 ``number`` that the INTEGER / NUMBER field ``f`` accepts, typed as
+    the case table stores them (``int32`` / ``float64``): NULL where a number is NULL, not
+    finite, outside the field's minimum and maximum or - for an integer - not whole or beyond
+    32 bits. The text rule reads a cell's digits first (:func:`parse_texts`); ingest applies
+    this to a typed (Parquet) column directly."""
     conds = pc.is_finite(number)
     if f.minimum is not None:
         conds = pc.and_(conds, pc.greater_equal(number, f.minimum))

@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -479,6 +479,12 @@ def _check_policy(policy: Policy, file: str) -> None:
                 raise CriteriaError(file, c.id, f"example #{i + 1}.case: {problem}")
 
 
+# A criteria file's policy, parsed once per process for a given text: immutable, so every
+# `preauth` command, page and test shares it (the YAML and the check of every example take
+# most of a second). Files on disk only - an upload's text is not kept beyond its session.
+_file_policy = lru_cache(maxsize=32)(load_policy_text)
+
+
 def load_library(directory: str | Path | None = None,
                  extra_texts: Mapping[str, str] | None = None) -> Library:
     """Load every ``*.yaml`` / ``*.yml`` policy in ``directory`` (default: ``criteria/``).
@@ -511,7 +517,7 @@ def load_library(directory: str | Path | None = None,
             raise CriteriaError(path.name, None,
                                 f"cannot be read: {err.strerror or type(err).__name__}"
                                 ) from None
-        p = load_policy_text(text, path.name)
+        p = _file_policy(text, path.name)
         if p.id in policies:
             raise CriteriaError(path.name, None,
                                 f"policy id {p.id!r} is also used by {policies[p.id].file}")

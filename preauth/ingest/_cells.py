@@ -1,13 +1,14 @@
 """Typed cells rendered as text (package-internal): Parquet / Arrow columns, JSON and Excel
 values. Ingest reads every format as text so that one validation path serves them all and
-error messages can quote what the file said."""
+error messages can quote what the file said - except the typed columns validation reads in
+their typed form (:mod:`preauth.ingest._typed`), whose refused values alone are rendered."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import math
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,13 +20,20 @@ from preauth.ingest._arrow import workers
 from preauth.ingest._headers import blank_names
 
 
-def text_table(table: pa.Table) -> pa.Table:
+def text_table(table: pa.Table,
+               keep: Callable[[pa.ChunkedArray], bool] | None = None) -> pa.Table:
+    """``table`` with every column rendered as text (:func:`text_column`) - except those
+    ``keep`` says to keep as they are - and blank headers named."""
     names = blank_names([str(n) for n in table.column_names])
+
+    def render(col: pa.ChunkedArray) -> pa.ChunkedArray:
+        return col if keep is not None and keep(col) else text_column(col)
+
     if table.num_rows < 50_000 or table.num_columns < 2:
-        return pa.table([text_column(col) for col in table.columns], names=names)
+        return pa.table([render(col) for col in table.columns], names=names)
     # Arrow's casts release the GIL: render the columns in parallel threads.
     with ThreadPoolExecutor(max_workers=workers()) as pool:
-        columns = list(pool.map(text_column, table.columns))
+        columns = list(pool.map(render, table.columns))
     return pa.table(columns, names=names)
 
 
@@ -47,17 +55,27 @@ def text_column(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
             or pa.types.is_date(t):
         return col.cast(pa.string())
     if pa.types.is_timestamp(t):
-        if t.tz is None:
-            as_date = col.cast(pa.date32())
-            if pc.all(pc.equal(as_date.cast(t), col)).as_py() in (True, None):
-                return as_date.cast(pa.string())
-        with contextlib.suppress(pa.ArrowInvalid):  # whole seconds: no fraction shown
-            col = col.cast(pa.timestamp("s", t.tz))
-        return pc.strftime(col, "%Y-%m-%d %H:%M:%S")
+        return _timestamp_text(col)
     if pa.types.is_binary(t) or pa.types.is_large_binary(t):
         return col.cast(pa.string())
     return pa.chunked_array([pa.array([None if v is None else cell_text(v)
                                        for v in col.to_pylist()], pa.string())])
+
+
+def _timestamp_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Each timestamp on its own (not by its neighbours: a file read in batches renders
+    alike): without a time zone and at midnight its date, as :func:`cell_text` gives it;
+    else ``YYYY-MM-DD HH:MM:SS``, with the fraction of a second only when there is one."""
+    t = col.type
+    seconds = col.cast(pa.timestamp("s", t.tz), safe=False)
+    whole = pc.equal(seconds.cast(t, safe=False), col)
+    text = pc.if_else(whole, pc.strftime(seconds, "%Y-%m-%d %H:%M:%S"),
+                      pc.strftime(col, "%Y-%m-%d %H:%M:%S"))
+    if t.tz is None:
+        as_date = col.cast(pa.date32(), safe=False)
+        midnight = pc.equal(as_date.cast(t, safe=False), col)
+        text = pc.if_else(midnight, as_date.cast(pa.string()), text)
+    return text
 
 
 def cell_text(value: Any) -> str | None:

@@ -1,4 +1,4 @@
-"""A file's table as text (:class:`RawTable`), what every reader returns, and the checks every
+"""A file's table as read (:class:`RawTable`), what every reader returns, and the checks every
 such table passes (:func:`check_headers`)."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from preauth.ingest._cells import text_table
+from preauth.ingest._typed import kept_column
 from preauth.ingest.errors import IngestError
 from preauth.ingest.mapping import normalise_header
 
@@ -19,7 +20,10 @@ MAX_COLUMNS = 2_000
 
 @dataclass(frozen=True)
 class RawTable:
-    """A file's table as text: every column ``string``, under the file's own header names.
+    """A file's table as read, under the file's own header names: every column ``string``,
+    except that a typed table (Parquet, Arrow) keeps the columns validation reads in their
+    typed form (:func:`preauth.ingest._typed.kept_column`: booleans, integers, float64, dates,
+    dictionaries of text).
 
     ``read_errors`` holds problems found while reading that belong to one row (a CSV row with
     the wrong number of cells): ``(row, column, value, message)`` with 1-based data rows.
@@ -43,8 +47,9 @@ class RawTable:
     @classmethod
     def from_arrow(cls, table: pa.Table, filename: str = "table",
                    format: str = "arrow") -> RawTable:
-        """Wrap an in-memory (possibly typed) Arrow table; typed columns become text."""
-        table = text_table(table)
+        """Wrap an in-memory (possibly typed) Arrow table, read as a Parquet file's table is:
+        columns of the types validation reads typed kept, the others rendered as text."""
+        table = text_table(table, keep=kept_column)
         check_headers(table.column_names, filename)
         return cls(table, filename, format)
 

@@ -6,7 +6,9 @@ file's own header names. The format comes from the file name's extension; encodi
 delimiter are detected (:mod:`~preauth.ingest.decoding`, :mod:`~preauth.ingest.delimited`);
 typed Parquet / JSON / Excel values are rendered as text, so one validation path
 (:mod:`~preauth.ingest.validate`) serves every format and error messages can quote what the
-file said. A file that cannot be used at all raises
+file said - except Parquet columns whose type already holds a field's values (booleans,
+numbers, dates), which validation reads in their typed form by the same rules
+(:mod:`~preauth.ingest._typed`). A file that cannot be used at all raises
 :class:`~preauth.ingest.errors.IngestError` with one clear line.
 """
 

@@ -46,6 +46,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from preauth.ingest._arrow import flat
+from preauth.ingest._cells import text_column
 from preauth.ingest._headers import blank_names
 from preauth.ingest.decoding import SAMPLE_BYTES, decode, is_blank
 from preauth.ingest.delimited import (
@@ -57,7 +58,7 @@ from preauth.ingest.delimited import (
 )
 from preauth.ingest.duplicates import clean_ids, duplicate_errors, duplicate_of
 from preauth.ingest.errors import ERROR_SCHEMA, IngestError
-from preauth.ingest.parquet import parquet_raw
+from preauth.ingest.parquet import dictionary_columns, parquet_raw
 from preauth.ingest.raw import RawTable, check_headers
 from preauth.ingest.read import read_raw
 from preauth.ingest.reading import FileDecisions, ReadingChanged
@@ -109,6 +110,7 @@ def _parquet_batches(path: Path, batch_rows: int) -> Iterator[RawTable]:
     parquet = pq.ParquetFile(path)
     if not parquet.schema_arrow.names:
         raise ValueError("no columns")
+    parquet = pq.ParquetFile(path, read_dictionary=dictionary_columns(parquet))
     first = True
     for batch in parquet.iter_batches(batch_size=batch_rows):
         yield parquet_raw(pa.Table.from_batches([batch]), path.name)
@@ -240,7 +242,7 @@ def _validate_all(batches: Iterator[RawTable], name: str,
         if first is None:
             first = result
         case_header = next(h for h, f in result.mapping.items() if f == "case_id")
-        raw_ids = raw.table[case_header]
+        raw_ids = text_column(raw.table[case_header])  # a Parquet file's may be typed
         raw_id_parts.append(flat(raw_ids))
         id_parts.append(clean_ids(raw_ids))
         if offset:

@@ -35,6 +35,7 @@ from preauth.catalog.schema import arrow_schema
 from preauth.catalog.values import MAX_CELL_CHARS, TRIM
 from preauth.ingest._arrow import flat, np_bool, workers
 from preauth.ingest._cells import text_column
+from preauth.ingest._typed import coerce_typed, reads_typed
 from preauth.ingest.duplicates import clean_ids, duplicate_errors, duplicate_of
 from preauth.ingest.errors import ERROR_SCHEMA, IngestError, error_rows, quoted
 from preauth.ingest.mapping import resolve_mapping
@@ -126,6 +127,7 @@ class _Coerced:
     invalid: np.ndarray | None  # per row: a non-empty value that is not acceptable (None: none)
     given: np.ndarray | None  # per row: the cell is not empty (only when asked for)
     outcome: ColumnOutcome = field(default_factory=ColumnOutcome)  # what the column decided
+    text: pa.Array | None = None  # a typed column's text where refused (NULL elsewhere)
 
 
 def _few_distinct(col: pa.ChunkedArray) -> bool:
@@ -143,6 +145,9 @@ def _coerce(f: Field, col: pa.ChunkedArray, want_given: bool = False,
             plan: ColumnPlan | None = None) -> _Coerced:
     """Parse one raw text column for field ``f`` (read as ``plan`` says: a profile's values
     and format, what earlier batches decided)."""
+    if not pa.types.is_string(col.type):  # a typed column: preauth.ingest._typed
+        typed, invalid, given, text = coerce_typed(f, col, want_given)
+        return _Coerced(typed, invalid, given, text=text)
     if _few_distinct(col):
         encoded = pc.dictionary_encode(col)
         if len({len(c.dictionary) for c in encoded.chunks}) > 1:
@@ -171,7 +176,7 @@ def _coerce(f: Field, col: pa.ChunkedArray, want_given: bool = False,
 
 def _long_mask(col: pa.ChunkedArray) -> np.ndarray | None:
     """Per row: the cell is longer than MAX_CELL_CHARS (None: no such cell)."""
-    if len(col) == 0:
+    if len(col) == 0 or not pa.types.is_string(col.type):  # no typed value is that long
         return None
     longest = pc.max(pc.binary_length(col)).as_py()
     if longest is None or longest <= MAX_CELL_CHARS:  # bytes >= characters
@@ -257,11 +262,15 @@ def validate(raw: RawTable, mapping: Mapping[str, str | None] | None = None,
                            decided or FileDecisions())
              for h, f in final.items()}
     n = raw.table.num_rows
+    # text, or a column validated typed - unless a profile says how to read its values
     source: dict[str, pa.ChunkedArray] = {
-        header: col if pa.types.is_string(col.type) else text_column(col)
+        header: col if pa.types.is_string(col.type)
+        or _typed_ok(plans[final[header]] if header in final else None, col)
+        else text_column(col)
         for header, col in zip(headers, raw.table.columns, strict=True)}
     raw_of = {f: source[h] for h, f in final.items()}  # field -> raw text column
     ids, dup_of, coerced, long_cells = _parse_columns(source, raw_of, check_duplicates, plans)
+    raw_of |= {f: c.text for f, c in coerced.items() if c.text is not None}  # typed: refused
 
     errors, warnings = _Errors(ids), _Errors(ids)
     errors.add(_REQUIRED, np_bool(pc.is_null(ids)), "case_id", raw_of["case_id"],
@@ -282,7 +291,9 @@ def validate(raw: RawTable, mapping: Mapping[str, str | None] | None = None,
     arrays = [finals[f.name] if f.name in finals else _typed(coerced, f.name, n)
               for f in FIELDS]
     arrays.append(pa.array(np.arange(1, n + 1, dtype=np.int64)))
-    accepted = pa.Table.from_arrays(arrays, schema=schema).filter(pa.array(~errors.bad))
+    accepted = pa.Table.from_arrays(arrays, schema=schema)
+    if errors.bad.any():
+        accepted = accepted.filter(pa.array(~errors.bad))
     warned = warnings.table()
     if warned.num_rows and errors.bad.any():  # warnings are about accepted rows only
         keep = ~errors.bad[warned["row"].to_numpy() - 1]
@@ -293,6 +304,15 @@ def validate(raw: RawTable, mapping: Mapping[str, str | None] | None = None,
         rows_rejected=int(errors.bad.sum()), mapping=final,
         unmapped_columns=[h for h in headers if h not in final], filename=name,
         warnings=warned, notes=decisions.note_lines(), decisions=decisions)
+
+
+def _typed_ok(plan: ColumnPlan | None, col: pa.ChunkedArray) -> bool:
+    """Whether ``col`` is validated in its typed form (:mod:`preauth.ingest._typed`): its type
+    holds the field's values and no profile maps its values or gives its date format (those
+    apply to text)."""
+    if plan is not None and (plan.values or plan.date_format is not None):
+        return False
+    return reads_typed(None if plan is None else plan.field, col)
 
 
 def _parse_columns(source: dict[str, pa.ChunkedArray], raw_of: dict[str, pa.ChunkedArray],
