@@ -14,13 +14,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from preauth.catalog.fields import FIELDS_BY_NAME
-from preauth.catalog.schema import ARROW_TYPES
+from preauth.catalog.schema import ARROW_TYPES, PROVENANCE_TYPE
 from preauth.catalog.values import value_text
 from preauth.sources._vector import Matcher, Tokens
 
 __all__ = ["PROVENANCE_TYPE", "WARNING_SCHEMA", "derive"]
 
-PROVENANCE_TYPE = pa.map_(pa.string(), pa.list_(pa.string()))
 WARNING_SCHEMA = pa.schema([("row", pa.int64()), ("column", pa.string()),
                             ("value", pa.string()), ("message", pa.string())])
 _SHOWN = 40  # characters of a malformed token quoted in a warning
