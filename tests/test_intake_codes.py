@@ -110,7 +110,8 @@ def test_codes_that_disagree_are_a_warning_on_the_file_row(tmp_path: Path) -> No
 
     table = ingest("id,cpt_code,diagnosis_codes\nz,bad,\na,72148,T01.1; T01.3\n").accepted
     plain = table.drop_columns([PROVENANCE_COLUMN])
-    derived, lines = derive_accepted(plain, load_code_list(write(tmp_path, TEST_LIST)))
+    derived, lines, counts = derive_accepted(plain, load_code_list(write(tmp_path, TEST_LIST)))
+    assert counts == {"suspected_fracture": 1}  # T01.3's other field stands
     assert derived["trauma"].to_pylist() == [None]
     assert lines.to_pylist() == [{
         "row": 2, "case_id": "a", "column": "diagnosis_codes", "value": "T01.1; T01.3",

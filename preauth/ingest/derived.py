@@ -38,26 +38,28 @@ _FIELD_ORDER = {f.name: i for i, f in enumerate(FIELDS)}
 
 
 def derive_accepted(accepted: pa.Table, code_list: CodeList | None = None
-                    ) -> tuple[pa.Table, pa.Table]:
-    """``(accepted with the derived values filled in and a provenance column, the warnings)``.
+                    ) -> tuple[pa.Table, pa.Table, dict[str, int]]:
+    """``(accepted with the derived values filled in and a provenance column, the warnings,
+    rows filled per field)``.
 
     ``accepted``: validated rows (the catalog's typed columns and ``row``, the 1-based data
     row of the file). The warnings have :data:`~preauth.ingest.errors.ERROR_SCHEMA`, by row
-    and then position in the cell. A table that already has a provenance column keeps it."""
+    and then position in the cell. A table that already has a provenance column is kept as
+    it is (nothing derived again)."""
     if PROVENANCE_COLUMN in accepted.column_names:
-        return accepted, ERROR_SCHEMA.empty_table()
+        return accepted, ERROR_SCHEMA.empty_table(), {}
     result = derive_from_codes(accepted, code_list)
     table = result.table.append_column(pa.field(PROVENANCE_COLUMN, PROVENANCE_TYPE),
                                        result.provenance)
     w = result.warnings
     if not w.num_rows:
-        return table, ERROR_SCHEMA.empty_table()
+        return table, ERROR_SCHEMA.empty_table(), dict(result.derived)
     take = w.column("row")
     lines = error_rows(table.column("row").take(take).to_numpy(),
                        table.column("case_id").take(take), CODES_COLUMN,
                        table.column(CODES_COLUMN).take(take).combine_chunks(),
                        w.column("message").combine_chunks())
-    return table, lines
+    return table, lines, dict(result.derived)
 
 
 def derived_counts(accepted: pa.Table) -> dict[str, int]:
@@ -75,11 +77,16 @@ def derived_counts(accepted: pa.Table) -> dict[str, int]:
     return dict(sorted(pairs, key=lambda p: (-p[1], _FIELD_ORDER.get(p[0], len(FIELDS)))))
 
 
-def derived_notes(accepted: pa.Table, mapping: Mapping[str, str]) -> list[str]:
+def derived_notes(accepted: pa.Table, mapping: Mapping[str, str],
+                  counts: Mapping[str, int] | None = None) -> list[str]:
     """``["Dx Codes: 1,234 values derived from ICD-10-CM codes (radiculopathy 800, …)"]`` -
     one line when the codes of the accepted rows derived anything; ``mapping``: the file's
-    header -> field, to name the column as the file does."""
-    counts = derived_counts(accepted)
+    header -> field, to name the column as the file does; ``counts``: rows filled per field
+    when known (as :func:`derive_accepted` gives them), else counted from the provenance
+    column (:func:`derived_counts`)."""
+    counts = derived_counts(accepted) if counts is None else dict(sorted(
+        ((f, n) for f, n in counts.items() if n),
+        key=lambda p: (-p[1], _FIELD_ORDER.get(p[0], len(FIELDS)))))
     if not counts:
         return []
     header = next((h for h, f in mapping.items() if f == CODES_COLUMN), CODES_COLUMN)

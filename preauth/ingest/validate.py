@@ -302,7 +302,7 @@ def validate(raw: RawTable, mapping: Mapping[str, str | None] | None = None,
               for f in FIELDS]
     arrays.append(pa.array(np.arange(1, n + 1, dtype=np.int64)))
     accepted = pa.Table.from_arrays(arrays, schema=schema).filter(pa.array(~errors.bad))
-    accepted = _derived(accepted, warnings)
+    accepted, derived = _derived(accepted, warnings)
     warned = warnings.table()
     if warned.num_rows and errors.bad.any():  # warnings are about accepted rows only
         keep = ~errors.bad[warned["row"].to_numpy() - 1]
@@ -312,19 +312,21 @@ def validate(raw: RawTable, mapping: Mapping[str, str | None] | None = None,
         accepted=accepted, errors=errors.table(), rows_in=n, rows_accepted=accepted.num_rows,
         rows_rejected=int(errors.bad.sum()), mapping=final,
         unmapped_columns=[h for h in headers if h not in final], filename=name,
-        warnings=warned, notes=decisions.note_lines() + derived_notes(accepted, final),
+        warnings=warned,
+        notes=decisions.note_lines() + derived_notes(accepted, final, derived),
         decisions=decisions)
 
 
-def _derived(accepted: pa.Table, warnings: _Errors) -> pa.Table:
+def _derived(accepted: pa.Table, warnings: _Errors) -> tuple[pa.Table, dict[str, int]]:
     """The accepted rows with the fields their diagnosis codes derive and the ``provenance``
-    column (:mod:`preauth.ingest.derived`); its warnings (malformed or disagreeing codes)
-    join the others, listed with the ``diagnosis_codes`` column's."""
-    table, lines = derive_accepted(accepted)
+    column (:mod:`preauth.ingest.derived`), and the rows filled per field; its warnings
+    (malformed or disagreeing codes) join the others, listed with the ``diagnosis_codes``
+    column's."""
+    table, lines, derived = derive_accepted(accepted)
     if lines.num_rows:
         warnings.add_table(_FIELD_ORDER[CODES_COLUMN],
                            lines.column("row").to_numpy() - 1, lines)
-    return table
+    return table, derived
 
 
 def _parse_columns(source: dict[str, pa.ChunkedArray], raw_of: dict[str, pa.ChunkedArray],
