@@ -2,18 +2,31 @@
 
 Contract (analysts script against these names):
 
-* ``preauth evaluate FILE [--policy ID|all] [--criteria DIR] [--format json|csv|parquet]
-  [--layout long|wide] [--bom] [--out PATH] [--errors PATH] [--engine duckdb|spark]
-  [--spark-master URL]`` — exit 0 when
-  the file was read (even with row errors), 2 with one clear line when it is unusable (also
-  when ``--engine spark`` is asked for without PySpark). Never a traceback.
+* ``preauth evaluate FILE [--mapping PROFILE.yaml] [--policy ID|all] [--criteria DIR]
+  [--format json|csv|parquet] [--layout long|wide] [--bom] [--out PATH] [--errors PATH]
+  [--warnings PATH] [--engine duckdb|spark] [--spark-master URL]`` — exit 0 when the file was
+  read (even with row errors or warnings), 2 with one clear line when it is unusable (also
+  when ``--engine spark`` is asked for without PySpark). Never a traceback. Every output row
+  carries ``provenance``: field -> the ICD-10-CM codes its value was derived from (JSON: an
+  object or null; CSV: ``"radiculopathy: ICD-10-CM M54.16 (…); …"``; Parquet: a map). The
+  summary line on stderr counts rows in, accepted, rejected, and warnings per column.
+* ``--mapping PROFILE.yaml`` (evaluate, stats, profile): a mapping profile
+  (:mod:`preauth.ingest.profile`) — a bad one exits 2 with one line per problem (file, line,
+  suggestion). A date column whose slash dates do not show their order exits 2 with the
+  message and the YAML to add to the profile (``formats:`` / ``request_date: "%m/%d/%Y"``);
+  the order is never guessed.
+* ``preauth profile FILE [--mapping PROFILE.yaml] [--out PROFILE.yaml]`` — the automatic
+  guess for FILE as a commented profile to edit (standard output by default): every column,
+  the values the catalog does not recognise (mapped to ``""``, with their counts), the date
+  format the file shows, or a format left to choose (the profile is refused until it is).
 * ``preauth validate-criteria [DIR]`` — exit 0 with a summary, 1 naming file, criterion and
   reason.
 * ``preauth synth --rows N --seed S --out FILE`` — seeded synthetic requests.
 * ``preauth bench --rows N [--engine duckdb|spark] [--format json]`` — benchmark figures
   (JSON).
-* ``preauth stats FILE [--format json|table] [--carrier-reference NAME] [--policy ID]`` —
-  rates, odds ratios (``odds_ratios``) and verdict–decision concordance (JSON object).
+* ``preauth stats FILE [--mapping PROFILE.yaml] [--format json|table] [--carrier-reference
+  NAME] [--policy ID] [--errors PATH] [--warnings PATH]`` — rates, odds ratios
+  (``odds_ratios``) and verdict–decision concordance (JSON object).
 """
 
 from __future__ import annotations
@@ -60,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="how empty red flags are read: strict (not documented, the "
                          "default) or reviewer (an unmentioned red flag is absent)")
     ev.add_argument("--out", default=None, help="output path (default: standard output)")
-    ev.add_argument("--errors", default=None, help="write rejected rows here as CSV")
+    _intake_options(ev)
     ev.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
                     help="evaluation engine (spark needs the optional PySpark extra)")
     ev.add_argument("--spark-master", default="local[*]", metavar="URL",
@@ -93,7 +106,28 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--policy", default="acr",
                     help="policy whose verdicts are compared with the decisions (default acr)")
     st.add_argument("--criteria", default=None, help="criteria directory (default: bundled)")
+    _intake_options(st)
+
+    pr = sub.add_parser("profile", help="write the automatic mapping profile of a file, to "
+                                        "edit and reuse with --mapping")
+    pr.add_argument("file", help="CSV, Parquet, JSON or XLSX file of requests")
+    pr.add_argument("--mapping", default=None, metavar="PROFILE.yaml",
+                    help="start from this profile (its entries are kept; what it leaves "
+                         "unrecognised is added)")
+    pr.add_argument("--out", default=None, metavar="PROFILE.yaml",
+                    help="write the profile here (default: standard output)")
     return p
+
+
+def _intake_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mapping", default=None, metavar="PROFILE.yaml",
+                   help="mapping profile: columns, values and date formats of the file "
+                        "(write one with 'preauth profile FILE')")
+    p.add_argument("--errors", default=None, metavar="PATH",
+                   help="write the errors of the rejected rows here as CSV")
+    p.add_argument("--warnings", default=None, metavar="PATH",
+                   help="write the warnings (values read as not documented, diagnosis codes "
+                        "that are not ICD-10-CM codes; the rows are kept) here as CSV")
 
 
 def _say(message: str) -> None:
@@ -105,7 +139,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from preauth.evaluate.batch import evaluate_in_batches
     from preauth.evaluate.engine import Engine
     from preauth.evaluate.reading import Reading
-    from preauth.ingest.export import TableWriter, write_table
+    from preauth.ingest.export import TableWriter
 
     if args.format == "parquet" and not args.out:
         _say("--format parquet needs --out PATH")
@@ -125,15 +159,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if not path.is_file():
         _say(f"{args.file}: no such file")
         return EXIT_UNUSABLE
-    result, raw = _read_requests_and_source(path)
+    result, raw = _read_requests_and_source(path, _profile_options(args))
     if result.rows_in == 0:
         _say(f"{path.name}: has a header row but no data rows; expected one row per request")
         return EXIT_UNUSABLE
     shape = _Shape(args.layout, library, [p.id for p in policies], result,
                    raw if args.layout == "wide" else None)
     del raw
-    if args.errors:
-        write_table(result.errors, "csv", args.errors)
+    _write_problems(args, result)
     engine: Any = Engine(library) if args.engine == "duckdb" else _spark_engine(args, library)
     if engine is None:
         return EXIT_UNUSABLE
@@ -153,10 +186,40 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         engine.close()
     _say(f"{path.name}: {result.summary()}; evaluated {result.rows_accepted:,} cases × "
          f"{len(policies)} policies = {written:,} determinations "
-         f"({Reading(args.reading).label.lower()})" + shape.note()
-         + ("" if not result.rows_rejected or args.errors else
-            " (use --errors PATH to write the rejected rows)"))
+         f"({Reading(args.reading).label.lower()})" + shape.note() + _hints(args, result))
+    for note in result.notes:
+        _say(f"{path.name}: {note}")
     return EXIT_OK
+
+
+def _profile_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``validate``'s keyword arguments from ``--mapping`` (none without it); a bad profile
+    raises :class:`~preauth.ingest.profile.ProfileError` listing every problem."""
+    if not args.mapping:
+        return {}
+    from preauth.ingest.profile import load_profile
+
+    return load_profile(args.mapping).validate_options()
+
+
+def _write_problems(args: argparse.Namespace, result: Any) -> None:
+    from preauth.ingest.export import write_table
+
+    if args.errors:
+        write_table(result.errors, "csv", args.errors)
+    if args.warnings:
+        write_table(result.warnings, "csv", args.warnings)
+
+
+def _hints(args: argparse.Namespace, result: Any) -> str:
+    """Where the problems not written could go."""
+    unwritten = [what for what, n, given in (("--errors PATH", result.rows_rejected,
+                                              args.errors),
+                                             ("--warnings PATH", result.warning_count,
+                                              args.warnings)) if n and not given]
+    if not unwritten:
+        return ""
+    return f" (use {' and '.join(unwritten)} to write them)"
 
 
 class _Shape:
@@ -171,7 +234,7 @@ class _Shape:
 
         self.layout, self.library, self.policies = layout, library, policies
         self.cases = result.accepted
-        self.fields = echoed_fields(result.mapping.values())
+        self.fields = echoed_fields(result.fields_read())
         self.unmapped = list(result.unmapped_columns)
         self.source = None
         if layout == "wide" and raw is not None and self.unmapped:
@@ -198,25 +261,29 @@ class _Shape:
         return "; one row per request"
 
 
-def _read_requests(path: Path) -> Any:
-    """Read and validate a requests file: big UTF-8 CSV and Parquet files in batches
-    (:mod:`preauth.ingest.stream`), everything else whole. An :class:`IngestResult`."""
-    return _read_requests_and_source(path)[0]
+def _read_requests(path: Path, options: dict[str, Any] | None = None) -> Any:
+    """Read and validate a requests file (with a profile's ``options``,
+    :meth:`~preauth.ingest.profile.MappingProfile.validate_options`): big UTF-8 CSV and
+    Parquet files in batches (:mod:`preauth.ingest.stream`), everything else whole. An
+    :class:`IngestResult`."""
+    return _read_requests_and_source(path, options)[0]
 
 
-def _read_requests_and_source(path: Path) -> tuple[Any, Any]:
+def _read_requests_and_source(path: Path, options: dict[str, Any] | None = None
+                              ) -> tuple[Any, Any]:
     """:func:`_read_requests`, and the file's text table (a :class:`RawTable`) when it was
     read whole (``None`` when it was read in batches)."""
     from preauth.ingest import stream
     from preauth.ingest.read import read_raw
     from preauth.ingest.validate import validate
 
+    options = options or {}
     if path.stat().st_size >= STREAM_FROM_BYTES:
-        streamed = stream.validate_in_batches(path)
+        streamed = stream.validate_in_batches(path, **options)
         if streamed is not None:
             return streamed, None
     raw = read_raw(path, path.name)
-    return validate(raw), raw
+    return validate(raw, **options), raw
 
 
 def _spark_ready() -> bool:
@@ -318,7 +385,8 @@ def _cmd_stats(args: argparse.Namespace) -> int:
     if not path.is_file():
         _say(f"{args.file}: no such file")
         return EXIT_UNUSABLE
-    result = _read_requests(path)
+    result = _read_requests(path, _profile_options(args))
+    _write_problems(args, result)
     carriers = carriers_in(result.accepted)
     if args.carrier_reference is not None and args.carrier_reference not in carriers:
         _say(f"--carrier-reference {args.carrier_reference!r} is not a carrier in "
@@ -337,7 +405,44 @@ def _cmd_stats(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2, ensure_ascii=False, allow_nan=False))
     else:
         print(evidence.to_text())
-    _say(f"{path.name}: {result.summary()}; statistics on {result.rows_accepted:,} requests")
+    _say(f"{path.name}: {result.summary()}; statistics on {result.rows_accepted:,} requests"
+         + _hints(args, result))
+    return EXIT_OK
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from preauth.ingest.profile import (
+        MappingProfile,
+        load_profile,
+        profile_text,
+        propose_profile,
+    )
+    from preauth.ingest.read import read_raw
+
+    path = Path(args.file)
+    if not path.is_file():
+        _say(f"{args.file}: no such file")
+        return EXIT_UNUSABLE
+    base = load_profile(args.mapping) if args.mapping else MappingProfile()
+    raw = read_raw(path, path.name)
+    profile, notes = propose_profile(raw, base=base)
+    text = profile_text(profile, notes)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    mapped = sum(1 for f in profile.columns.values() if f)
+    listed = sum(len(t) for t in profile.values.values())
+    where = args.out or "the profile"
+    _say(f"{path.name}: {raw.num_rows:,} rows; {mapped} of {len(profile.columns)} columns "
+         f"mapped, {listed} values to check, {len(profile.formats)} date "
+         f"format{'' if len(profile.formats) == 1 else 's'} — edit "
+         f"{where}, then: preauth evaluate {path.name} --mapping "
+         f"{Path(args.out).name if args.out else 'PROFILE.yaml'}")
+    for key in notes:
+        if key[0] == "formats" and key[1] not in profile.formats:
+            _say(f"{where}: {key[1]} has no date format yet - {notes[key]}; the profile "
+                 "is refused until it has one")
     return EXIT_OK
 
 
@@ -360,16 +465,27 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from preauth.criteria.library import CriteriaError
-    from preauth.ingest.errors import IngestError
+    from preauth.ingest.errors import AmbiguousDates, IngestError, ProfileError
 
     args = _parser().parse_args(argv)
     handlers = {"evaluate": _cmd_evaluate, "validate-criteria": _cmd_validate,
-                "synth": _cmd_synth, "bench": _cmd_bench, "stats": _cmd_stats}
+                "synth": _cmd_synth, "bench": _cmd_bench, "stats": _cmd_stats,
+                "profile": _cmd_profile}
     try:
         return handlers[args.command](args)
     except CriteriaError as err:
         _say(f"invalid criteria: {err}")
         return EXIT_INVALID if args.command == "validate-criteria" else EXIT_UNUSABLE
+    except ProfileError as err:
+        for problem in err.problems:  # file, line, suggestion - one line each
+            _say(problem)
+        return EXIT_UNUSABLE
+    except AmbiguousDates as err:
+        _say(str(err))
+        _say(f"add this to the mapping profile (--mapping PROFILE.yaml; 'preauth profile "
+             f"FILE' writes one), with \"{err.formats[1]}\" instead if the day comes first:")
+        print(f'formats:\n  {err.field}: "{err.formats[0]}"', file=sys.stderr)
+        return EXIT_UNUSABLE
     except IngestError as err:
         _say(str(err))
         return EXIT_UNUSABLE

@@ -230,7 +230,7 @@ def test_wide_layout_one_row_per_request(tmp_path: Path,
     assert [r["case_id"] for r in rows] == ["a", "b"]  # the rejected row is not there
     assert list(rows[0]) == [
         "row", "case_id", "cpt_code", "region", "contrast", "age", "cauda_equina_signs",
-        "Reviewer note",
+        "provenance", "Reviewer note",
         "acr: verdict", "acr: flagged for review", "acr: criteria met",
         "acr: documentation needed",
         "evicore_style: verdict", "evicore_style: flagged for review",

@@ -14,13 +14,17 @@ import pyarrow.parquet as pq
 import pytest
 
 from preauth.catalog.fields import FIELDS, FIELDS_BY_NAME, Kind
-from preauth.catalog.schema import arrow_schema
+from preauth.catalog.schema import PROVENANCE_TYPE, arrow_schema
 from preauth.catalog.values import MAX_CELL_CHARS
 from preauth.ingest.errors import IngestError
 from preauth.ingest.mapping import normalise_header, propose_mapping, resolve_mapping
 from preauth.ingest.raw import RawTable
 from preauth.ingest.read import read_raw
 from preauth.ingest.validate import IngestResult, validate
+
+# the catalog's columns, the file's data row, where derived values came from
+ACCEPTED_SCHEMA = arrow_schema().append(pa.field("row", pa.int64())).append(
+    pa.field("provenance", PROVENANCE_TYPE))
 
 # One valid row with every catalog column, as a user's file would spell it.
 VALID: dict[str, str] = {}
@@ -205,7 +209,7 @@ def test_xlsx_without_openpyxl_says_so(monkeypatch) -> None:
 def test_header_only_file_is_zero_rows() -> None:
     result = ingest_text("case_id,cpt_code,age\n")
     assert (result.rows_in, result.rows_accepted, result.rows_rejected) == (0, 0, 0)
-    assert result.accepted.schema == arrow_schema().append(pa.field("row", pa.int64()))
+    assert result.accepted.schema == ACCEPTED_SCHEMA
     assert result.summary() == "read 0 rows: 0 accepted, 0 rejected (0 errors)"
     assert ingest_text("case_id,cpt_code").rows_in == 0  # no final line break
 
@@ -651,7 +655,7 @@ def test_several_errors_are_one_rejected_row() -> None:
 
 def test_accepted_has_the_engine_schema_and_absent_columns_are_null() -> None:
     result = ingest_text("case_id,cpt_code\nC1,72148\nC2,72149\n")
-    assert result.accepted.schema == arrow_schema().append(pa.field("row", pa.int64()))
+    assert result.accepted.schema == ACCEPTED_SCHEMA
     assert result.errors.schema.names == ["row", "case_id", "column", "value", "message"]
     row = result.accepted.to_pylist()[1]
     assert row["row"] == 2 and row["case_id"] == "C2" and row["contrast"] == "with"

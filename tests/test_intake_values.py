@@ -95,8 +95,8 @@ def test_unknown_outcome_is_a_warning_and_the_row_is_kept() -> None:
     assert result.warnings.schema == result.errors.schema
     assert [w["value"] for w in result.warnings.to_pylist()] == ["Withdrawn"] * 3
     assert result.warning_counts() == {"decision": 2, "final_decision": 1}
-    assert result.summary() == ("read 3 rows: 3 accepted, 0 rejected (0 errors); 3 values "
-                                "read as not documented (warnings)")
+    assert result.summary() == ("read 3 rows: 3 accepted, 0 rejected (0 errors); 3 warnings "
+                                "(decision 2, final_decision 1)")
 
 
 @pytest.mark.parametrize(("name", "text"), [

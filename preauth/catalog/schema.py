@@ -1,4 +1,6 @@
-"""The Arrow schema of a typed case table, derived from the field catalog."""
+"""The Arrow schema of a typed case table, derived from the field catalog, and the one column
+a case table may carry beside its fields: ``provenance`` (field -> where its value came from,
+when it did not come from its own column)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ import pyarrow as pa
 
 from preauth.catalog.fields import FIELDS_BY_NAME, Kind
 
-__all__ = ["ARROW_TYPES", "arrow_schema", "case_table"]
+__all__ = ["ARROW_TYPES", "PROVENANCE_COLUMN", "PROVENANCE_TYPE", "arrow_schema",
+           "case_table"]
 
 ARROW_TYPES = {
     Kind.TEXT: pa.string(),
@@ -19,6 +22,13 @@ ARROW_TYPES = {
     Kind.NUMBER: pa.float64(),
     Kind.BOOLEAN: pa.bool_(),
 }
+
+# Per row: field -> citations of the sources its value was derived from (``ICD-10-CM G83.4
+# Cauda equina syndrome``), NULL where no value was derived. Carried from intake
+# (preauth.ingest) through evaluation (preauth.evaluate.batch) to the outputs; no criterion
+# reads it.
+PROVENANCE_COLUMN = "provenance"
+PROVENANCE_TYPE = pa.map_(pa.string(), pa.list_(pa.string()))
 
 
 def arrow_schema() -> pa.Schema:

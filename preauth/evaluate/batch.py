@@ -4,6 +4,10 @@ The one batch path: the Upload page and ``preauth evaluate`` both call
 :func:`evaluate_in_batches` (the page collects the batches, the CLI writes each as it comes),
 so the same file gives the same determinations in the same order in both.
 
+When the cases carry a ``provenance`` column (what ingest derived, e.g. from ICD-10-CM
+codes: :data:`preauth.catalog.schema.PROVENANCE_COLUMN`), each output row carries its case's,
+as the last column; the engines never read it.
+
 Order: the input's row order — for each case, one row per chosen policy, in the order the
 policies were chosen (``all``: library order) — whatever the batch size. A batch is
 :data:`BATCH_ROWS` cases: it bounds the memory of the determinations (a row per case and
@@ -19,6 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 import pyarrow as pa
 
+from preauth.catalog.schema import PROVENANCE_COLUMN
 from preauth.criteria.library import Library
 from preauth.evaluate.reading import Reading
 
@@ -75,9 +80,9 @@ def evaluate_in_batches(engine: BatchEngine, cases: pa.Table,
     total = cases.num_rows
     for start in range(0, max(total, 1), size):
         chunk = cases.slice(start, size)
-        long = engine.evaluate(chunk, ids, reading)
-        yield Batch(_case_major(long, chunk.num_rows, len(ids)), start,
-                    start + chunk.num_rows, total)
+        long = _case_major(engine.evaluate(chunk, ids, reading), chunk.num_rows, len(ids))
+        yield Batch(_with_provenance(long, chunk, len(ids)), start, start + chunk.num_rows,
+                    total)
 
 
 def evaluate_all(engine: BatchEngine, cases: pa.Table,
@@ -86,6 +91,18 @@ def evaluate_all(engine: BatchEngine, cases: pa.Table,
     """:func:`evaluate_in_batches`, collected into one table."""
     return pa.concat_tables(b.table for b in evaluate_in_batches(engine, cases, policies,
                                                                  reading=reading))
+
+
+def _with_provenance(long: pa.Table, cases: pa.Table, k: int) -> pa.Table:
+    """``long`` (case-major: ``k`` rows per case) with the cases' ``provenance`` column, when
+    they have one, after its columns: each case's on each of its rows (one gather, no
+    per-row Python). The engines never read it."""
+    if PROVENANCE_COLUMN not in cases.column_names:
+        return long
+    provenance = cases.column(PROVENANCE_COLUMN)
+    if k > 1:
+        provenance = provenance.take(pa.array(np.repeat(np.arange(cases.num_rows), k)))
+    return long.append_column(PROVENANCE_COLUMN, provenance.combine_chunks())
 
 
 def _case_major(table: pa.Table, n: int, k: int) -> pa.Table:

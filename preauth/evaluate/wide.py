@@ -3,8 +3,10 @@
 The long result of :mod:`preauth.evaluate.batch` (one row per request × policy, with lists of
 criterion ids) is what programs read. The wide result has one row per request: the request's
 own columns as read (catalog fields under their catalog names, so the file can be uploaded
-again; yes/no fields as ``Yes`` / ``No``, numbers and dates as they are; then the user's
-source columns that were not mapped, if given), and per chosen policy, in the order chosen:
+again; yes/no fields as ``Yes`` / ``No``, numbers and dates as they are; then the
+``provenance`` of values derived from other columns, e.g. ICD-10-CM codes, when the cases
+carry it; then the user's source columns that were not mapped, if given), and per chosen
+policy, in the order chosen:
 
 * ``<policy>: verdict`` — the verdict's label from :mod:`preauth.evaluate.vocabulary`
   ("Meets criteria", …);
@@ -33,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from preauth.catalog.fields import FIELDS, FIELDS_BY_NAME
+from preauth.catalog.schema import PROVENANCE_COLUMN
 from preauth.criteria.library import Criterion, Library, Policy
 from preauth.evaluate.vocabulary import Verdict, verdict_label
 
@@ -77,8 +80,10 @@ def wide_result(cases: pa.Table, long: pa.Table, library: Library,
     their determinations in the batch path's order (:func:`preauth.evaluate.batch.
     evaluate_in_batches` — for each case, one row per policy of ``policies``; ``None``: the
     policies of the first case's rows). ``fields``: the catalog columns to echo (default:
-    every catalog column ``cases`` has), after ``row`` when ``cases`` has it; ``source``: more
-    columns to echo after them (the user's unmapped columns, aligned with ``cases``). Raises
+    every catalog column ``cases`` has), after ``row`` when ``cases`` has it, then ``cases``'
+    ``provenance`` when it has one (where derived values came from: a map, which CSV writes
+    as text); ``source``: more columns to echo after them (the user's unmapped columns,
+    aligned with ``cases``). Raises
     ``ValueError`` when ``long`` is not the determinations of ``cases`` in that order."""
     n = cases.num_rows
     ids = list(policies) if policies is not None else _policies_of(long, n)
@@ -95,6 +100,9 @@ def wide_result(cases: pa.Table, long: pa.Table, library: Library,
     for name, col in _echo(cases, fields):
         names.append(name)
         columns.append(col)
+    if PROVENANCE_COLUMN in cases.column_names:
+        names.append(PROVENANCE_COLUMN)
+        columns.append(cases.column(PROVENANCE_COLUMN))
     if source is not None:
         for name, col in zip(source.column_names, source.columns, strict=True):
             names.append(_free_name(name, names, ids))

@@ -29,3 +29,12 @@ def flat(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
 def workers() -> int:
     """Threads for column-parallel work (Arrow kernels release the GIL)."""
     return max(1, min(8, os.cpu_count() or 1))
+
+
+def map_parts(arr: pa.MapArray) -> tuple[np.ndarray, pa.Array, pa.Array]:
+    """``(offsets from 0, keys, items)`` of a map array, as sliced (``MapArray.keys`` and
+    ``.items`` are the whole child arrays, whatever the slice)."""
+    offsets = arr.offsets.to_numpy()
+    start, stop = int(offsets[0]), int(offsets[-1])
+    return ((offsets - start).astype(np.int32), arr.keys.slice(start, stop - start),
+            arr.items.slice(start, stop - start))

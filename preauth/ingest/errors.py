@@ -1,5 +1,6 @@
 """What ingest reports: :class:`IngestError` for a file that cannot be used at all (with
-:class:`AmbiguousDates` / :class:`MixedDates` for a date column whose order must be said), and
+:class:`AmbiguousDates` / :class:`MixedDates` for a date column whose order must be said, and
+:class:`ProfileError` for a mapping profile that cannot be used), and
 the tables of row problems - errors, which reject their row, and warnings, which do not - with
 one line per problem, built by :func:`error_rows` and nothing else, so every line, read whole
 or in batches, quotes values the same way."""
@@ -20,6 +21,7 @@ __all__ = [
     "AmbiguousDates",
     "IngestError",
     "MixedDates",
+    "ProfileError",
     "error_rows",
     "quoted",
     "shorten",
@@ -75,6 +77,15 @@ def quoted(arr: pa.Array) -> pa.Array:
     """``'value'`` for a message: cut short, line breaks and controls shown as a space."""
     flat = pc.replace_substring_regex(arr, r"[\x00-\x1f\x7f\x{2028}\x{2029}]+", " ")
     return pc.binary_join_element_wise("'", shorten(flat, MESSAGE_VALUE_CHARS), "'", "")
+
+
+class ProfileError(IngestError):
+    """A mapping profile (:mod:`preauth.ingest.profile`) that cannot be used; ``problems``
+    holds one line per problem, each naming the file and line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
 
 
 class AmbiguousDates(IngestError):

@@ -2,7 +2,9 @@
 
 CSV cells in text columns that begin with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
 return are prefixed with a single quote so spreadsheet programs do not run them as formulas
-(OWASP "CSV injection"). List columns are joined with ``;`` in CSV. ``bom``: CSV starts with
+(OWASP "CSV injection"). List columns are joined with ``;`` in CSV, and a map column (the
+``provenance`` of derived values) is written as readable text (:func:`map_text`); JSON
+writes a map as an object and Parquet keeps it a map. ``bom``: CSV starts with
 a UTF-8 byte order mark, which Excel needs to read the file as UTF-8 (not the system's code
 page).
 
@@ -32,10 +34,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from preauth.ingest._arrow import map_parts
 from preauth.ingest.raw import RawTable
 
 __all__ = ["FORMULA_PREFIXES", "UTF8_BOM", "TableWriter", "csv_safe_table", "jsonl_bytes",
-           "source_columns", "write_jsonl", "write_table"]
+           "map_text", "source_columns", "write_jsonl", "write_table"]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_PATTERN = r"^[=+\-@\t\r]"
@@ -82,10 +85,27 @@ def _safe_joined_dictionary_lists(chunk: pa.ListArray | pa.LargeListArray) -> pa
     return pc.if_else(pa.array(risky), pc.binary_join_element_wise("'", joined, ""), joined)
 
 
+def map_text(arr: pa.MapArray) -> pa.Array:
+    """A ``map<string, list<string>>`` (a provenance column) as readable text, one string per
+    row: ``"radiculopathy: ICD-10-CM M54.16 (M54.1- Radiculopathy); cauda_equina_signs:
+    ICD-10-CM G83.4 Cauda equina syndrome"`` - entries joined with ``"; "``, a key's items
+    with ``" + "``; NULL where the map is NULL. Built with Arrow kernels, not per row."""
+    offsets, keys, items = map_parts(arr)
+    if pa.types.is_list(items.type) or pa.types.is_large_list(items.type):
+        items = pc.binary_join(items.cast(pa.list_(pa.string())), " + ")
+    entries = pc.binary_join_element_wise(keys.cast(pa.string()), items.cast(pa.string()),
+                                          ": ")
+    return pc.binary_join(pa.ListArray.from_arrays(
+        pa.array(offsets, pa.int32()), entries,
+        mask=arr.is_null() if arr.null_count else None), "; ")
+
+
 def _csv_column(col: pa.ChunkedArray) -> pa.ChunkedArray:
-    """One column as CSV writes it: lists joined with ';', dictionaries decoded, text
-    formula-safe; other types as they are."""
+    """One column as CSV writes it: lists joined with ';', maps as :func:`map_text`,
+    dictionaries decoded, text formula-safe; other types as they are."""
     t = col.type
+    if pa.types.is_map(t):
+        return pa.chunked_array([_safe_text(map_text(c)) for c in col.chunks], pa.string())
     if pa.types.is_dictionary(t) and _is_text(t.value_type):
         return pa.chunked_array([_safe_dictionary_column(c) for c in col.chunks], t.value_type)
     if ((pa.types.is_list(t) or pa.types.is_large_list(t))
@@ -150,6 +170,13 @@ def _json_values(arr: pa.Array) -> pa.Array:
         return pc.fill_null(arr.cast(pa.string()), "null")
     if pa.types.is_date32(t) or pa.types.is_date64(t):  # ISO, as date.isoformat()
         return pc.fill_null(_json_strings(pc.strftime(arr, "%Y-%m-%d")), "null")
+    if pa.types.is_map(t):  # a JSON object
+        offsets, keys, items = map_parts(arr)
+        entries = pc.binary_join_element_wise(_json_strings(keys), _json_values(items), ": ")
+        objects = pc.binary_join(pa.ListArray.from_arrays(
+            pa.array(offsets, pa.int32()), entries,
+            mask=arr.is_null() if arr.null_count else None), ", ")
+        return pc.fill_null(pc.binary_join_element_wise("{", objects, "}", ""), "null")
     if pa.types.is_list(t) or pa.types.is_large_list(t):
         offsets = arr.offsets.to_numpy()
         start, stop = int(offsets[0]), int(offsets[-1])

@@ -25,29 +25,44 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
-from preauth.catalog.fields import FIELDS_BY_NAME, Kind
-from preauth.ingest.errors import IngestError
+from preauth.catalog.dates import DAY_FIRST, MONTH_FIRST
+from preauth.catalog.fields import FIELDS_BY_NAME, Field, Kind
+from preauth.catalog.values import TRIM
+from preauth.ingest._cells import text_column
+from preauth.ingest.errors import AmbiguousDates, MixedDates, ProfileError
+from preauth.ingest.mapping import resolve_mapping
+from preauth.ingest.raw import RawTable
 from preauth.ingest.reading import (
+    ColumnPlan,
+    FileDecisions,
     ProfileEntryError,
     checked_format,
     checked_value,
     checked_value_field,
+    map_values,
 )
+from preauth.ingest.validate import IngestResult
 from preauth.safe_yaml import YAMLProblem, one_line, read_yaml_located
+from preauth.sources.codes import CODES_COLUMN
 
 __all__ = [
     "MAX_PROFILE_BYTES",
+    "MAX_PROPOSED_VALUES",
     "SECTIONS",
     "MappingProfile",
     "ProfileError",
     "load_profile",
     "profile_text",
+    "propose_profile",
 ]
 
 MAX_PROFILE_BYTES = 1 << 20  # a profile is a page of YAML; 1 MB is far more than any needs
@@ -57,15 +72,6 @@ SECTIONS = {
     "formats": "per date field: strptime format, e.g. \"%m/%d/%Y\"",
     "description": "free text: what export this profile is for",
 }
-
-
-class ProfileError(IngestError):
-    """A mapping profile that cannot be used; ``problems`` holds one line per problem, each
-    naming the file and line."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(problems))
 
 
 @dataclass(frozen=True)
@@ -239,6 +245,11 @@ class _Checker:
             name = self.field_name(("formats", key), key)
             if name is None:
                 continue
+            if fmt is None and FIELDS_BY_NAME[name].kind is Kind.DATE:  # left to choose
+                self.problem(("formats", key), f"{name} has no format yet; write the one the "
+                             f"file uses: \"{MONTH_FIRST}\" (M/D/YYYY) or \"{DAY_FIRST}\" "
+                             "(D/M/YYYY), for example")
+                continue
             try:
                 out[name] = checked_format(name, fmt if isinstance(fmt, str) else repr(fmt))
             except ProfileEntryError as exc:
@@ -266,7 +277,10 @@ def _scalar(value: Any) -> str:
 def profile_text(profile: MappingProfile,
                  notes: Mapping[tuple[str, ...], str] | None = None) -> str:
     """The profile as YAML with a comment per section; ``notes`` adds a comment to an entry
-    by its path (``("values", "sex", "Male")`` -> ``"2,000 rows"``)."""
+    by its path (``("values", "sex", "Male")`` -> ``"2,000 rows"``; ``("values", "sex")``:
+    on the field's line). A note on a format the profile does not set, ``("formats",
+    "request_date")``, writes that key with no value and the note - a choice left to the
+    reader, which :func:`load_profile` refuses until it is made."""
     notes = notes or {}
     out = ["# Preauth Explorer mapping profile - use with the Upload page or",
            "#   preauth evaluate FILE --mapping THIS.yaml",
@@ -277,16 +291,191 @@ def profile_text(profile: MappingProfile,
     def entry(indent: str, key: Any, value: Any, path: tuple[str, ...]) -> str:
         line = f"{indent}{_scalar(key)}: {_scalar(value)}"
         note = notes.get(path)
-        return f"{line}  # {one_line(note, 120)}" if note else line
+        return f"{line}  # {one_line(note, 200)}" if note else line
 
     out += [f"columns:  # {SECTIONS['columns']}"]
     out += [entry("  ", h, f, ("columns", h)) for h, f in profile.columns.items()] or ["  {}"]
     out += [f"values:  # {SECTIONS['values']}"]
     for name, table in profile.values.items():
-        out.append(f"  {name}:" + ("" if table else " {}"))
+        note = notes.get(("values", name))
+        out.append(f"  {name}:" + ("" if table else " {}")
+                   + (f"  # {one_line(note, 120)}" if note else ""))
         out += [entry("    ", s, t, ("values", name, s)) for s, t in table.items()]
     if not profile.values:
         out.append("  {}")
     out += [f"formats:  # {SECTIONS['formats']}"]
-    out += [entry("  ", k, v, ("formats", k)) for k, v in profile.formats.items()] or ["  {}"]
+    formats = [entry("  ", k, v, ("formats", k)) for k, v in profile.formats.items()]
+    # a note on a format the profile does not set: the key with no value, to be chosen
+    # (load_profile refuses it until it is)
+    formats += [f"  {_scalar(path[1])}:  # {one_line(note, 160)}"
+                for path, note in notes.items()
+                if len(path) == 2 and path[0] == "formats" and path[1] not in profile.formats]
+    out += formats or ["  {}"]
     return "\n".join(out) + "\n"
+
+
+# --- the automatic guess ----------------------------------------------------------------------
+
+MAX_PROPOSED_VALUES = 30  # values listed per column; the rest are counted in a comment
+_PROCEDURE = ("cpt_code", "region", "contrast")  # a row naming none of them is rejected
+_SAMPLE_ROWS = 10_000  # rows the sample values of a column are taken from
+_SAMPLES = 3
+
+
+def propose_profile(raw: RawTable, result: IngestResult | None = None, *,
+                    base: MappingProfile | None = None
+                    ) -> tuple[MappingProfile, dict[tuple[str, ...], str]]:
+    """The automatic guess for the file ``raw``, for a person to check and edit, and a comment
+    per entry (``notes``, for :func:`profile_text`).
+
+    * ``columns``: every header of the file, mapped to its field (``result``'s mapping, else
+      the automatic one with ``base``'s columns on top) or to null (not used), each with
+      three sample values in its comment;
+    * ``values``: ``base``'s, then for every mapped column the catalog parses (all but text),
+      the distinct values it does not recognise, most frequent first (at most
+      :data:`MAX_PROPOSED_VALUES`), each mapped to ``""`` (not documented) with a comment:
+      how many rows hold it and what to set instead;
+    * ``formats``: ``base``'s, then for a date column whose slash dates show their order, that
+      order as a strptime format (``"%m/%d/%Y"``), so a later file whose dates do not show it
+      reads alike - unless the column also holds dates the format would not read. A column
+      whose dates do not show their order, or show both, gets its key with **no value** and
+      a comment giving both formats: :func:`load_profile` refuses the profile until one is
+      written, so the order is never guessed.
+
+    Raises :class:`~preauth.ingest.errors.IngestError` only when ``base`` names a column the
+    file does not have.
+    """
+    base = base or MappingProfile()
+    name = raw.filename
+    mapping = (dict(result.mapping) if result is not None
+               else resolve_mapping(raw.headers, base.columns or None, name))
+    notes: dict[tuple[str, ...], str] = {}
+    columns: dict[str, str | None] = {}
+    for header in raw.headers:
+        columns[header] = mapping.get(header)
+        notes[("columns", header)] = _samples_note(raw.table.column(header),
+                                                   header in mapping)
+    values = {f: dict(t) for f, t in base.values.items()}
+    formats = dict(base.formats)
+    for header, field_name in mapping.items():
+        f = FIELDS_BY_NAME[field_name]
+        plan = ColumnPlan(f, header, name, base.values.get(field_name),
+                          base.formats.get(field_name), raw.delimiter == ";")
+        if field_name == CODES_COLUMN:
+            found = _placeholders(plan, raw.table.column(header))
+        elif f.kind is Kind.TEXT:
+            continue
+        else:
+            found = _column_proposal(plan, raw.table.column(header))
+        if found.date_format is not None:
+            formats[field_name] = found.date_format
+        if found.choose is not None:
+            notes[("formats", field_name)] = found.choose
+        if found.values:
+            table = values.setdefault(field_name, {})
+            for text, count in found.values:
+                table[text] = ""
+                notes[("values", field_name, text)] = (
+                    _value_note(f, count) if field_name != CODES_COLUMN else
+                    f"{count:,} {'row' if count == 1 else 'rows'} - no ICD-10-CM code here; "
+                    "\"\" reads as no codes (no warning)")
+            if found.more:
+                notes[("values", field_name)] = found.more
+    description = base.description or (f"proposed by preauth profile from {name} - check "
+                                       "every entry")
+    return MappingProfile(columns, values, formats, description), notes
+
+
+@dataclass(frozen=True)
+class _Proposal:
+    values: list[tuple[str, int]]  # (value, rows) not recognised, most frequent first
+    more: str | None = None  # a comment on the ones not listed
+    date_format: str | None = None  # the order the column showed, as a format
+    choose: str | None = None  # a date order the reader must choose
+
+
+def _distinct(col: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """The distinct non-empty trimmed texts of a column and their counts."""
+    counts = pc.value_counts(pc.utf8_trim(text_column(col), characters=TRIM))
+    texts, n = counts.field("values"), counts.field("counts")
+    keep = pc.fill_null(pc.not_equal(texts, ""), False)
+    return texts.filter(keep), n.filter(keep).to_numpy()
+
+
+def _listed(texts: pa.Array, counts: np.ndarray, which: pa.Array) -> tuple[
+        list[tuple[str, int]], str | None]:
+    """The texts ``which`` selects with their counts, most frequent first (at most
+    :data:`MAX_PROPOSED_VALUES`), and a comment on the rest."""
+    found = pa.table({"text": texts, "rows": counts}).filter(which)
+    found = found.sort_by([("rows", "descending"), ("text", "ascending")])
+    listed, rest = found.slice(0, MAX_PROPOSED_VALUES), found.slice(MAX_PROPOSED_VALUES)
+    more = None
+    if rest.num_rows:
+        left = int(pc.sum(rest.column("rows")).as_py())
+        more = (f"{rest.num_rows:,} more values like these ({left:,} rows) are not listed")
+    return list(zip(listed.column("text").to_pylist(), listed.column("rows").to_pylist(),
+                    strict=True)), more
+
+
+def _placeholders(plan: ColumnPlan, col: pa.ChunkedArray) -> _Proposal:
+    """Diagnosis-code cells with no digit - no code at all (``N/A``, ``none``, ``see
+    notes``): each a warning unless the profile maps it to ``""``."""
+    texts, counts = _distinct(col)
+    if plan.values:
+        texts = map_values(texts, plan.values)
+    values, more = _listed(texts, counts, pc.and_(
+        pc.not_equal(texts, ""), pc.invert(pc.match_substring_regex(texts, r"\d"))))
+    return _Proposal(values, more)
+
+
+def _column_proposal(plan: ColumnPlan, col: pa.ChunkedArray) -> _Proposal:
+    texts, counts = _distinct(col)
+    f, choose = plan.field, None
+    try:
+        mapped, typed, outcome = plan.read(texts)
+    except MixedDates as exc:
+        return _Proposal([], choose=(
+            f"choose \"{MONTH_FIRST}\" (M/D/YYYY) or \"{DAY_FIRST}\" (D/M/YYYY): the column "
+            f"has dates only M/D/YYYY reads ({exc.examples[0]}) and dates only D/M/YYYY "
+            f"reads ({exc.examples[1]}); those of the other form will be not documented"))
+    except AmbiguousDates as exc:
+        choose = (f"choose \"{MONTH_FIRST}\" (M/D/YYYY) or \"{DAY_FIRST}\" (D/M/YYYY): no "
+                  f"date in the column shows which ({', '.join(exc.examples[:3])} read "
+                  "either way)")
+        plan = replace(plan, decided=FileDecisions(date_orders={f.name: (MONTH_FIRST, "")}))
+        mapped, typed, outcome = plan.read(texts)
+    unknown = pc.and_(pc.fill_null(pc.not_equal(mapped, ""), False), pc.is_null(typed))
+    date_format = None
+    if outcome.date_order is not None and plan.date_format is None and choose is None:
+        strict = replace(plan, date_format=outcome.date_order[0]).read(texts)[1]
+        if strict.null_count == typed.null_count:  # the format reads every date the file does
+            date_format = outcome.date_order[0]
+    values, more = _listed(texts, counts, unknown)
+    return _Proposal(values, more, date_format, choose)
+
+
+def _value_note(f: Field, rows: int) -> str:
+    if f.name in _PROCEDURE:
+        return (f"{rows:,} {'row' if rows == 1 else 'rows'} - set one of "
+                f"{', '.join(f.values)}; with \"\" the row is rejected unless other columns "
+                "name the procedure")
+    if f.kind is Kind.ENUM:
+        allowed = f"one of {', '.join(f.values)}"
+    elif f.kind is Kind.BOOLEAN:
+        allowed = "yes or no"
+    elif f.kind is Kind.DATE:
+        allowed = "a date (YYYY-MM-DD)"
+    else:
+        allowed = f.describe_type()
+    return (f"{rows:,} {'row' if rows == 1 else 'rows'} - set {allowed}, or leave \"\" for "
+            "not documented")
+
+
+def _samples_note(col: pa.ChunkedArray, mapped: bool) -> str:
+    """``e.g. 1/2/2024, 3/14/2024, 12/1/2024`` - the first distinct values of the column's
+    first rows (``not used; e.g. …`` for an unmapped column)."""
+    head = pc.utf8_trim(text_column(col.slice(0, _SAMPLE_ROWS)), characters=TRIM)
+    head = head.filter(pc.fill_null(pc.not_equal(head, ""), False))
+    shown = [one_line(str(v), 30) for v in pc.unique(head).slice(0, _SAMPLES).to_pylist()]
+    said = f"e.g. {', '.join(shown)}" if shown else "empty"
+    return said if mapped else f"not used; {said}"

@@ -30,8 +30,12 @@ is raised even if later rows would have shown it (a million rows without a day o
 not a guess to make; a profile's ``formats`` says). A checkbox column (all marks and blanks)
 decided by a batch reads the blank cells of earlier, all-blank batches as no; a later batch
 holding yes/no words in it makes the file be validated whole (``None``: the whole-file
-reader then reads the marks as the whole column says). Warnings are collected like errors,
-by the same builder, and only for accepted rows.
+reader then reads the marks as the whole column says) - also when such a column is a field
+diagnosis codes derive and earlier rows hold codes (they were read while its blanks were
+empty). Warnings are collected like errors, by the same builder, and only for accepted rows;
+what diagnosis codes derive is derived batch by batch (each row from its own codes,
+:mod:`preauth.ingest.derived`), and the note counting it is made from the accepted rows of the
+whole file.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from preauth.ingest.delimited import (
     finish_records,
     text_sample,
 )
+from preauth.ingest.derived import derived_notes
 from preauth.ingest.duplicates import clean_ids, duplicate_errors, duplicate_of
 from preauth.ingest.errors import ERROR_SCHEMA, IngestError
 from preauth.ingest.parquet import dictionary_columns, parquet_raw
@@ -63,6 +68,7 @@ from preauth.ingest.raw import RawTable, check_headers
 from preauth.ingest.read import read_raw
 from preauth.ingest.reading import FileDecisions, ReadingChanged
 from preauth.ingest.validate import IngestResult, validate
+from preauth.sources.codes import CODES_COLUMN, DERIVABLE_FIELDS
 
 __all__ = ["BATCH_ROWS", "validate_in_batches"]
 
@@ -285,7 +291,8 @@ def _validate_all(batches: Iterator[RawTable], name: str,
         accepted=accepted.combine_chunks(), errors=errors.combine_chunks(), rows_in=offset,
         rows_accepted=accepted.num_rows, rows_rejected=rejected, mapping=first.mapping,
         unmapped_columns=first.unmapped_columns, filename=name,
-        warnings=warnings.combine_chunks(), notes=decided.note_lines(), decisions=decided)
+        warnings=warnings.combine_chunks(),
+        notes=decided.note_lines() + derived_notes(accepted, first.mapping), decisions=decided)
 
 
 def _blank_is_no(accepted_parts: list[pa.Table], before: FileDecisions,
@@ -295,6 +302,11 @@ def _blank_is_no(accepted_parts: list[pa.Table], before: FileDecisions,
     for name, checkbox in after.checkboxes.items():
         if not checkbox or name in before.checkboxes:
             continue
+        if name in DERIVABLE_FIELDS and any(
+                part[CODES_COLUMN].null_count < part.num_rows for part in accepted_parts):
+            # Those blanks were empty when the earlier rows' codes were read, so codes may
+            # have filled them; read whole, the blanks are no and codes fill nothing there.
+            raise ReadingChanged(f"{name}: a checkbox column found after rows with codes")
         for i, part in enumerate(accepted_parts):
             at = part.schema.get_field_index(name)
             accepted_parts[i] = part.set_column(at, name, pc.fill_null(part[name], False))

@@ -17,6 +17,10 @@ read as not documented and listed as a **warning** - same columns as an error li
 row is kept; in any other field it is an error that rejects the row. A mapping profile's
 ``values`` and ``formats`` and what the file decides about its columns (slash-date order,
 checkbox columns, decimal commas) are applied by :mod:`preauth.ingest.reading`.
+
+The accepted rows then get what their ``diagnosis_codes`` derive - clinical fields whose own
+cell is empty, each with its provenance in a ``provenance`` column - and the codes that are
+not ICD-10-CM codes become warnings (:mod:`preauth.ingest.derived`).
 """
 
 from __future__ import annotations
@@ -36,11 +40,13 @@ from preauth.catalog.values import MAX_CELL_CHARS, TRIM
 from preauth.ingest._arrow import flat, np_bool, workers
 from preauth.ingest._cells import text_column
 from preauth.ingest._typed import coerce_typed, reads_typed
+from preauth.ingest.derived import derive_accepted, derived_counts, derived_notes
 from preauth.ingest.duplicates import clean_ids, duplicate_errors, duplicate_of
 from preauth.ingest.errors import ERROR_SCHEMA, IngestError, error_rows, quoted
 from preauth.ingest.mapping import resolve_mapping
 from preauth.ingest.raw import RawTable, check_headers
 from preauth.ingest.reading import ColumnOutcome, ColumnPlan, FileDecisions, check_profile
+from preauth.sources.codes import CODES_COLUMN
 
 __all__ = ["IngestResult", "validate"]
 
@@ -51,13 +57,18 @@ class IngestResult:
     accepted ones, and how the file was read.
 
     ``accepted`` has exactly :func:`preauth.catalog.schema.arrow_schema` plus ``row`` (int64,
-    the 1-based data row of the file); ``errors`` has ``row, case_id, column, value, message``
+    the 1-based data row of the file) and ``provenance``
+    (:data:`~preauth.catalog.schema.PROVENANCE_TYPE`: field -> citations of the ICD-10-CM
+    codes its value was derived from, NULL where nothing was derived -
+    :mod:`preauth.ingest.derived`); ``errors`` has ``row, case_id, column, value, message``
     (:data:`preauth.ingest.errors.ERROR_SCHEMA`). ``rows_in == rows_accepted + rows_rejected``
     always; a rejected row may have several errors. ``warnings`` (same schema) lists the
-    values of lenient fields read as not documented, only in accepted rows - a warning never
-    rejects. ``notes``: one line per column read in a way the file decided ("Physical therapy:
-    read as a checkbox column (X = yes, blank = no)", "Date Requested: dates read as
-    M/D/YYYY ..."); ``decisions``: the same, for reading more of the file alike.
+    values of lenient fields read as not documented and the diagnosis codes that are not
+    ICD-10-CM codes (or disagree), only in accepted rows - a warning never rejects. ``notes``:
+    one line per column read in a way the file decided ("Physical therapy: read as a checkbox
+    column (X = yes, blank = no)", "Date Requested: dates read as M/D/YYYY ..."), then what
+    the codes derived ("Dx Codes: 1,234 values derived from ICD-10-CM codes (radiculopathy
+    800, …)"); ``decisions``: how the columns were read, for reading more of the file alike.
     """
 
     accepted: pa.Table
@@ -80,6 +91,13 @@ class IngestResult:
     def warning_count(self) -> int:
         return self.warnings.num_rows
 
+    def fields_read(self) -> list[str]:
+        """The fields the file gives values for, in catalog order: those its columns were
+        mapped to and those its diagnosis codes derived in some accepted row (what a wide
+        result echoes: :func:`preauth.evaluate.wide.echoed_fields`)."""
+        given = set(self.mapping.values()) | set(derived_counts(self.accepted))
+        return [f.name for f in FIELDS if f.name in given]
+
     def warning_counts(self) -> dict[str, int]:
         """Warnings per column (catalog field name), most first."""
         if not self.warnings.num_rows:
@@ -90,15 +108,16 @@ class IngestResult:
 
     def summary(self) -> str:
         """``'read 1,000 rows: 990 accepted, 10 rejected (14 errors)'``, then
-        ``'; 67 values read as not documented (warnings)'`` when there are warnings."""
+        ``'; 69 warnings (decision 67, diagnosis_codes 2)'`` when there are warnings (per
+        column, most first)."""
         rows = "row" if self.rows_in == 1 else "rows"
         errs = "error" if self.error_count == 1 else "errors"
         text = (f"read {self.rows_in:,} {rows}: {self.rows_accepted:,} accepted, "
                 f"{self.rows_rejected:,} rejected ({self.error_count:,} {errs})")
         if self.warning_count:
-            values = "value" if self.warning_count == 1 else "values"
-            text += (f"; {self.warning_count:,} {values} read as not documented "
-                     f"({'warning' if self.warning_count == 1 else 'warnings'})")
+            each = ", ".join(f"{c} {n:,}" for c, n in self.warning_counts().items())
+            text += (f"; {self.warning_count:,} "
+                     f"{'warning' if self.warning_count == 1 else 'warnings'} ({each})")
         return text
 
 
@@ -294,6 +313,7 @@ def validate(raw: RawTable, mapping: Mapping[str, str | None] | None = None,
     accepted = pa.Table.from_arrays(arrays, schema=schema)
     if errors.bad.any():
         accepted = accepted.filter(pa.array(~errors.bad))
+    accepted, derived = _derived(accepted, warnings)
     warned = warnings.table()
     if warned.num_rows and errors.bad.any():  # warnings are about accepted rows only
         keep = ~errors.bad[warned["row"].to_numpy() - 1]
@@ -303,7 +323,21 @@ def validate(raw: RawTable, mapping: Mapping[str, str | None] | None = None,
         accepted=accepted, errors=errors.table(), rows_in=n, rows_accepted=accepted.num_rows,
         rows_rejected=int(errors.bad.sum()), mapping=final,
         unmapped_columns=[h for h in headers if h not in final], filename=name,
-        warnings=warned, notes=decisions.note_lines(), decisions=decisions)
+        warnings=warned,
+        notes=decisions.note_lines() + derived_notes(accepted, final, derived),
+        decisions=decisions)
+
+
+def _derived(accepted: pa.Table, warnings: _Errors) -> tuple[pa.Table, dict[str, int]]:
+    """The accepted rows with the fields their diagnosis codes derive and the ``provenance``
+    column (:mod:`preauth.ingest.derived`), and the rows filled per field; its warnings
+    (malformed or disagreeing codes) join the others, listed with the ``diagnosis_codes``
+    column's."""
+    table, lines, derived = derive_accepted(accepted)
+    if lines.num_rows:
+        warnings.add_table(_FIELD_ORDER[CODES_COLUMN],
+                           lines.column("row").to_numpy() - 1, lines)
+    return table, derived
 
 
 def _typed_ok(plan: ColumnPlan | None, col: pa.ChunkedArray) -> bool:

@@ -22,8 +22,9 @@ from preauth.sources._codelist import DERIVABLE, CodeList
 __all__ = ["Matcher", "Tokens", "tokens"]
 
 # Separators between codes: comma, semicolon, |, and any white space (with the NBSP and
-# vertical tab the catalog trims from values; a byte-order mark is trimmed from each token).
-SEPARATORS = r"[,;|\s\x{00A0}\x0B]+"
+# vertical tab the catalog trims from values, and the other Unicode spaces - an em space
+# pasted from a document; a byte-order mark is trimmed from each token).
+SEPARATORS = r"[,;|\s\x{00A0}\x0B\p{Z}]+"
 # A well-formed token, after upper-casing: letter, digit, letter or digit, then optionally a
 # dot and 1-4 letters or digits (the dot may be left out).
 TOKEN = r"^[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?$"

@@ -18,8 +18,9 @@ citations, NULL where nothing was derived). A map rather than JSON text: it is b
 kernels (no per-row ``json.dumps``), stays typed in Parquet and DuckDB, and becomes a
 ``dict[str, list[str]]`` — the JSON object the CLI emits as ``provenance`` — with ``as_py``.
 
-The work is done by Arrow kernels over the whole column (split, flatten, ``index_in`` against
-the list, regroup by row with numpy), never per row. :func:`derive_case` runs a single case
+The work is done by Arrow kernels over the column's distinct cells (split, flatten,
+``index_in`` against the list, regroup by cell with numpy), whose results are gathered to the
+rows with integer indices - never per row. :func:`derive_case` runs a single case
 through the same function as a one-row table, so the explorer and a batch cannot disagree.
 """
 
@@ -31,6 +32,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -142,8 +144,12 @@ def derive_from_codes(table: pa.Table, code_list: CodeList | None = None) -> Cod
     column = table.column(CODES_COLUMN).combine_chunks()
     if not pa.types.is_string(column.type):
         column = column.cast(pa.string())
-    out, provenance, warnings, derived = derive(table, CODES_COLUMN, tokens(column),
-                                                _matcher(code_list))
+    # each distinct cell is read and derived once, its results given to its rows
+    cells = pc.dictionary_encode(column)
+    cell_of = pc.fill_null(cells.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+    out, provenance, warnings, derived = derive(table, CODES_COLUMN, tokens(cells.dictionary),
+                                                _matcher(code_list), cell_of,
+                                                len(cells.dictionary))
     return CodeDerivation(out, provenance, warnings, derived)
 
 

@@ -119,3 +119,44 @@ def test_a_code_reads_the_same_however_it_is_spelled(codes: list[str],
     text = "".join((data.draw(st.sampled_from(SEPARATORS)) if i else "") + c
                    for i, c in enumerate(spelled))
     assert parse_codes(text) == (tuple(dict.fromkeys(codes)), ())
+
+
+@st.composite
+def _sharing(draw: st.DrawFn, pool: list[str]) -> list[dict[str, Any]]:
+    """Rows that share a few cells, each with its own explicit values (the batch derives each
+    distinct cell once and gives its results to its rows)."""
+    cells = draw(st.lists(_cell(pool), min_size=1, max_size=3))
+    out = []
+    for i in range(draw(st.integers(1, 12))):
+        case: dict[str, Any] = {"case_id": f"c{i}", CODES_COLUMN: draw(st.sampled_from(cells))}
+        for name in FIELDS:
+            case[name] = draw(st.sampled_from([None, None, None, True, False]))
+        case["trauma"] = draw(st.sampled_from([None, None, "none", "high_velocity"]))
+        out.append(case)
+    return out
+
+
+@settings(max_examples=examples(150), deadline=None)
+@given(st.data())
+def test_rows_sharing_a_cell_each_get_their_own_result(conflicting: CodeList,
+                                                       data: st.DataObject) -> None:
+    for code_list, pool in ((default_code_list(), POOL),
+                            (conflicting, ["T01.1", "T01.2", "T01.3", "G83.4", "??"])):
+        cases = data.draw(_sharing(pool))
+        _one_equals_batch(cases, code_list)
+        batch = derive_from_codes(case_table(cases), code_list)
+        for i, case in enumerate(cases):  # the rule on its own: what the codes alone give,
+            # except for the fields the row gives itself
+            blank = {"case_id": "x", CODES_COLUMN: case[CODES_COLUMN]}
+            alone, cites, said = derive_case(blank, code_list)
+            own = {n for n in DERIVABLE_FIELDS if case.get(n) is not None}
+            for name in DERIVABLE_FIELDS:
+                want = case[name] if name in own else alone.get(name)
+                assert batch.table.column(name)[i].as_py() == want, (case, name)
+            assert batch.provenance_of(i) == {k: v for k, v in cites.items() if k not in own}
+            assert batch.messages(i) == [m for m in said if not any(
+                m.startswith(f"{CODES_COLUMN}: {n} not derived") for n in own)]
+        filled = {name: sum(1 for i, c in enumerate(cases) if c.get(name) is None
+                            and batch.table.column(name)[i].as_py() is not None)
+                  for name in DERIVABLE_FIELDS}
+        assert dict(batch.derived) == {k: v for k, v in filled.items() if v}
