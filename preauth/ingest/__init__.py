@@ -7,7 +7,9 @@ the table every reader returns (:mod:`.raw`), header mapping (:mod:`.mapping`), 
 (:mod:`.validate`, :mod:`.duplicates`), the error table and its one builder (:mod:`.errors`),
 batched validation of big files (:mod:`.stream`) and writing result tables (:mod:`.export`).
 How a cell's text becomes a value is not ingest's: it applies the catalog's parsers
-(:mod:`preauth.catalog.values`), as the ``Case`` model and share links do.
+(:mod:`preauth.catalog.values`), as the ``Case`` model and share links do - to a typed
+Parquet column (booleans, numbers, dates, dictionaries of text) in its typed form, by the same
+rules (:mod:`._typed`).
 
 Modules whose name starts with ``_`` are package-internal helpers shared by several ingest
 modules; no module imports another's underscore names.
