@@ -42,10 +42,10 @@ from ui.datasets import (
     rates_for,
     summary_for,
 )
-from ui.downloads import download_csv, table_with_download
+from ui.downloads import BOM_HELP, BOM_LABEL, download_csv, table_with_download
+from ui.handoff import drill_down_origin, open_in_explorer, page_state
 from ui.numbers import compact_count, p_value_text
 from ui.resources import current_engine, current_library, library_key
-from ui.state import open_in_explorer
 
 MEASURE_LABELS = {name: m.label for name, m in MEASURES.items()}
 DIM_LABELS = {"region": "Region", "carrier": "Carrier", "cpt_code": "CPT code"}
@@ -238,10 +238,16 @@ def drill_down(sel: Selection, summary: Summary, tag: str, engine: Engine) -> No
         st.info("No such requests in this selection.")
         return
     st.caption(f"The first {rows.num_rows:,} of {total:,}, earliest first; the download "
-               "has all of them.")
+               "has all of them, one row per request with its clinical fields and outcomes, "
+               "then under each policy the verdict, the criteria met and the documentation "
+               "needed.")
     st.dataframe(rows.to_pandas(), hide_index=True, width="stretch", height=300)
-    download_csv(partial(all_discordant, sel, engine, kind), f"{kind}_{sel.policy}.csv",
-                 f"dl_disc_{kind}_{tag}", label=f"Download all {total:,} (CSV)")
+    d1, d2 = st.columns([2, 1], vertical_alignment="center")
+    bom = d2.checkbox(BOM_LABEL, key=f"ev_bom_{tag}", help=BOM_HELP)
+    with d1:
+        download_csv(partial(all_discordant, sel, engine, kind), f"{kind}_{sel.policy}.csv",
+                     f"dl_disc_{kind}_{tag}", bom=bom,
+                     label=f"Download all {total:,} with their criteria (CSV)")
     ids = rows.column("case_id").to_pylist()
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     chosen = c1.selectbox("Case", ids, key=f"ev_case_{kind}_{tag}")
@@ -250,8 +256,13 @@ def drill_down(sel: Selection, summary: Summary, tag: str, engine: Engine) -> No
         case = case_row(sel.dataset.table, chosen)
         if case is None:
             st.error(f"Case {chosen} is no longer in the data.")
-        else:
-            open_in_explorer(case)
+        else:  # the way back restores this page's choices (Streamlit forgets them)
+            keep = page_state(("evidence_source", "ev_policy", "ev_tab", "ev_kind",
+                               *(f"{k}_{tag}" for k in ("ev_carriers", "ev_regions", "ev_cpt",
+                                                        "ev_dates", f"ev_case_{kind}"))))
+            open_in_explorer(case, drill_down_origin(case, DISCORDANT_KINDS[kind],
+                                                     engine.library.select([sel.policy])[0],
+                                                     keep))
 
 
 @st.fragment
@@ -335,17 +346,17 @@ def draw_filters(ds: Dataset, tag: str, span: tuple[object, object] | None,
 # -- KPI tiles -----------------------------------------------------------------------------
 def draw_kpis(summary: Summary, filters: Filters) -> None:
     k = summary.kpis
-    tiles = st.columns(6)
-    tiles[0].metric("Requests", compact_count(k["requests"]["numerator"]), border=True,
-                    help=f"{k['requests']['numerator']:,} requests in this selection "
-                         f"({filters.describe()}).")
-    for col, (name, short) in zip(tiles[1:], TILES.items(), strict=True):
+    tiles = st.container(horizontal=True)  # a second row, not cut labels, when narrow
+    tiles.metric("Requests", compact_count(k["requests"]["numerator"]), border=True,
+                 help=f"{k['requests']['numerator']:,} requests in this selection "
+                      f"({filters.describe()}).")
+    for name, short in TILES.items():
         v = k[name]
         m = MEASURES[name]
         value = "—" if v["rate"] is None else f"{100 * v['rate']:.1f}%"
-        col.metric(short, value, border=True,
-                   help=f"{m.label}: {v['numerator']:,} {m.numerator} of "
-                        f"{v['denominator']:,} {m.denominator}.")
+        tiles.metric(short, value, border=True,
+                     help=f"{m.label}: {v['numerator']:,} {m.numerator} of "
+                          f"{v['denominator']:,} {m.denominator}.")
 
 
 def has_outcomes(summary: Summary) -> bool:

@@ -8,20 +8,32 @@ import pandas as pd
 import streamlit as st
 
 from preauth.catalog.share import (
-    case_from_params,
-    case_to_params,
+    POLICY_PARAM,
     describe_problems,
+    link_params,
     overflow_guard_script,
+    read_link,
 )
 from preauth.evaluate.determination import Determination, determine
 from preauth.evaluate.letter import letter_html, letter_markdown
 from preauth.evaluate.reading import Reading
 from preauth.evaluate.vocabulary import NEEDS_REVIEW_LABEL, STATUS_LABELS, Verdict
+from preauth.sources.codes import derive_case
 from preauth.synthetic.scenarios import DEFAULT_CASE
 from ui.bootstrap import ensure_navigation
 from ui.case_form import case_form, current_case, seed_state
+from ui.explorer_view import (
+    BODY,
+    COLUMNS,
+    SUMMARY,
+    explorer_css,
+    keep_choice,
+    restore_choices,
+    verdict_summary,
+    verdict_table,
+)
+from ui.handoff import clear_origin, scroll_to_top, show_origin, take_handoff
 from ui.resources import current_engine
-from ui.state import take_pending_case
 from ui.text import plain, safe_file_stem
 
 ensure_navigation()
@@ -30,15 +42,22 @@ st.title("Case explorer")
 st.caption("Change any field and the verdicts update at once. *Not documented* is not the same "
            "as *No*. Educational tool — not medical advice; payer policies change.")
 
+engine = current_engine()
+policies = {p.id: p.name for p in engine.library.policies}
 # Where the case comes from: a scenario / drill-down, a shared link, or the default case.
-if take_pending_case() is None and "explorer_seeded" not in st.session_state:
+handed_over = take_handoff()
+if handed_over is not None:
+    scroll_to_top()
+elif "explorer_seeded" not in st.session_state:
     params = {k: st.query_params.get_all(k) for k in st.query_params}
     if params:
-        shared, problems = case_from_params(params)
-        seed_state(shared)
-        st.session_state["case_id"] = shared.get("case_id") or "shared-case"
-        if problems:  # the link's own names and values only ever as plain text (st.text)
-            headline, details = describe_problems(problems)
+        link = read_link(params, policies, fallback={"cpt_code": DEFAULT_CASE["cpt_code"]})
+        seed_state(link.case)
+        st.session_state["case_id"] = link.case.get("case_id") or "shared-case"
+        if link.policy is not None:
+            st.session_state["explain_policy"] = link.policy
+        if link.problems:  # the link's own names and values only ever as plain text (st.text)
+            headline, details = describe_problems(link.problems)
             st.warning(headline, icon=":material/link_off:")
             st.text(details)
     else:
@@ -47,6 +66,15 @@ if take_pending_case() is None and "explorer_seeded" not in st.session_state:
         # with its case fields only, and the problems above say so
         st.html(f"<script>{overflow_guard_script()}</script>", unsafe_allow_javascript=True)
 st.session_state["explorer_seeded"] = True
+restore_choices(policies)
+show_origin()
+explorer_css()
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return str(value).replace("_", " ")
 
 
 @st.fragment
@@ -56,6 +84,8 @@ def explain(results: list[Determination], case: dict[str, Any]) -> None:
     names = {d.policy.id: plain(d.policy.name) for d in results}
     chosen = st.radio("Explain under", list(names), format_func=names.get, horizontal=True,
                       key="explain_policy")
+    st.query_params[POLICY_PARAM] = chosen  # the link names the policy explained
+    keep_choice("explain_policy", chosen)
     d = next(x for x in results if x.policy.id == chosen)
     banners = {Verdict.MEETS: st.success, Verdict.DOES_NOT_MEET: st.error,
                Verdict.INSUFFICIENT: st.warning}
@@ -65,6 +95,14 @@ def explain(results: list[Determination], case: dict[str, Any]) -> None:
            icon=d.material_icon)
     st.markdown(plain(d.summary()))
     st.caption(plain(d.reading_note))
+    if d.derived_from:
+        st.markdown("#### Facts from the diagnosis codes")
+        st.caption("Filled in only where the form leaves the field not documented; a value "
+                   "in the form always wins.")
+        st.markdown("\n".join(
+            f"- **{plain(label)}**: {plain(_shown(case.get(name)))} — from "
+            + "; ".join(plain(c) for c in cites)
+            for (label, cites), name in zip(d.derived_from, d.provenance, strict=True)))
 
     if d.fired:
         st.markdown("#### Criteria that fired")
@@ -107,31 +145,38 @@ def explain(results: list[Determination], case: dict[str, Any]) -> None:
                        icon=":material/html:", width="stretch")
 
 
-engine = current_engine()
-left, right = st.columns([2, 3], gap="large")
+body = st.container(key=BODY)
+summary = body.container(key=SUMMARY, horizontal=True, gap="small")
+left, right = body.container(key=COLUMNS).columns([2, 3], gap="large")
 # The results are computed from the form's state and drawn first, so the new verdict reaches
 # the browser before the form's widgets do.
 case = current_case()
-st.query_params.from_dict(case_to_params(case))  # the address bar is the shareable link
+# the address bar is the shareable link: the case and the policy it is explained under
+st.query_params.from_dict(link_params(case, st.session_state.get("explain_policy")))
 
 with right:
     reading = st.segmented_control(
         "Reading of silence", list(Reading), format_func=lambda r: r.label,
         default=Reading.STRICT, key="reading",
         help=" ".join(f"**{r.label}**: {r.meaning}" for r in Reading)) or Reading.STRICT
+    keep_choice("reading", reading)
+    # Diagnosis codes fill the fields the form leaves empty, through the batch path's own
+    # code (a one-row table), each with the code it came from
+    case, provenance, code_problems = derive_case(case)
+    for problem in code_problems:
+        st.caption(plain(problem))
     try:
-        results = determine(engine, case, reading=reading)
+        results = determine(engine, case, reading=reading, provenance=provenance)
     except Exception as err:  # a clear message, never a traceback
         results = None
         st.error(f"Could not evaluate this case: {err}")
     if results is not None:
+        for item in verdict_summary(results):
+            summary.markdown(item, width="content")
         st.subheader("Under every policy")
-        st.dataframe(pd.DataFrame([{
-            "Verdict": f"{d.icon} {d.verdict_label}",  # first: the long names must not hide it
-            "Policy": d.policy.name,
-            "Review": "flagged" if d.needs_review else "",
-            "Fired": ", ".join(r.id for r in d.fired),
-        } for d in results]), hide_index=True, width="stretch")
+        st.dataframe(verdict_table(results), hide_index=True, width="stretch",
+                     column_config={"Fired": st.column_config.NumberColumn(
+                         "Fired", help="How many of the policy's criteria fired")})
         explain(results, case)
 
 with left:
@@ -139,9 +184,11 @@ with left:
     if c1.button("Example case", icon=":material/restart_alt:", width="stretch",
                  help="Reset the form to the example case (acute low back pain, no red flags)."):
         seed_state(DEFAULT_CASE)
+        clear_origin()
         st.rerun()
     if c2.button("Clear all", icon=":material/ink_eraser:", width="stretch",
                  help="Set every field to not documented (the CPT code stays)."):
         seed_state({"cpt_code": st.session_state.get("f_cpt_code", "72148")})
+        clear_origin()
         st.rerun()
     case_form()

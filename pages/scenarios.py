@@ -9,9 +9,11 @@ from preauth.evaluate.determination import determine
 from preauth.evaluate.vocabulary import Verdict, verdict_label, verdict_symbol
 from preauth.synthetic.scenarios import SCENARIOS
 from ui.bootstrap import ensure_navigation
+from ui.handoff import open_in_explorer, page_state, scenario_origin
 from ui.resources import current_engine, current_library
-from ui.state import open_in_explorer
 
+# What the way back from the explorer restores: quiz mode, tag filter, quiz policy.
+STATE = ("quiz_mode", "scenario_tags", "quiz_policy")
 # Widget label functions are dict lookups, never page-defined functions (those would keep
 # this page's globals alive in Streamlit's widget registry).
 VERDICTS = Verdict.labels()
@@ -45,12 +47,13 @@ if not quiz:
     verdicts = _verdict_lines()
     for s in shown:
         with st.container(border=True):
-            head, action = st.columns([5, 1])
+            row = st.container(horizontal=True)  # the button goes under the text when narrow
+            head, action = row.container(width="stretch"), row.container(width="content")
             head.markdown(f"**{s.title}**  \n{s.summary}")
             head.caption(" · ".join(s.tags) + " — Sources: " + "; ".join(s.sources))
             if action.button("Open in explorer", key=f"open_{s.id}",
-                             icon=":material/open_in_new:", width="stretch"):
-                open_in_explorer(s.case)
+                             icon=":material/open_in_new:"):
+                open_in_explorer(s.case, scenario_origin(s.title, page_state(STATE)))
             st.caption(verdicts[s.case["case_id"]])
             with st.expander("Teaching note"):
                 st.write(s.teaching)
@@ -95,4 +98,4 @@ if c1.button("Next case", icon=":material/arrow_forward:", key="quiz_next"):
     st.session_state["quiz_index"] = index + 1
     st.rerun()
 if c2.button("Open this case in the explorer", key="quiz_open"):
-    open_in_explorer(s.case)
+    open_in_explorer(s.case, scenario_origin(s.title, page_state(STATE)))

@@ -1,49 +1,65 @@
-"""Upload & batch: read a file of requests, map its columns, validate, evaluate every request
-under the chosen policies, download the results, or analyse it on the Evidence page.
+"""Upload & batch: read a file of requests, map its columns (or apply a saved mapping profile),
+fix what the file says in its own words, validate, evaluate every request under the chosen
+policies, download the results, or analyse it on the Evidence page.
 
-Thin page: reading, mapping and validation are :mod:`preauth.ingest`, evaluation is
-:mod:`preauth.evaluate.batch` (as ``preauth evaluate``), counting is :mod:`preauth.evidence`.
-The upload is read from memory and never written to disk; only heads are shown, full tables
-are downloads produced on click.
+Thin page: reading, mapping, validation, the problems by column and the date question are
+:mod:`preauth.ingest`, evaluation is :mod:`preauth.evaluate.batch` (as ``preauth evaluate``),
+counting is :mod:`preauth.evidence`; the page's state lives in :mod:`ui.upload_work` (kept for
+the browser session, across pages, until "Clear upload"), its parts in :mod:`ui.upload_mapping`
+and :mod:`ui.upload_review`. The upload is read from memory and never written to disk; only
+heads are shown, full tables are downloads produced on click.
 """
 
 from __future__ import annotations
 
-import json
 from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
 import streamlit as st
 
-from preauth.catalog.fields import FIELDS
 from preauth.evaluate.batch import evaluate_in_batches
 from preauth.evaluate.reading import Reading
 from preauth.evaluate.vocabulary import NEEDS_REVIEW_LABEL, Verdict
 from preauth.evidence.report import verdict_counts
-from preauth.ingest.errors import IngestError
-from preauth.ingest.mapping import propose_mapping
+from preauth.ingest.errors import AmbiguousDates, IngestError
+from preauth.ingest.problems import date_question
 from ui.bootstrap import ensure_navigation
-from ui.datasets import (
-    UPLOADED,
-    UPLOADED_NAME,
-    UPLOADED_TOKEN,
-    content_token,
-    read_upload,
-    validate_upload,
-)
-from ui.downloads import PARQUET_MIME, download_csv, parquet_bytes
+from ui.datasets import UPLOADED, UPLOADED_NAME, UPLOADED_TOKEN, upload_wide
+from ui.downloads import BOM_HELP, BOM_LABEL, FORMATS, download_csv, download_table
 from ui.resources import current_engine, current_library, library_key
+from ui.text import plain, safe_file_stem
+from ui.upload_mapping import field_dictionary, mapping_editor
+from ui.upload_review import (
+    PREVIEW_ROWS,
+    choices_in_use,
+    date_question_box,
+    preview,
+    problem_summary,
+)
+from ui.upload_work import (
+    RESULTS,
+    clear_upload,
+    current_work,
+    file_key,
+    keep_widget,
+    problems_for,
+    profile_changed,
+    profile_key,
+    profile_notes,
+    profile_yaml,
+    remember_widget,
+    samples_for,
+    start_work,
+    sync_profile,
+    validation_for,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "data" / "template.csv"
 TYPES = ["csv", "tsv", "txt", "parquet", "pq", "json", "jsonl", "ndjson", "xlsx"]
-IGNORE = "(ignore this column)"
 HEAD_ROWS = 200
-RESULTS = "batch_results"
-# Widget label functions are dict lookups, never page-defined functions: those would keep
-# this page's globals (the upload and its results) alive in Streamlit's widget registry.
-CHOICE_LABELS = {IGNORE: IGNORE, **{f.name: f"{f.name} — {f.label}" for f in FIELDS}}
+SHOWN_LINES = 1000  # error / warning lines on screen (all of them in the downloads)
 
 ensure_navigation()
 
@@ -51,109 +67,148 @@ st.title("Upload & batch")
 st.caption("One row per request, columns as in the template (names are matched ignoring case "
            "and spacing; anything else you map below). CSV with any common delimiter and "
            "encoding, Parquet, JSON or Excel (.xlsx). The file is read in memory and never "
-           "written to disk. Empty cells mean *not documented*.")
+           "written to disk; it stays in this browser session until you clear it. Empty "
+           "cells mean *not documented*.")
 
-left, right = st.columns([3, 1], vertical_alignment="bottom")
-uploaded = left.file_uploader("Requests file", type=TYPES, key="upload_file")
+# -- the file and its profile --------------------------------------------------------------
+file_col, profile_col, template_col = st.columns([4, 3, 2], vertical_alignment="bottom")
+uploaded = file_col.file_uploader("Requests file", type=TYPES, key=file_key())
+profile_col.file_uploader(
+    "Mapping profile (optional)", type=["yaml", "yml"], key=profile_key(),
+    on_change=profile_changed,
+    help="A profile saved on this page (or written by `preauth profile`) says how an "
+         "export's columns, values and dates are read: apply it every month.")
 if TEMPLATE.exists():
-    right.download_button("Upload template (CSV)", TEMPLATE.read_bytes(),
-                          file_name="preauth_template.csv", mime="text/csv",
-                          icon=":material/download:", key="dl_template", width="stretch",
-                          on_click="ignore")
-if uploaded is None:
-    st.info("Choose a file to start, or download the template to see the expected columns.",
+    template_col.download_button("Upload template (CSV)", TEMPLATE.read_bytes(),
+                                 file_name="preauth_template.csv", mime="text/csv",
+                                 icon=":material/download:", key="dl_template",
+                                 width="stretch", on_click="ignore")
+work = current_work()
+if uploaded is not None:
+    try:
+        work = start_work(uploaded)
+    except IngestError as err:
+        st.error(plain(str(err)), icon=":material/error:")
+        st.stop()
+if work is None:
+    st.info("Choose a file to start, or download the template to see the expected columns. "
+            "A mapping profile saved from an earlier month is applied to the file.",
             icon=":material/upload_file:")
     st.stop()
 
-data = uploaded.getvalue()
-token = content_token(data)
-try:
-    raw = read_upload(token, uploaded.name, data)
-except IngestError as err:
-    st.error(str(err), icon=":material/error:")
-    st.stop()
+raw = work.raw
+sync_profile(work, profile_key())
 details = [raw.format.upper()]
 if raw.encoding:
     details.append(f"encoding {raw.encoding}")
 if raw.delimiter:
     details.append(f"delimiter {raw.delimiter!r}")
-st.caption(f"**{uploaded.name}**: {', '.join(details)}; {raw.num_rows:,} rows, "
-           f"{len(raw.headers)} columns.")
+info, save, clear = st.columns([5, 2, 1.4], vertical_alignment="center")
+info.caption(f"**{plain(work.name)}**: {', '.join(details)}; {raw.num_rows:,} rows, "
+             f"{len(raw.headers)} columns. Kept for this browser session, with your "
+             "choices and results, until you clear it.")
+save.download_button("Save choices as a profile", profile_yaml(work),
+                     file_name=f"{safe_file_stem(Path(work.name).stem)}_profile.yaml",
+                     mime="application/x-yaml", icon=":material/save:",
+                     key="dl_profile", width="stretch", on_click="ignore",
+                     help="The mapping, value maps and date orders as a YAML profile: "
+                          "upload it next month, or use it with `preauth evaluate FILE "
+                          "--mapping PROFILE.yaml`.")
+clear.button("Clear upload", icon=":material/delete:", key="clear_upload",
+             on_click=clear_upload, width="stretch",
+             help="Forget the file, the mapping, the results and the data handed to the "
+                  "Evidence page")
+notes = profile_notes()
+if notes is not None:
+    kind, lines = notes
+    text = "\n".join(f"- {plain(line)}" for line in lines)
+    if kind == "error":
+        st.error("The profile was not applied:\n" + text, icon=":material/error:")
+    else:
+        st.success(text, icon=":material/task_alt:")
+
+# -- validation under the current choices --------------------------------------------------
+result, failure = validation_for(work, raw)
+problems = problems_for(work, raw, result) if result is not None else []
+
+if isinstance(failure, AmbiguousDates):  # asked first: nothing is validated until answered
+    date_question_box(date_question(failure))
 
 # -- mapping -------------------------------------------------------------------------------
-headers = raw.headers
-map_key = f"mapping_{token}"
-if map_key not in st.session_state:
-    proposed = propose_mapping(headers)
-    st.session_state[map_key] = {h: proposed.get(h) for h in headers}
-mapping: dict[str, str | None] = st.session_state[map_key]
-mapped = [h for h in headers if mapping.get(h)]
-unmapped = [h for h in headers if not mapping.get(h)]
-field_names = [f.name for f in FIELDS]
+read_as = sum(1 for f in work.mapping.values() if f)
+with st.expander(f"Column mapping — {read_as} of {len(work.mapping)} columns read",
+                 expanded=failure is not None or bool(problems) or read_as < len(work.mapping)):
+    dict_col, text_col = st.columns([1, 3], vertical_alignment="center")
+    text_col.caption("Proposed from the column names (and known synonyms). Change a "
+                     "column's field in **Read as** (or ignore it), then apply. The field "
+                     "dictionary lists every field with its meaning and allowed values.")
+    with dict_col:
+        field_dictionary()
+    mapping_editor(work, samples_for(work, raw), problems)
 
-with st.expander(f"Column mapping — {len(mapped)} of {len(headers)} columns mapped",
-                 expanded=bool(unmapped) or "case_id" not in mapping.values()):
-    st.caption("Proposed from the column names (and known synonyms). Change any column's "
-               "field, or ignore it, then apply.")
-    with st.form(f"mapping_form_{token}", border=False):
-        grid = st.columns(3)
-        for i, h in enumerate(headers):
-            current = mapping.get(h)
-            grid[i % 3].selectbox(
-                f"{h}", [IGNORE, *field_names],
-                index=0 if not current else field_names.index(current) + 1,
-                format_func=CHOICE_LABELS.get,
-                key=f"map_{token}_{i}")
-        if st.form_submit_button("Apply mapping and validate", icon=":material/check:"):
-            st.session_state[map_key] = {
-                h: (None if (v := st.session_state[f"map_{token}_{i}"]) == IGNORE else v)
-                for i, h in enumerate(headers)}
-            st.session_state.pop(RESULTS, None)
-            st.rerun()
-
-mapping_json = json.dumps(mapping, sort_keys=True)
-try:
-    with st.spinner("Validating…"):
-        result = validate_upload(token, mapping_json, raw, mapping)
-except IngestError as err:
-    st.error(str(err), icon=":material/error:")
+if isinstance(failure, AmbiguousDates):
+    st.stop()
+if failure is not None or result is None:
+    st.error(plain(str(failure)), icon=":material/error:")
     st.stop()
 
 # -- validation report ---------------------------------------------------------------------
 st.subheader("Validation")
-c = st.columns(4)
+c = st.columns(5)
 c[0].metric("Rows in", f"{result.rows_in:,}", border=True)
 c[1].metric("Accepted", f"{result.rows_accepted:,}", border=True)
 c[2].metric("Rejected", f"{result.rows_rejected:,}", border=True)
 c[3].metric("Errors", f"{result.error_count:,}", border=True,
             help="A rejected row can have several errors, one line each.")
+c[4].metric("Warnings", f"{result.warning_count:,}", border=True,
+            help="Values read as not documented in an optional or outcome column; the row "
+                 "is kept.")
 st.caption(f"Rows in = accepted + rejected: {result.rows_in:,} = {result.rows_accepted:,} + "
            f"{result.rows_rejected:,}."
-           + (f" Ignored columns: {', '.join(result.unmapped_columns)}."
+           + (f" Ignored columns: {plain(', '.join(result.unmapped_columns))}."
               if result.unmapped_columns else ""))
+for note in result.notes:
+    st.caption(plain(note))
+choices_in_use(work)
+
+if problems:
+    problem_summary(work, problems)
+stem = safe_file_stem(Path(work.name).stem)
 if result.rows_rejected:
     rows = "1 row was" if result.rows_rejected == 1 else f"{result.rows_rejected:,} rows were"
     st.warning(f"{rows} rejected and will not be evaluated. Each problem is listed with its "
                "row number (1 = first data row), column and value.",
                icon=":material/warning:")
-    st.dataframe(result.errors.slice(0, 1000).to_pandas(), hide_index=True, width="stretch",
-                 height="auto" if result.error_count <= 10 else 400)
-    errors = result.errors
-    download_csv(errors, f"{Path(uploaded.name).stem}_rejected.csv", "dl_rejected",
+    st.dataframe(result.errors.slice(0, SHOWN_LINES).to_pandas(), hide_index=True,
+                 width="stretch", height="auto" if result.error_count <= 10 else 400,
+                 key="error_lines")
+    download_csv(result.errors, f"{stem}_rejected.csv", "dl_rejected",
                  label=f"Download all {result.error_count:,} errors (CSV)")
 else:
-    st.success(f"All {result.rows_in:,} rows are valid.", icon=":material/check_circle:")
+    st.success(f"All {result.rows_in:,} rows are accepted.", icon=":material/check_circle:")
+if result.warning_count:
+    st.caption(f"{result.warning_count:,} values were read as not documented (warnings; "
+               "their rows are kept):")
+    st.dataframe(result.warnings.slice(0, SHOWN_LINES).to_pandas(), hide_index=True,
+                 width="stretch", height="auto" if result.warning_count <= 10 else 300,
+                 key="warning_lines")
+    download_csv(result.warnings, f"{stem}_warnings.csv", "dl_warnings",
+                 label=f"Download all {result.warning_count:,} warnings (CSV)")
 
 if result.rows_accepted == 0:
     st.error("No valid rows to evaluate: fix the file or the mapping.")
     st.stop()
 
+st.markdown(f"**The first {min(PREVIEW_ROWS, result.rows_accepted)} rows as they will be "
+            "read** (after the mapping, value maps and date orders)")
+st.dataframe(preview(result), hide_index=True, width="stretch", key="preview")
+
 accepted = result.accepted
 if st.button("Analyse these requests on the Evidence page", icon=":material/insights:",
              key="use_in_evidence"):
     st.session_state[UPLOADED] = accepted
-    st.session_state[UPLOADED_NAME] = uploaded.name
-    st.session_state[UPLOADED_TOKEN] = f"{token}-{content_token(mapping_json.encode())}"
+    st.session_state[UPLOADED_NAME] = work.name
+    st.session_state[UPLOADED_TOKEN] = f"{work.token}-{work.choices_key}"
     st.session_state["evidence_source_request"] = "uploaded"
     st.switch_page("pages/evidence.py")
 
@@ -161,13 +216,21 @@ if st.button("Analyse these requests on the Evidence page", icon=":material/insi
 st.subheader("Batch evaluation")
 library = current_library()
 names = {p.id: p.name for p in library.policies}
-chosen = st.multiselect("Policies", list(names), default=list(names), format_func=names.get,
-                        key="batch_policies")
+keep_widget("batch_policies")
+if [p for p in st.session_state.get("batch_policies", []) if p not in names]:
+    st.session_state["batch_policies"] = [p for p in st.session_state["batch_policies"]
+                                          if p in names]
+chosen = st.multiselect("Policies", list(names), format_func=names.get, key="batch_policies",
+                        default=None if "batch_policies" in st.session_state else list(names))
+remember_widget("batch_policies")
+keep_widget("batch_reading")
 reading = st.segmented_control(
-    "Reading of silence", list(Reading), format_func=lambda r: r.label,
-    default=Reading.STRICT, key="batch_reading",
+    "Reading of silence", list(Reading), format_func={r: r.label for r in Reading}.get,
+    default=None if "batch_reading" in st.session_state else Reading.STRICT,
+    key="batch_reading",
     help=" ".join(f"**{r.label}**: {r.meaning}" for r in Reading)) or Reading.STRICT
-run_key = f"{token}|{mapping_json}|{','.join(chosen)}|{library_key()}|{reading}"
+remember_widget("batch_reading")
+run_key = f"{work.token}|{work.choices_key}|{','.join(chosen)}|{library_key()}|{reading}"
 n = accepted.num_rows
 if st.button(f"Evaluate {n:,} requests × {len(chosen)} policies", type="primary",
              icon=":material/play_arrow:", key="batch_run", disabled=not chosen):
@@ -179,7 +242,7 @@ if st.button(f"Evaluate {n:,} requests × {len(chosen)} policies", type="primary
             bar.progress(done.fraction_done, text=f"{done.stop:,} of {n:,} requests")
     except Exception as err:  # a clear message, never a traceback
         bar.empty()
-        st.error(f"Evaluation failed: {err}")
+        st.error(f"Evaluation failed: {plain(str(err))}")
         st.stop()
     bar.progress(1.0, text=f"Done: {n * len(chosen):,} determinations "
                            f"({Reading(reading).label.lower()}).")
@@ -199,13 +262,23 @@ if batch is not None and batch["key"] == run_key:
                "have all of them (lists joined with ';' in CSV).")
     st.dataframe(results.slice(0, HEAD_ROWS).to_pandas(), hide_index=True, width="stretch",
                  height=320)
-    stem = Path(uploaded.name).stem
-    d1, d2, _ = st.columns([1, 1, 2])
-    with d1:
-        download_csv(results, f"{stem}_determinations.csv", "dl_results_csv",
-                     label="Download results (CSV)")
-    with d2:
-        st.download_button("Download results (Parquet)", partial(parquet_bytes, results),
-                           file_name=f"{stem}_determinations.parquet", mime=PARQUET_MIME,
-                           icon=":material/download:", key="dl_results_parquet",
-                           on_click="ignore")
+    # -- downloads: wide (one row per request) and long (one per request and policy) -----
+    st.markdown("**Download the results**")
+    keep_widget("dl_bom")
+    bom = st.checkbox(BOM_LABEL, key="dl_bom", help=BOM_HELP)
+    remember_widget("dl_bom")
+    wide = partial(upload_wide, raw, result, results, library, chosen)
+    st.caption("One row per request — its columns as read, then per policy the verdict, "
+               "whether it is flagged for review, the criteria met and the documentation "
+               "needed. For spreadsheets.")
+    for col, fmt in zip(st.columns(3), FORMATS, strict=True):
+        with col:
+            download_table(wide, fmt, f"{stem}_by_request", f"dl_wide_{fmt}",
+                           f"One row per request ({FORMATS[fmt][0]})", bom=bom)
+    st.caption("One row per request and policy — the determinations with the lists of "
+               "criterion ids (met, not met, undocumented, would change the verdict) and the "
+               "undocumented fields. For analysis.")
+    for col, fmt in zip(st.columns(3), FORMATS, strict=True):
+        with col:
+            download_table(results, fmt, f"{stem}_determinations", f"dl_results_{fmt}",
+                           f"Download results ({FORMATS[fmt][0]})", bom=bom)

@@ -3,7 +3,8 @@
 Contract (analysts script against these names):
 
 * ``preauth evaluate FILE [--policy ID|all] [--criteria DIR] [--format json|csv|parquet]
-  [--out PATH] [--errors PATH] [--engine duckdb|spark] [--spark-master URL]`` — exit 0 when
+  [--layout long|wide] [--bom] [--out PATH] [--errors PATH] [--engine duckdb|spark]
+  [--spark-master URL]`` — exit 0 when
   the file was read (even with row errors), 2 with one clear line when it is unusable (also
   when ``--engine spark`` is asked for without PySpark). Never a traceback.
 * ``preauth validate-criteria [DIR]`` — exit 0 with a summary, 1 naming file, criterion and
@@ -25,6 +26,8 @@ from typing import Any, NoReturn
 
 __all__ = ["main"]
 
+LAYOUTS = ("long", "wide")  # preauth.evaluate.wide.LAYOUTS (not imported: a fast --help)
+
 EXIT_OK, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
 # Files from this size on are read and validated in batches (preauth.ingest.stream).
 STREAM_FROM_BYTES = 64 << 20
@@ -44,6 +47,15 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--policy", default="all", help="policy id, comma-separated ids, or all")
     ev.add_argument("--criteria", default=None, help="criteria directory (default: bundled)")
     ev.add_argument("--format", choices=("json", "csv", "parquet"), default="json")
+    ev.add_argument("--layout", choices=LAYOUTS, default="long",
+                    help="long: one row per request and policy, with the lists of criterion "
+                         "ids (the default); wide: one row per request — its columns as "
+                         "read, then per policy the verdict, whether it is flagged for "
+                         "review, the titles of the criteria met and the documentation "
+                         "needed (for spreadsheets)")
+    ev.add_argument("--bom", action="store_true",
+                    help="start the CSV with a UTF-8 byte order mark, so Excel reads it as "
+                         "UTF-8 (--format csv only)")
     ev.add_argument("--reading", choices=("strict", "reviewer"), default="strict",
                     help="how empty red flags are read: strict (not documented, the "
                          "default) or reviewer (an unmentioned red flag is absent)")
@@ -98,6 +110,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.format == "parquet" and not args.out:
         _say("--format parquet needs --out PATH")
         return EXIT_UNUSABLE
+    if args.bom and args.format != "csv":
+        _say(f"--bom is for --format csv (a byte order mark has no place in {args.format})")
+        return EXIT_UNUSABLE
     if args.engine == "spark" and not _spark_ready():
         return EXIT_UNUSABLE
     library = load_library(args.criteria)
@@ -110,10 +125,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if not path.is_file():
         _say(f"{args.file}: no such file")
         return EXIT_UNUSABLE
-    result = _read_requests(path)
+    result, raw = _read_requests_and_source(path)
     if result.rows_in == 0:
         _say(f"{path.name}: has a header row but no data rows; expected one row per request")
         return EXIT_UNUSABLE
+    shape = _Shape(args.layout, library, [p.id for p in policies], result,
+                   raw if args.layout == "wide" else None)
+    del raw
     if args.errors:
         write_table(result.errors, "csv", args.errors)
     engine: Any = Engine(library) if args.engine == "duckdb" else _spark_engine(args, library)
@@ -125,33 +143,80 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         # written as soon as it is evaluated (in a writer thread, while the next batch is),
         # so the determinations (one row per case and policy, with lists) never have to fit
         # in memory at once.
-        with TableWriter(args.format, args.out, background=True) as writer:
+        with TableWriter(args.format, args.out, background=True, bom=args.bom) as writer:
             for batch in evaluate_in_batches(engine, result.accepted, [p.id for p in policies],
                                              reading=args.reading):
-                writer.write(batch.table)
                 written += batch.table.num_rows
+                writer.write(shape.of(batch))
                 del batch
     finally:
         engine.close()
     _say(f"{path.name}: {result.summary()}; evaluated {result.rows_accepted:,} cases × "
          f"{len(policies)} policies = {written:,} determinations "
-         f"({Reading(args.reading).label.lower()})"
+         f"({Reading(args.reading).label.lower()})" + shape.note()
          + ("" if not result.rows_rejected or args.errors else
             " (use --errors PATH to write the rejected rows)"))
     return EXIT_OK
 
 
+class _Shape:
+    """The layout of ``evaluate``'s output: a batch's determinations as they are (long), or
+    one row per request (:func:`preauth.evaluate.wide.wide_result`) echoing the fields the
+    file's columns were mapped to and, when the file was read whole (``raw``), its unmapped
+    columns."""
+
+    def __init__(self, layout: str, library: Any, policies: list[str], result: Any,
+                 raw: Any) -> None:
+        from preauth.evaluate.wide import echoed_fields
+
+        self.layout, self.library, self.policies = layout, library, policies
+        self.cases = result.accepted
+        self.fields = echoed_fields(result.mapping.values())
+        self.unmapped = list(result.unmapped_columns)
+        self.source = None
+        if layout == "wide" and raw is not None and self.unmapped:
+            from preauth.ingest.export import source_columns
+
+            self.source = source_columns(raw, result.accepted, self.unmapped)
+
+    def of(self, batch: Any) -> Any:
+        if self.layout == "long":
+            return batch.table
+        from preauth.evaluate.wide import wide_result
+
+        size = batch.stop - batch.start
+        source = None if self.source is None else self.source.slice(batch.start, size)
+        return wide_result(self.cases.slice(batch.start, size), batch.table, self.library,
+                           self.policies, fields=self.fields, source=source)
+
+    def note(self) -> str:
+        if self.layout == "long":
+            return ""
+        if self.unmapped and self.source is None:
+            return (f"; one row per request (the file was read in batches, so its unmapped "
+                    f"columns are not echoed: {', '.join(self.unmapped)})")
+        return "; one row per request"
+
+
 def _read_requests(path: Path) -> Any:
     """Read and validate a requests file: big UTF-8 CSV and Parquet files in batches
     (:mod:`preauth.ingest.stream`), everything else whole. An :class:`IngestResult`."""
+    return _read_requests_and_source(path)[0]
+
+
+def _read_requests_and_source(path: Path) -> tuple[Any, Any]:
+    """:func:`_read_requests`, and the file's text table (a :class:`RawTable`) when it was
+    read whole (``None`` when it was read in batches)."""
     from preauth.ingest import stream
     from preauth.ingest.read import read_raw
     from preauth.ingest.validate import validate
 
-    result = None
     if path.stat().st_size >= STREAM_FROM_BYTES:
-        result = stream.validate_in_batches(path)
-    return result if result is not None else validate(read_raw(path, path.name))
+        streamed = stream.validate_in_batches(path)
+        if streamed is not None:
+            return streamed, None
+    raw = read_raw(path, path.name)
+    return validate(raw), raw
 
 
 def _spark_ready() -> bool:

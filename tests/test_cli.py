@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import pyarrow.csv as pacsv
@@ -197,3 +199,130 @@ def test_reading_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
         main(["evaluate", str(path), "--reading", "lenient"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'lenient'" in capsys.readouterr().err
+
+
+# -- --layout wide and --bom ------------------------------------------------------------------
+
+WIDE_SOURCE = ("Request ID,cpt_code,age,cauda_equina_signs,Reviewer note\n"
+               "a,72148,40,yes,=HYPERLINK(\"http://x\")\n"
+               "b,72141,50,,ok\n"
+               "c,72148,abc,no,bad age\n")
+
+
+def _read_csv(path: Path, encoding: str = "utf-8") -> list[dict[str, str]]:
+    import csv
+
+    with open(path, encoding=encoding, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_wide_layout_one_row_per_request(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from preauth.evaluate.vocabulary import Verdict
+
+    src = tmp_path / "requests.csv"
+    src.write_text(WIDE_SOURCE, encoding="utf-8")
+    out = tmp_path / "wide.csv"
+    assert main(["evaluate", str(src), "--policy", "acr,evicore_style", "--layout", "wide",
+                 "--format", "csv", "--out", str(out)]) == 0
+    assert "one row per request" in capsys.readouterr().err
+    rows = _read_csv(out)
+    assert [r["case_id"] for r in rows] == ["a", "b"]  # the rejected row is not there
+    assert list(rows[0]) == [
+        "row", "case_id", "cpt_code", "region", "contrast", "age", "cauda_equina_signs",
+        "Reviewer note",
+        "acr: verdict", "acr: flagged for review", "acr: criteria met",
+        "acr: documentation needed",
+        "evicore_style: verdict", "evicore_style: flagged for review",
+        "evicore_style: criteria met", "evicore_style: documentation needed"]
+    a, b = rows
+    assert (a["row"], a["region"], a["cauda_equina_signs"]) == ("1", "lumbar", "Yes")
+    assert a["acr: verdict"] == Verdict.MEETS.label == "Meets criteria"
+    assert a["acr: criteria met"] == "Suspected cauda equina syndrome"
+    assert a["acr: documentation needed"].startswith("Bladder / bowel symptoms")
+    assert a["Reviewer note"] == "'=HYPERLINK(\"http://x\")"  # neutralised, in wide too
+    assert b["acr: verdict"] == "Insufficient documentation"
+    assert b["cauda_equina_signs"] == "" and "Document: Cauda equina signs" in \
+        b["acr: documentation needed"].split("; ")
+
+
+def test_wide_and_long_outputs_agree(tmp_path: Path) -> None:
+    from preauth.synthetic.generator import synthesize
+
+    src = tmp_path / "in.parquet"
+    pq.write_table(synthesize(40, seed=8), src)
+    wide, long = tmp_path / "wide.csv", tmp_path / "long.csv"
+    assert main(["evaluate", str(src), "--layout", "wide", "--format", "csv",
+                 "--out", str(wide)]) == 0
+    assert main(["evaluate", str(src), "--format", "csv", "--out", str(long)]) == 0
+    from preauth.evaluate.vocabulary import verdict_label
+
+    by_key = {(r["case_id"], r["policy"]): r["verdict"] for r in _read_csv(long)}
+    rows = _read_csv(wide)
+    assert len(rows) == 40 and len(by_key) == 160
+    for row in rows:
+        for pid in ("acr", "aetna_style", "bcbs_style", "evicore_style"):
+            assert row[f"{pid}: verdict"] == verdict_label(by_key[(row["case_id"], pid)])
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "parquet"])
+def test_wide_layout_is_the_same_whatever_the_batch_size(
+        fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from preauth.evaluate import batch as batch_module
+
+    src = tmp_path / "requests.csv"
+    src.write_text(WIDE_SOURCE, encoding="utf-8")
+    outputs = []
+    for size in (1_000, 1):
+        monkeypatch.setattr(batch_module, "BATCH_ROWS", size)
+        out = tmp_path / f"out-{size}.{fmt}"
+        assert main(["evaluate", str(src), "--layout", "wide", "--format", fmt,
+                     "--out", str(out)]) == 0
+        outputs.append(pq.read_table(out).to_pylist() if fmt == "parquet"
+                       else out.read_bytes())
+    assert outputs[0] == outputs[1]
+
+
+def test_bom_only_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "requests.csv"
+    src.write_text(WIDE_SOURCE, encoding="utf-8")
+    for layout in ("long", "wide"):
+        plain, marked = tmp_path / f"{layout}.csv", tmp_path / f"{layout}-bom.csv"
+        assert main(["evaluate", str(src), "--layout", layout, "--format", "csv",
+                     "--out", str(plain)]) == 0
+        assert main(["evaluate", str(src), "--layout", layout, "--format", "csv", "--bom",
+                     "--out", str(marked)]) == 0
+        assert not plain.read_bytes().startswith(b"\xef\xbb\xbf")
+        assert marked.read_bytes() == b"\xef\xbb\xbf" + plain.read_bytes()
+        assert _read_csv(marked, "utf-8-sig") == _read_csv(plain)
+    capsys.readouterr()
+    assert main(["evaluate", str(src), "--bom"]) == 2  # JSON Lines: no BOM
+    err = capsys.readouterr().err
+    assert "--bom is for --format csv" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_big_file_read_in_batches_says_its_unmapped_columns_are_not_echoed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from preauth import cli
+
+    src = tmp_path / "requests.csv"
+    src.write_text(WIDE_SOURCE, encoding="utf-8")
+    monkeypatch.setattr(cli, "STREAM_FROM_BYTES", 1)
+    out = tmp_path / "wide.csv"
+    assert main(["evaluate", str(src), "--layout", "wide", "--format", "csv",
+                 "--out", str(out)]) == 0
+    assert "unmapped columns are not echoed: Reviewer note" in capsys.readouterr().err
+    rows = _read_csv(out)
+    assert [r["case_id"] for r in rows] == ["a", "b"]
+    assert "Reviewer note" not in rows[0] and rows[0]["acr: verdict"] == "Meets criteria"
+
+
+def test_help_documents_layout_and_bom() -> None:
+    proc_out = io.StringIO()
+    with pytest.raises(SystemExit) as info, redirect_stdout(proc_out):
+        main(["evaluate", "--help"])
+    assert info.value.code == 0
+    text = " ".join(proc_out.getvalue().split())
+    assert "--layout {long,wide}" in text and "--bom" in text
+    assert "one row per request" in text and "UTF-8 byte order mark" in text

@@ -17,9 +17,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from preauth.criteria.library import Library
 from preauth.evaluate.batch import evaluate_all
 from preauth.evaluate.engine import Engine
-from preauth.ingest.export import FORMULA_PREFIXES, TableWriter, jsonl_bytes, write_table
+from preauth.evaluate.wide import wide_result
+from preauth.ingest import export
+from preauth.ingest.export import (
+    FORMULA_PREFIXES,
+    UTF8_BOM,
+    TableWriter,
+    jsonl_bytes,
+    source_columns,
+    write_table,
+)
+from preauth.ingest.raw import RawTable
 from preauth.synthetic.generator import synthesize
 from tests.fast import examples
 
@@ -202,3 +213,78 @@ def test_an_error_in_the_background_is_raised(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="field names"):  # raised by the next write
         writer.write(pa.table({"n": pa.array(["z"])}))
     writer.close()
+
+
+# -- the byte order mark, CSV in slices, the wide layout -------------------------------------
+
+def test_a_byte_order_mark_only_when_asked_and_only_once(determinations: pa.Table,
+                                                         tmp_path: Path) -> None:
+    plain, marked = tmp_path / "plain.csv", tmp_path / "marked.csv"
+    for path, bom in ((plain, False), (marked, True)):
+        with TableWriter("csv", path, bom=bom) as writer:
+            for start in range(0, determinations.num_rows, 250):  # batch after batch
+                writer.write(determinations.slice(start, 250))
+    assert not plain.read_bytes().startswith(UTF8_BOM)
+    assert marked.read_bytes() == UTF8_BOM + plain.read_bytes()
+    assert marked.read_bytes().count(UTF8_BOM) == 1
+    with open(marked, encoding="utf-8-sig", newline="") as fh:  # what Excel reads
+        assert next(csv.reader(fh)) == determinations.column_names
+    text = io.StringIO()
+    write_table(determinations.slice(0, 3), "csv", text, bom=True)
+    assert text.getvalue().startswith("\ufeff")
+    for fmt in ("json", "parquet"):
+        with pytest.raises(ValueError, match="for CSV"):
+            TableWriter(fmt, tmp_path / "x", bom=True)
+
+
+def test_csv_written_slice_by_slice_is_the_same_file(determinations: pa.Table,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    whole = io.BytesIO()
+    write_table(determinations, "csv", whole, bom=True)
+    monkeypatch.setattr(export, "CSV_SLICE_ROWS", 7)
+    sliced = io.BytesIO()
+    write_table(determinations, "csv", sliced, bom=True)
+    assert sliced.getvalue() == whole.getvalue()
+    header = io.BytesIO()
+    write_table(determinations.slice(0, 0), "csv", header)
+    assert header.getvalue().decode().strip() == ",".join(
+        f'"{n}"' for n in determinations.column_names)
+
+
+def test_wide_csv_neutralises_formulas_in_fields_source_columns_and_criteria(
+        library: Library) -> None:
+    """Whatever the file or a custom policy holds, a wide CSV cell never starts a formula: a
+    catalog text field, the user's own unmapped column, a criterion's title."""
+    acr = library["acr"]
+    evil = acr.model_copy(update={"id": "evil", "criteria": tuple(
+        c.model_copy(update={"title": f"=HYPERLINK(\"http://x\",\"{c.title}\")"})
+        for c in acr.criteria)})
+    lib = library.with_policy(evil)
+    cases = synthesize(60, seed=3)
+    cases = cases.set_column(cases.schema.get_field_index("carrier"), "carrier",
+                             pa.array(["=cmd|' /C calc'!A0", "@SUM(1)"] * 30))
+    evil_engine = Engine(lib)
+    try:
+        long = evaluate_all(evil_engine, cases, ["evil", "acr"])
+    finally:
+        evil_engine.close()
+    wide = wide_result(cases, long, lib, ["evil", "acr"],
+                       source=pa.table({"Comment": ["+1+1", "-2"] * 30}))
+    buf = io.BytesIO()
+    write_table(wide, "csv", buf)
+    rows = list(csv.DictReader(io.StringIO(buf.getvalue().decode("utf-8"))))
+    assert [r["carrier"] for r in rows[:2]] == ["'=cmd|' /C calc'!A0", "'@SUM(1)"]
+    assert [r["Comment"] for r in rows[:2]] == ["'+1+1", "'-2"]
+    met = [r["evil: criteria met"] for r in rows if r["evil: criteria met"]]
+    assert met and all(m.startswith("'=HYPERLINK(") for m in met)
+    assert all(not cell.startswith(FORMULA_PREFIXES) for r in rows for cell in r.values())
+
+
+def test_source_columns_are_the_accepted_rows_own_cells() -> None:
+    raw = RawTable(pa.table({"ID": ["a", "b", "c", "d"], "Notes": ["n1", "n2", "n3", "n4"]}),
+                   "f.csv", "csv")
+    accepted = pa.table({"case_id": ["b", "d"], "row": pa.array([2, 4], pa.int64())})
+    assert source_columns(raw, accepted, ["Notes"]).to_pylist() == [{"Notes": "n2"},
+                                                                    {"Notes": "n4"}]
+    with pytest.raises(ValueError, match="no 'row' column"):
+        source_columns(raw, accepted.drop_columns(["row"]), ["Notes"])

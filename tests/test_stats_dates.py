@@ -52,14 +52,16 @@ def test_ingest_reads_every_date_of_the_range(tmp_path: Path) -> None:
 def test_year_0000_works_or_is_rejected_at_ingest(tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     """Ingest's ISO dates have a four-digit year, so 0000-01-01 may get through: then the
-    statistics must handle it (it has no Python date)."""
+    statistics must handle it (it has no Python date). (It does not: request_date is lenient
+    and reads year 0000 as not recorded, with a warning.)"""
     path = _csv(tmp_path / "r.csv", ["0000-01-01", "0000-12-31", "2020-01-01"])
-    accepted = validate(read_raw(path)).rows_accepted
+    dates = validate(read_raw(path)).accepted["request_date"].to_pylist()
     code = main(["stats", str(path)])
     out, err = capsys.readouterr()
     assert code == 0, err
     groups = {r["group"] for r in json.loads(out)["rates"] if r["by"] == "month"}
-    assert groups == ({"0000-01", "0000-12", "2020-01"} if accepted == 3 else {"2020-01"})
+    assert groups == ({"0000-01", "0000-12", "2020-01"} if dates[0] is not None
+                      else {MISSING, "2020-01"})
 
 
 @pytest.mark.parametrize("fmt", ["json", "table"])
@@ -156,8 +158,9 @@ def test_evidence_page_analyses_old_and_far_dates() -> None:
 
 
 def test_ingest_rejects_year_0000_naming_the_row() -> None:
-    """Python (and so the Evidence page's date filter) has no year 0: ingest refuses it with
-    a row error, as any other impossible date, and keeps year 0001."""
+    """Python (and so the Evidence page's date filter) has no year 0: ingest refuses it, as
+    any other impossible date - request_date is lenient, so with a warning naming the row,
+    the date read as not documented - and keeps year 0001."""
     from preauth.ingest.raw import RawTable
     from preauth.ingest.validate import validate
 
@@ -165,6 +168,7 @@ def test_ingest_rejects_year_0000_naming_the_row() -> None:
                              "request_date": ["0000-06-01", "0001-01-01"]}), "r.csv", "csv")
     result = validate(raw, {"case_id": "case_id", "cpt_code": "cpt_code",
                             "request_date": "request_date"})
-    assert (result.rows_accepted, result.rows_rejected) == (1, 1)
-    error = result.errors.to_pylist()[0]
-    assert error["row"] == 1 and error["column"] == "request_date"
+    assert (result.rows_accepted, result.rows_rejected) == (2, 0)
+    assert result.accepted["request_date"].to_pylist() == [None, dt.date(1, 1, 1)]
+    warning = result.warnings.to_pylist()[0]
+    assert warning["row"] == 1 and warning["column"] == "request_date"

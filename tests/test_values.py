@@ -29,6 +29,12 @@ ACCEPTED: list[tuple[str, Any, Any]] = [
     ("radiculopathy", True, True), ("radiculopathy", 0, False), ("radiculopathy", 1.0, True),
     # enum: any case, the catalog's spelling back; ' ' and '-' for '_'
     ("sex", "f", "F"), ("sex", "OTHER", "other"), ("trauma", "Low Velocity", "low_velocity"),
+    # enum: other spellings exports use (Field.value_synonyms)
+    ("sex", "Male", "M"), ("sex", "female", "F"), ("sex", "FEMALE", "F"),
+    ("decision", "Approved", "approved"), ("decision", "Authorised", "approved"),
+    ("decision", "Not certified", "denied"), ("decision", "Non-Certified", "denied"),
+    ("final_decision", "Canceled", "cancelled"), ("decision", "In review", "pending"),
+    ("decision", "PENDED", "pending"),
     ("trauma", "high-velocity", "high_velocity"), ("contrast", "WİTHOUT", "without"),
     ("cpt_code", "72148.0", "72148"), ("cpt_code", " 72158 ", "72158"),
     # date
@@ -39,6 +45,14 @@ ACCEPTED: list[tuple[str, Any, Any]] = [
     ("request_date", "0001-01-01", dt.date(1, 1, 1)),
     ("request_date", dt.date(2024, 2, 29), dt.date(2024, 2, 29)),
     ("request_date", dt.datetime(2024, 2, 29), dt.date(2024, 2, 29)),
+    # a single value is a column of one: a slash date that reads only one way
+    ("request_date", "04/13/2024", dt.date(2024, 4, 13)),
+    ("request_date", "13/4/2024", dt.date(2024, 4, 13)),
+    ("request_date", "5/05/2024 12:00:00 AM", dt.date(2024, 5, 5)),
+    ("request_date", "13.04.2024", dt.date(2024, 4, 13)),
+    ("request_date", "3.4.2024 00:00", dt.date(2024, 4, 3)),
+    # ... and a check mark alone, a checkbox column of one
+    ("radiculopathy", "X", True), ("radiculopathy", "✓", True),
     # numbers
     ("age", "4e1", 40), ("age", "40.0", 40), ("age", "+40", 40), ("age", 40.0, 40),
     ("age", "120", 120), ("age", "0", 0), ("symptom_weeks", "6.5", 6.5),
@@ -48,10 +62,14 @@ ACCEPTED: list[tuple[str, Any, Any]] = [
 
 REFUSED: list[tuple[str, Any]] = [
     ("radiculopathy", "maybe"), ("radiculopathy", "ｙｅｓ"), ("radiculopathy", "1.0"),
-    ("radiculopathy", 2), ("sex", "female"), ("trauma", "low  velocity"),
+    ("radiculopathy", 2), ("sex", "woman"), ("decision", "Withdrawn"),
+    ("decision", "not  certified"), ("trauma", "low  velocity"),
     ("trauma", "lowvelocity"), ("cpt_code", "72148.00"), ("cpt_code", "７２１４８"),
     ("cpt_code", "72140"), ("request_date", "05/01/2024"), ("request_date", "2024-02-30"),
     ("request_date", "2023-02-29"), ("request_date", "0000-01-01"),
+    ("request_date", "03/04/2024"), ("request_date", "02/30/2024"),
+    ("request_date", "31/31/2024"), ("request_date", "1/5/24"), ("request_date", "2024.01.05"),
+    ("request_date", "13/04/2024 10:30"), ("radiculopathy", "XX"), ("radiculopathy", "✗"),
     ("request_date", "2024-01-05T10:30"), ("request_date", dt.datetime(2024, 1, 5, 10, 30)),
     ("age", "40.5"), ("age", "121"), ("age", "-1"), ("age", "١٢"), ("age", "４０"),
     ("age", "1_0"), ("age", "1,000"), ("age", "0x10"), ("age", True), ("age", 40.5),

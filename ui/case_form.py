@@ -7,10 +7,12 @@ from typing import Any
 import streamlit as st
 
 from preauth.catalog.fields import CLINICAL_FIELDS, CONTRAST_LABELS, CPT_CODES, GROUPS, Field, Kind
+from preauth.catalog.values import parse_value
 
 NOT_DOCUMENTED = "Not documented"
 _BOOL_OPTIONS = ("Yes", "No", NOT_DOCUMENTED)
 _SKIP = {"case_id", "carrier", "request_date", "region", "contrast"}
+KEPT = "case_form_kept"  # the form's widget values, kept across pages (see current_case)
 
 
 def cpt_label(code: str) -> str:
@@ -32,6 +34,8 @@ def to_widget(f: Field, value: Any) -> Any:
         return float(value)
     if value is not None and f.kind is Kind.INTEGER:
         return int(value)
+    if f.kind is Kind.TEXT:
+        return "" if value is None else str(value)
     return value
 
 
@@ -45,6 +49,8 @@ def from_widget(f: Field, value: Any) -> Any:
         return int(value)
     if f.kind is Kind.NUMBER:
         return float(value)
+    if f.kind is Kind.TEXT:  # trimmed and checked by the catalog's rule, as ingest does
+        return parse_value(f, value)
     return value
 
 
@@ -72,6 +78,10 @@ def _widget(f: Field) -> None:
         options = [NOT_DOCUMENTED, *f.values]
         st.selectbox(f.label, options, key=key, help=f.help, index=_index(options, current),
                      format_func=lambda v: v.replace("_", " "))
+    elif f.kind is Kind.TEXT:  # diagnosis codes: read by preauth.sources.codes
+        st.text_input(f.label, value=current or "", key=key, max_chars=2_000,
+                      help=f"{f.help} Leave empty when not documented.",
+                      placeholder="e.g. M54.16, G83.4")
     elif f.is_numeric:
         num = int if f.kind is Kind.INTEGER else float
         unit = ("of " + f.unit[1:]) if f.unit.startswith("/") else f.unit
@@ -95,13 +105,21 @@ def _form_fields() -> list[Field]:
 def current_case() -> dict[str, Any]:
     """The case the form's state describes, without drawing the form: at the start of a rerun
     session state already holds the value just changed, so the results can be computed (and
-    sent to the browser) before the form's widgets."""
+    sent to the browser) before the form's widgets.
+
+    Streamlit forgets a widget's value once a run of another page has not drawn it, so the
+    form's values are also kept under :data:`KEPT` (not a widget key) and put back when the
+    explorer is opened again in this session."""
+    kept = st.session_state.get(KEPT) or {}
     case: dict[str, Any] = {"case_id": st.session_state.get("case_id", "explorer-case")}
     for f in _form_fields():
         key = widget_key(f.name)
         if key not in st.session_state:
-            st.session_state[key] = to_widget(f, None) if f.name != "cpt_code" else "72148"
+            st.session_state[key] = kept[key] if key in kept else \
+                to_widget(f, None) if f.name != "cpt_code" else "72148"
         case[f.name] = from_widget(f, st.session_state[key])
+    st.session_state[KEPT] = {widget_key(f.name): st.session_state[widget_key(f.name)]
+                              for f in _form_fields()}
     return case
 
 

@@ -27,7 +27,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import streamlit as st
 
+from preauth.criteria.library import Library
 from preauth.evaluate.engine import Engine
+from preauth.evaluate.wide import echoed_fields, wide_result
 from preauth.evidence.cells import MISSING, Filters, carriers_in, verdict_column
 from preauth.evidence.cells import cells as aggregate
 from preauth.evidence.concordance import (
@@ -36,18 +38,18 @@ from preauth.evidence.concordance import (
     discordant_cases,
     requests_by_verdict,
 )
+from preauth.evidence.drilldown import discordant_wide
 from preauth.evidence.odds import ModelResult, default_carrier_reference, odds_ratios
 from preauth.evidence.rates import kpis, rate_table, rates
+from preauth.ingest.export import source_columns
 from preauth.ingest.raw import RawTable
-from preauth.ingest.read import read_raw
-from preauth.ingest.validate import IngestResult, validate
+from preauth.ingest.validate import IngestResult
 from ui.session_cache import session_memo
 
 __all__ = ["BUNDLED_PATH", "UPLOADED", "UPLOADED_NAME", "UPLOADED_TOKEN", "Dataset",
            "Selection", "Summary", "all_discordant", "available_datasets", "carriers_for",
-           "case_row", "content_token", "date_range", "discordant_for", "model_for",
-           "rate_table_for", "rates_for", "read_upload", "summary_for", "validate_upload",
-           "verdicts_for"]
+           "case_row", "date_range", "discordant_for", "model_for", "rate_table_for",
+           "rates_for", "summary_for", "upload_wide", "verdicts_for"]
 
 T = TypeVar("T")
 
@@ -188,9 +190,11 @@ def discordant_for(selection: Selection, engine: Engine, kind: str) -> tuple[pa.
 
 
 def all_discordant(selection: Selection, engine: Engine, kind: str) -> pa.Table:
-    """Every request of ``kind`` (for the download, made on click)."""
-    return discordant_cases(selection.dataset.table, verdicts_for(selection, engine), kind,
-                            selection.filters, limit=None)[0]
+    """Every request of ``kind`` in full — clinical fields, outcomes and every policy's
+    criteria results, one row per request (:func:`preauth.evidence.drilldown.
+    discordant_wide`; for the download, made on click)."""
+    return discordant_wide(selection.dataset.table, verdicts_for(selection, engine), kind,
+                           engine, selection.policy, selection.filters)
 
 
 def _aggregate(kind: str, selection: Selection, detail: str, compute: Callable[[], T]) -> T:
@@ -269,18 +273,13 @@ def case_row(table: pa.Table, case_id: str) -> dict | None:
 
 # -- uploads (read from memory, never written to disk) ---------------------------------------
 
-def read_upload(token: str, filename: str, data: bytes) -> RawTable:
-    """The uploaded bytes as a text table (raises :class:`IngestError` when unusable). Kept
-    in this session only, one file at a time."""
-    return session_memo("upload_raw", f"{token}|{filename}", lambda: read_raw(data, filename))
-
-
-def validate_upload(token: str, mapping_key: str, raw: RawTable,
-                    mapping: dict[str, str | None]) -> IngestResult:
-    """The validated upload under ``mapping`` (this session only, the latest mapping)."""
-    return session_memo("upload_validated", f"{token}|{mapping_key}",
-                        lambda: validate(raw, mapping))
-
-
-def content_token(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()[:16]
+def upload_wide(raw: RawTable, result: IngestResult, determinations: pa.Table,
+                library: Library, policies: list[str]) -> pa.Table:
+    """The upload's determinations one row per request (:func:`preauth.evaluate.wide.
+    wide_result`): the fields its columns were mapped to, its unmapped columns as read, then
+    per policy the verdict, review flag, criteria met and documentation needed (for the
+    download, made on click)."""
+    source = (source_columns(raw, result.accepted, result.unmapped_columns)
+              if result.unmapped_columns else None)
+    return wide_result(result.accepted, determinations, library, policies,
+                       fields=echoed_fields(result.mapping.values()), source=source)

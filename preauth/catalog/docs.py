@@ -26,7 +26,10 @@ def fields_markdown() -> str:
         "matching is case- and whitespace-insensitive; the synonyms listed are also",
         "recognised. **An empty cell means *not documented*** (SQL NULL): a criterion that",
         "needs it is *undocumented*, not false. Booleans accept true/false, yes/no, y/n, 1/0",
-        "in any case.",
+        "in any case; a column whose filled cells are all `X` (or ✓) is a checkbox column:",
+        "X = yes, blank = no. Dates: `YYYY-MM-DD`, `D.M.YYYY`, and `M/D/YYYY` or `D/M/YYYY`",
+        "when the column shows which (a day over 12 somewhere in it; otherwise a mapping",
+        "profile's `formats:` says). In a semicolon-delimited file `6,5` is 6.5.",
         "",
         "Fields marked *added* are not in the shared case-schema contract; they were added",
         "because a modelled payer policy needs them (the reason is given).",
@@ -54,6 +57,13 @@ def fields_markdown() -> str:
                 notes.append(f"Unit: {unit}.")
             if f.synonyms:
                 notes.append("Also read from: " + ", ".join(f"`{s}`" for s in f.synonyms) + ".")
+            if f.value_synonyms:
+                notes.append("Other spellings read: " + ", ".join(
+                    f"{spelling.replace('_', ' ')} → {value}"
+                    for spelling, value in f.value_synonyms) + ".")
+            if f.lenient:
+                notes.append("*Lenient:* a value it does not accept is read as not documented, "
+                             "with a warning; the row is kept.")
             if f.red_flag:
                 notes.append("*Red flag:* read as absent when empty under the reviewer "
                              "reading.")
@@ -73,6 +83,7 @@ def template_csv() -> str:
         "symptom_weeks": "9", "conservative_therapy_weeks": "7", "physical_therapy": "yes",
         "medication_trial": "yes", "radiculopathy": "yes", "neuro_deficit": "no",
         "surgical_candidate": "yes", "trauma": "none", "prior_spine_surgery_region": "none",
+        "diagnosis_codes": "M54.16",
     }
     row = ",".join(example.get(f.name, "") for f in FIELDS)
     return header + "\n" + row + "\n"

@@ -18,9 +18,12 @@ __all__ = [
     "CONTRASTS",
     "CONTRAST_LABELS",
     "CPT_CODES",
+    "DECISIONS",
+    "DECISION_SPELLINGS",
     "FIELDS",
     "FIELDS_BY_NAME",
     "GROUPS",
+    "LENIENT_FIELDS",
     "RED_FLAG_FIELDS",
     "REGIONS",
     "SQL_TYPES",
@@ -80,6 +83,13 @@ class Field:
     # A red flag outside the red-flag group (a finding named as a red flag by the sources,
     # e.g. a progressive deficit): the reviewer reading takes it as absent when unmentioned.
     red_flag: bool = False
+    # Other spellings of the values (ENUM), as exports write them: (spelling, catalog value),
+    # the spelling lower case with "_" for " " and "-" ("not_certified" reads "Not certified").
+    value_synonyms: tuple[tuple[str, str], ...] = ()
+    # A value the field does not accept is read as not documented, with a warning, and the
+    # row is kept - for the payer outcomes and descriptive fields no criterion reads. Set on
+    # each such field by name; tests check that no criterion in the library reads one.
+    lenient: bool = False
 
     @property
     def sql_type(self) -> str:
@@ -113,7 +123,7 @@ class Field:
         if self.kind is Kind.BOOLEAN:
             return "true/false, yes/no, y/n or 1/0"
         if self.kind is Kind.DATE:
-            return "an ISO date (YYYY-MM-DD)"
+            return "a date (YYYY-MM-DD, D.M.YYYY, or M/D/YYYY or D/M/YYYY as its column shows)"
         if self.is_numeric:
             noun = "a whole number" if self.kind is Kind.INTEGER else "a number"
             lo = "" if self.minimum is None else f"{self.minimum:g}"
@@ -146,6 +156,19 @@ CPT_CODES: dict[str, tuple[str, str]] = {
     "72158": ("lumbar", "without_and_with"),
 }
 
+DECISIONS = ("approved", "denied", "cancelled", "pending")
+# How utilization-management exports spell the payer's decision (status words of UM systems
+# and the URAC / state-law wording: "certified" / "non-certified", "pended"). "Withdrawn",
+# "partially approved" and the like are not read as any of these: a mapping profile says.
+DECISION_SPELLINGS: tuple[tuple[str, str], ...] = (
+    ("approve", "approved"), ("authorized", "approved"), ("authorised", "approved"),
+    ("certified", "approved"),
+    ("deny", "denied"), ("not_certified", "denied"), ("non_certified", "denied"),
+    ("rejected", "denied"), ("declined", "denied"),
+    ("canceled", "cancelled"), ("voided", "cancelled"),
+    ("pended", "pending"), ("in_review", "pending"), ("open", "pending"),
+)
+
 CONTRAST_LABELS = {
     "without": "without contrast",
     "with": "with contrast",
@@ -164,11 +187,15 @@ def cpt_for(region: str, contrast: str) -> str:
 FIELDS: tuple[Field, ...] = (
     # --- Request -------------------------------------------------------------------------
     Field("case_id", Kind.TEXT, "Case ID", "Request identifier; unique within a file.",
-          "request", required=True, synonyms=("id", "request_id", "case", "caseid")),
-    Field("request_date", Kind.DATE, "Request date", "Date the MRI was requested (ISO date).",
-          "request", synonyms=("date", "order_date", "requested_on")),
+          "request", required=True,
+          synonyms=("id", "request_id", "case", "caseid", "auth_id", "authorization_id")),
+    Field("request_date", Kind.DATE, "Request date", "Date the MRI was requested.",
+          "request", lenient=True,
+          synonyms=("date", "order_date", "requested_on", "date_requested", "requested_date",
+                    "received_date", "date_received")),
     Field("carrier", Kind.TEXT, "Carrier", "Insurance carrier / plan name as in the data.",
-          "request", synonyms=("payer", "insurer", "plan", "insurance")),
+          "request", lenient=True,
+          synonyms=("payer", "insurer", "plan", "insurance", "payor", "health_plan")),
     Field("cpt_code", Kind.ENUM, "CPT code",
           "Requested MRI: 72141 72142 72156 (cervical), 72146 72147 72157 (thoracic), "
           "72148 72149 72158 (lumbar); first of each triple without contrast, second with, "
@@ -184,7 +211,8 @@ FIELDS: tuple[Field, ...] = (
     Field("age", Kind.INTEGER, "Age", "Age in whole years.", "history",
           minimum=0, maximum=120, unit="years", synonyms=("patient_age", "age_years")),
     Field("sex", Kind.ENUM, "Sex", "Optional.", "history", values=("F", "M", "other"),
-          synonyms=("gender",)),
+          value_synonyms=(("female", "F"), ("male", "M")), lenient=True,
+          synonyms=("gender", "patient_sex", "patient_gender")),
     Field("symptom_weeks", Kind.NUMBER, "Symptom duration",
           "Duration of the current episode in weeks.", "history", minimum=0, unit="weeks",
           synonyms=("weeks_of_symptoms", "symptom_duration_weeks")),
@@ -257,6 +285,19 @@ FIELDS: tuple[Field, ...] = (
        added="Aetna CPB 0236-style policy, §I: \"Follow-up of evaluation for spinal "
              "malignancy or spinal infection\".",
        red_flag=True),
+    Field("diagnosis_codes", Kind.TEXT, "Diagnosis codes (ICD-10-CM)",
+          "ICD-10-CM diagnosis codes of the request, separated by commas, semicolons, spaces "
+          "or |, with or without the dot, in any case (G83.4, g834). No criterion reads them: "
+          "a code on the cited list (codes/icd10.yaml, docs/codes.md) fills the clinical "
+          "field it documents when that field is empty — an explicit value always wins — "
+          "and the letter cites the code. Codes not on the list derive nothing.",
+          "history",
+          synonyms=("dx_codes", "dx_code", "dx", "icd10", "icd_10", "icd10_codes",
+                    "icd_10_codes", "icd10_cm", "icd_10_cm", "icd_codes", "diagnoses",
+                    "diagnosis_code", "diagnosis"),
+          added="Issue 11: real utilization-management exports carry diagnosis codes rather "
+                "than clinical yes/no columns; preauth.sources.codes derives fields from them "
+                "with provenance."),
     # --- Neurologic findings -------------------------------------------------------------
     _b("radiculopathy", "Radiculopathy", "Radicular (dermatomal) pain pattern.", "neuro"),
     _b("neuro_deficit", "Objective neurologic deficit",
@@ -395,22 +436,26 @@ FIELDS: tuple[Field, ...] = (
              "inconclusive."),
     # --- Payer outcome (analytics only) --------------------------------------------------
     _b("preauth_required", "Preauthorization required",
-       "The carrier required prior authorization.", "outcome", outcome=True),
+       "The carrier required prior authorization.", "outcome", outcome=True, lenient=True),
     Field("decision", Kind.ENUM, "Initial decision", "Initial carrier decision.", "outcome",
-          values=("approved", "denied", "cancelled", "pending"), outcome=True),
+          values=DECISIONS, value_synonyms=DECISION_SPELLINGS, outcome=True, lenient=True,
+          synonyms=("status", "auth_status", "determination", "initial_decision")),
     _b("peer_to_peer", "Peer-to-peer review", "A peer-to-peer review took place.", "outcome",
-       outcome=True),
+       outcome=True, lenient=True),
     Field("final_decision", Kind.ENUM, "Final decision",
           "Decision after peer-to-peer / appeal.", "outcome",
-          values=("approved", "denied", "cancelled", "pending"), outcome=True),
+          values=DECISIONS, value_synonyms=DECISION_SPELLINGS, outcome=True, lenient=True,
+          synonyms=("final_status", "final_determination")),
     _b("completed", "MRI completed", "The MRI was eventually performed.", "outcome",
-       outcome=True),
+       outcome=True, lenient=True),
 )
 
 FIELDS_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
 assert len(FIELDS_BY_NAME) == len(FIELDS), "duplicate field name in the catalog"
 
 CLINICAL_FIELDS: tuple[Field, ...] = tuple(f for f in FIELDS if not f.outcome)
+# Fields whose unacceptable values are read as not documented with a warning (Field.lenient).
+LENIENT_FIELDS: tuple[Field, ...] = tuple(f for f in FIELDS if f.lenient)
 
 
 def fields_in(group: str) -> tuple[Field, ...]:

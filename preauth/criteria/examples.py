@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from preauth.catalog.case import Case
 from preauth.catalog.fields import CONTRASTS, CPT_CODES, FIELDS_BY_NAME, Kind, cpt_for
-from preauth.criteria._yaml import one_line
+from preauth.safe_yaml import one_line
 
 if TYPE_CHECKING:
     from preauth.criteria.library import Criterion

@@ -25,14 +25,6 @@ from pydantic import (
 )
 
 from preauth.catalog.fields import CONTRASTS, REGIONS
-from preauth.criteria._yaml import (
-    MAX_YAML_ALIASES,
-    MAX_YAML_DEPTH,
-    MAX_YAML_NUMBER_CHARS,
-    YAMLProblem,
-    one_line,
-    read_yaml,
-)
 from preauth.criteria.examples import (
     MAX_EXAMPLES_PER_CRITERION,
     MAX_EXAMPLES_PER_POLICY,
@@ -41,6 +33,14 @@ from preauth.criteria.examples import (
     procedure_problem,
 )
 from preauth.criteria.expressions import CompiledExpression, ExpressionError, compile_expression
+from preauth.safe_yaml import (
+    MAX_YAML_ALIASES,
+    MAX_YAML_DEPTH,
+    MAX_YAML_NUMBER_CHARS,
+    YAMLProblem,
+    one_line,
+    read_yaml,
+)
 
 __all__ = [
     "CATEGORY_LABELS",
@@ -281,6 +281,8 @@ class Criterion(_Strict):
 class Policy(_Strict):
     id: Identifier
     name: str = Field(min_length=3)
+    # a few words where space is short (a table column, a phone screen); default: the name
+    short_name: str = Field(default="", max_length=24)
     kind: Literal["guideline", "payer"]
     publisher: str
     models: str = ""  # for payer policies: the public document this models
@@ -305,6 +307,11 @@ class Policy(_Strict):
             return dt.date.fromisoformat(v.strip())
         except ValueError:
             raise ValueError(f"{v.strip()} is not a real date") from None
+
+    @property
+    def short_label(self) -> str:
+        """The short name, or the name when the file gives none."""
+        return self.short_name or self.name
 
     def criterion(self, cid: str) -> Criterion:
         for c in self.criteria:

@@ -3,11 +3,16 @@
 Built from the engine's output for a one-row table (the same path as batch) plus the clause
 trace, joined with the library's metadata (titles, categories, rationale, citations,
 documentation). Pure data — the pages and the CLI only lay it out.
+
+A value that came from another source than the field's own column (an ICD-10-CM code, later a
+FHIR resource or a note) arrives with its provenance as plain data — field -> citations, as
+``preauth.sources`` produces it — and the determination lists it (:attr:`Determination.
+derived_from`); evaluate never imports the sources themselves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +78,15 @@ class Determination:
     missing_documentation: tuple[str, ...] = field(default=())
     reading: Reading = Reading.STRICT  # how empty red flags were read
     read_as_absent: tuple[str, ...] = ()  # labels of unmentioned red flags read as absent
+    # field -> where its value came from, for values not from the field's own column
+    provenance: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def derived_from(self) -> list[tuple[str, tuple[str, ...]]]:
+        """(field label, citations) for each field whose value came from another source,
+        in catalog order: ``("Cauda equina signs", ("ICD-10-CM G83.4 Cauda equina
+        syndrome",))``."""
+        return [(FIELDS_BY_NAME[name].label, cites) for name, cites in self.provenance.items()]
 
     @property
     def reading_note(self) -> str:
@@ -152,12 +166,31 @@ def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
+def _provenance(provenance: Mapping[str, Sequence[str]] | None,
+                case: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """The provenance of the case's fields, in catalog order: only catalog fields whose value
+    the case holds, each citation once."""
+    if not provenance:
+        return {}
+    out = {}
+    for name in FIELDS_BY_NAME:
+        cites = provenance.get(name)
+        if cites and case.get(name) is not None:
+            out[name] = _dedupe(str(c) for c in ([cites] if isinstance(cites, str) else cites))
+    return out
+
+
 def determine(engine: Engine, case: Mapping[str, Any],
               policies: Iterable[str] | str | None = None,
-              reading: Reading | str = Reading.STRICT) -> list[Determination]:
+              reading: Reading | str = Reading.STRICT,
+              provenance: Mapping[str, Sequence[str]] | None = None) -> list[Determination]:
     """Determinations of one case under each chosen policy (default: all), with empty red
-    flags read as ``reading`` says (:mod:`preauth.evaluate.reading`)."""
+    flags read as ``reading`` says (:mod:`preauth.evaluate.reading`). ``provenance`` says
+    where values not from their own column came from (field -> citations, e.g.
+    ``{"cauda_equina_signs": ["ICD-10-CM G83.4 Cauda equina syndrome"]}``); each
+    determination lists it for the fields the case holds."""
     reading = Reading(reading)
+    cited = _provenance(provenance, case)
     absent = tuple(f.label for f in read_as_absent(case, reading))
     rows, traces = engine.evaluate_case_traced(case, policies, reading)
     out = []
@@ -187,6 +220,6 @@ def determine(engine: Engine, case: Mapping[str, Any],
             fired=fired, results=results, would_flip=flip,
             undocumented_fields=tuple(row["undocumented_fields"]),
             missing_documentation=_dedupe(docs),
-            reading=reading, read_as_absent=absent,
+            reading=reading, read_as_absent=absent, provenance=cited,
         ))
     return out

@@ -1,7 +1,9 @@
 """A determination as a utilization-review-style letter (Markdown and HTML).
 
-Structure: decision, rationale, required documentation, what would change the decision (the
-red flags and paths not met), sources, disclaimer. Educational: not a coverage decision.
+Structure: decision, rationale, what the request documents (a value derived from another
+source cites it: "Cauda equina signs: yes — from ICD-10-CM G83.4 Cauda equina syndrome"),
+required documentation, what would change the decision (the red flags and paths not met),
+sources, disclaimer. Educational: not a coverage decision.
 """
 
 from __future__ import annotations
@@ -51,6 +53,12 @@ def markdown_text(value: Any, limit: int | None = None) -> str:
     return _MD_LEADING.sub(lambda m: "\\" + m.group(0), escaped)
 
 
+def _derived(cites: tuple[str, ...] | None, text: Callable[[Any], str]) -> str:
+    """`` — from ICD-10-CM G83.4 Cauda equina syndrome`` for a value that did not come from its
+    own column (its provenance); empty otherwise."""
+    return " — from " + "; ".join(text(c) for c in cites) if cites else ""
+
+
 def _sections(d: Determination, case: Mapping[str, Any], today: dt.date,
               text: Callable[[Any], str] = str) -> list[tuple[str, list[str]]]:
     """The letter's sections; ``text`` renders what comes from the case (its id and values)
@@ -73,7 +81,8 @@ def _sections(d: Determination, case: Mapping[str, Any], today: dt.date,
                 rationale.append(f"Exclusion applies: {r.title}. {r.criterion.rationale}")
     if not rationale:
         rationale.append("No criterion of this policy is met for the requested procedure.")
-    documented = [f"{f.label}: {text(format_value(f, case.get(f.name)))}" for f in FIELDS
+    documented = [f"{f.label}: {text(format_value(f, case.get(f.name)))}"
+                  + _derived(d.provenance.get(f.name), text) for f in FIELDS
                   if case.get(f.name) is not None and not f.outcome and f.name != "case_id"]
     required = [*d.missing_documentation]
     required += [f"Document: {label}" for label in d.undocumented_field_labels]

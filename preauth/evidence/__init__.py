@@ -14,6 +14,8 @@ Owns, one module per concept:
   row-level fit) and exact conditional odds ratios for small cells;
 * :mod:`~preauth.evidence.concordance` — criteria verdict × payer decision, and the
   discordant requests;
+* :mod:`~preauth.evidence.drilldown` — the discordant requests in full (fields, outcomes and
+  every policy's criteria results, one row per request) for the drill-down's download;
 * :mod:`~preauth.evidence.report` — everything at once for the CLI (``preauth stats``): JSON
   and text.
 

@@ -1,6 +1,8 @@
-"""What ingest reports: :class:`IngestError` for a file that cannot be used at all, and the
-error table - one line per problem in a row - built by :func:`error_rows` and nothing else, so
-every line, read whole or in batches, quotes values the same way."""
+"""What ingest reports: :class:`IngestError` for a file that cannot be used at all (with
+:class:`AmbiguousDates` / :class:`MixedDates` for a date column whose order must be said), and
+the tables of row problems - errors, which reject their row, and warnings, which do not - with
+one line per problem, built by :func:`error_rows` and nothing else, so every line, read whole
+or in batches, quotes values the same way."""
 
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ __all__ = [
     "MESSAGE_VALUE_CHARS",
     "ROW_COLUMN",
     "VALUE_CHARS",
+    "AmbiguousDates",
     "IngestError",
+    "MixedDates",
     "error_rows",
     "quoted",
     "shorten",
@@ -71,3 +75,36 @@ def quoted(arr: pa.Array) -> pa.Array:
     """``'value'`` for a message: cut short, line breaks and controls shown as a space."""
     flat = pc.replace_substring_regex(arr, r"[\x00-\x1f\x7f\x{2028}\x{2029}]+", " ")
     return pc.binary_join_element_wise("'", shorten(flat, MESSAGE_VALUE_CHARS), "'", "")
+
+
+class AmbiguousDates(IngestError):
+    """A date column whose slash dates read as M/D/YYYY or as D/M/YYYY - nothing in the column
+    says which. ``field`` and ``header`` name the column, ``formats`` are the candidate strptime
+    formats, ``examples`` a few of its values; a mapping profile's ``formats:`` settles it."""
+
+    def __init__(self, filename: str, field: str, header: str, examples: Sequence[str],
+                 formats: Sequence[str] = ("%m/%d/%Y", "%d/%m/%Y")) -> None:
+        self.filename, self.field, self.header = filename, field, header
+        self.formats, self.examples = tuple(formats), tuple(examples)
+        super().__init__(self._message())
+
+    def _column(self) -> str:
+        return self.field if self.header == self.field else f'{self.field} ("{self.header}")'
+
+    def _remedy(self) -> str:
+        return (f'say which with formats: {{{self.field}: "{self.formats[0]}"}} (or '
+                f'"{self.formats[1]}") in a mapping profile')
+
+    def _message(self) -> str:
+        return (f"{self.filename}: {self._column()} has dates like {self.examples[0]} that "
+                f"read as M/D/YYYY or D/M/YYYY; {self._remedy()}")
+
+
+class MixedDates(AmbiguousDates):
+    """A date column with dates that only read as M/D/YYYY and others that only read as
+    D/M/YYYY: ``examples`` holds one of each (M/D first)."""
+
+    def _message(self) -> str:
+        return (f"{self.filename}: {self._column()} has dates that only read as M/D/YYYY "
+                f"({self.examples[0]}) and dates that only read as D/M/YYYY "
+                f"({self.examples[1]}); {self._remedy()}")

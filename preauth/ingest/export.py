@@ -2,7 +2,9 @@
 
 CSV cells in text columns that begin with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
 return are prefixed with a single quote so spreadsheet programs do not run them as formulas
-(OWASP "CSV injection"). List columns are joined with ``;`` in CSV.
+(OWASP "CSV injection"). List columns are joined with ``;`` in CSV. ``bom``: CSV starts with
+a UTF-8 byte order mark, which Excel needs to read the file as UTF-8 (not the system's code
+page).
 
 Every format is written column by column with Arrow compute, never row by row in Python:
 determinations are millions of rows with five list columns. Parquet gets each table's
@@ -19,6 +21,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
@@ -29,11 +32,15 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-__all__ = ["FORMULA_PREFIXES", "TableWriter", "csv_safe_table", "jsonl_bytes", "write_jsonl",
-           "write_table"]
+from preauth.ingest.raw import RawTable
+
+__all__ = ["FORMULA_PREFIXES", "UTF8_BOM", "TableWriter", "csv_safe_table", "jsonl_bytes",
+           "source_columns", "write_jsonl", "write_table"]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_PATTERN = r"^[=+\-@\t\r]"
+UTF8_BOM = b"\xef\xbb\xbf"
+CSV_SLICE_ROWS = 32_768  # rows whose CSV text is held at once
 
 
 def _safe_text(col: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -141,6 +148,8 @@ def _json_values(arr: pa.Array) -> pa.Array:
         return pc.fill_null(pc.if_else(arr, "true", "false"), "null")
     if pa.types.is_integer(t):
         return pc.fill_null(arr.cast(pa.string()), "null")
+    if pa.types.is_date32(t) or pa.types.is_date64(t):  # ISO, as date.isoformat()
+        return pc.fill_null(_json_strings(pc.strftime(arr, "%Y-%m-%d")), "null")
     if pa.types.is_list(t) or pa.types.is_large_list(t):
         offsets = arr.offsets.to_numpy()
         start, stop = int(offsets[0]), int(offsets[-1])
@@ -191,19 +200,23 @@ class TableWriter:
     """Writes tables of one schema, batch after batch, as ``fmt`` to a path or stream (json =
     JSON Lines, csv, parquet; ``None``: standard output; Parquet needs a path or binary
     stream), so a result never has to be held whole. Use as a context manager; write at least
-    one (possibly empty) table so that the output has its header / schema.
+    one (possibly empty) table so that the output has its header / schema. ``bom``: start the
+    CSV with a UTF-8 byte order mark (for Excel; CSV only).
 
     ``background``: each table is written in a worker thread while the caller prepares the
     next one (Arrow's writers release the GIL); at most one table waits, and an error in the
     worker is raised by the next :meth:`write` or by :meth:`close`."""
 
     def __init__(self, fmt: str, out: str | Path | IO[Any] | None,
-                 compression: str = "snappy", background: bool = False) -> None:
+                 compression: str = "snappy", background: bool = False,
+                 bom: bool = False) -> None:
         if fmt not in ("json", "csv", "parquet"):
             raise ValueError(f"unknown format {fmt!r}: use json, csv or parquet")
         if fmt == "parquet" and out is None:
             raise ValueError("--format parquet needs --out PATH")
-        self.fmt, self.out = fmt, out
+        if bom and fmt != "csv":
+            raise ValueError(f"a byte order mark is for CSV, not {fmt}")
+        self.fmt, self.out, self.bom = fmt, out, bom
         self.compression = compression  # Parquet's
         self._stream: IO[Any] | None = None
         self._owned = False
@@ -261,17 +274,25 @@ class TableWriter:
                                                  write_statistics=scalar)
             self._parquet.write_table(table)
         elif self.fmt == "csv":
-            buf = io.BytesIO()
-            pacsv.write_csv(csv_safe_table(table), buf,
-                            pacsv.WriteOptions(include_header=not self._header_written))
-            self._header_written = True
-            stream = self._text_stream()
-            if isinstance(stream, io.TextIOBase) or self.out is None:
-                stream.write(buf.getvalue().decode("utf-8"))
-            else:
-                stream.write(buf.getvalue())
+            self._write_csv(table)
         else:
             write_jsonl(table, self._text_stream())
+
+    def _write_csv(self, table: pa.Table) -> None:
+        """``table`` as CSV, :data:`CSV_SLICE_ROWS` rows at a time: the text of a slice is
+        held once, never the text of the whole table (a wide result is kilobytes a row)."""
+        stream = self._text_stream()
+        text = isinstance(stream, io.TextIOBase) or self.out is None
+        for start in range(0, max(table.num_rows, 1), CSV_SLICE_ROWS):
+            buf = io.BytesIO()
+            if self.bom and not self._header_written:
+                buf.write(UTF8_BOM)
+            pacsv.write_csv(csv_safe_table(table.slice(start, CSV_SLICE_ROWS)), buf,
+                            pacsv.WriteOptions(include_header=not self._header_written))
+            self._header_written = True
+            data = buf.getbuffer()
+            stream.write(str(data, "utf-8") if text else data)
+            del data
 
     def close(self) -> None:
         """Finish the output (after the table being written in the background, if any)."""
@@ -292,9 +313,19 @@ class TableWriter:
 
 
 def write_table(table: pa.Table, fmt: str, out: str | Path | IO[Any] | None,
-                compression: str = "snappy") -> None:
+                compression: str = "snappy", bom: bool = False) -> None:
     """Write ``table`` as ``fmt`` (json = JSON Lines, csv, parquet) to a path or stream
     (``None``: standard output; Parquet needs a path or binary stream; ``compression`` is
-    Parquet's)."""
-    with TableWriter(fmt, out, compression) as writer:
+    Parquet's; ``bom``: CSV with a UTF-8 byte order mark)."""
+    with TableWriter(fmt, out, compression, bom=bom) as writer:
         writer.write(table)
+
+
+def source_columns(raw: RawTable, accepted: pa.Table, columns: Sequence[str]) -> pa.Table:
+    """The file's own ``columns`` (e.g. :attr:`IngestResult.unmapped_columns`) as read, for
+    the rows of ``accepted`` (a validated table: its ``row`` is the 1-based data row of
+    ``raw``), in the order of ``accepted`` — what a wide result echoes beside the fields."""
+    if "row" not in accepted.column_names:
+        raise ValueError("the accepted rows have no 'row' column to find their source rows")
+    positions = pc.subtract(accepted.column("row"), 1)
+    return raw.table.select(list(columns)).take(positions)

@@ -19,6 +19,19 @@ one bad row in a big file does not make it fall back to reading whole.
 or encoding, text that turns out not to be UTF-8, a single row longer than a 16 MB block, or
 quoting the streaming parser cannot place — and the caller reads it whole, which handles all
 of those.
+
+Columns whose reading the file decides (:mod:`preauth.ingest.reading`) are read alike in
+every batch: what one batch decides is handed to the next (``decided``). The order of a date
+column's slash dates is set by the first batch that shows it and holds for the rest; a later
+batch that shows the other order raises :class:`~preauth.ingest.errors.MixedDates` with the
+message the whole file gives. One difference is by design: when the first batch holding
+slash dates that need an order does not show it, :class:`~preauth.ingest.errors.AmbiguousDates`
+is raised even if later rows would have shown it (a million rows without a day over 12 are
+not a guess to make; a profile's ``formats`` says). A checkbox column (all marks and blanks)
+decided by a batch reads the blank cells of earlier, all-blank batches as no; a later batch
+holding yes/no words in it makes the file be validated whole (``None``: the whole-file
+reader then reads the marks as the whole column says). Warnings are collected like errors,
+by the same builder, and only for accepted rows.
 """
 
 from __future__ import annotations
@@ -48,6 +61,7 @@ from preauth.ingest.errors import ERROR_SCHEMA, IngestError
 from preauth.ingest.parquet import dictionary_columns, parquet_raw
 from preauth.ingest.raw import RawTable, check_headers
 from preauth.ingest.read import read_raw
+from preauth.ingest.reading import FileDecisions, ReadingChanged
 from preauth.ingest.validate import IngestResult, validate
 
 __all__ = ["BATCH_ROWS", "validate_in_batches"]
@@ -58,10 +72,12 @@ _HEAD_MARGIN = 64 << 10  # read beyond the first megabyte: a BOM and leading lin
 
 
 def validate_in_batches(path: str | os.PathLike[str], batch_rows: int = BATCH_ROWS,
-                        mapping: Mapping[str, str | None] | None = None
-                        ) -> IngestResult | None:
-    """:func:`~preauth.ingest.validate.validate` of the file at ``path``, read ``batch_rows``
-    at a time; ``None`` when the file is not for streaming (see the module notes). Raises
+                        mapping: Mapping[str, str | None] | None = None, *,
+                        values: Mapping[str, Mapping[str, str]] | None = None,
+                        formats: Mapping[str, str] | None = None) -> IngestResult | None:
+    """:func:`~preauth.ingest.validate.validate` of the file at ``path`` (with the same
+    ``mapping`` and a profile's ``values`` and ``formats``), read ``batch_rows`` at a time;
+    ``None`` when the file is not for streaming (see the module notes). Raises
     :class:`IngestError` for whole-file problems, as the whole-file path does."""
     path = Path(path)
     ext = path.suffix.lower()
@@ -75,7 +91,9 @@ def validate_in_batches(path: str | os.PathLike[str], batch_rows: int = BATCH_RO
                 return None
         else:
             return None
-        return _validate_all(batches, path.name, mapping)
+        return _validate_all(batches, path.name, mapping, values, formats)
+    except ReadingChanged:
+        return None  # a checkbox column that is not one after all: read whole
     except IngestError:
         raise
     except (pa.ArrowException, OSError, ValueError, UnicodeError):
@@ -205,15 +223,22 @@ def _whole_file_sample(body: bytes, head: bytes, name: str) -> bool:
 
 
 def _validate_all(batches: Iterator[RawTable], name: str,
-                  mapping: Mapping[str, str | None] | None) -> IngestResult:
+                  mapping: Mapping[str, str | None] | None,
+                  values: Mapping[str, Mapping[str, str]] | None,
+                  formats: Mapping[str, str] | None) -> IngestResult:
     accepted_parts: list[pa.Table] = []
     error_parts: list[pa.Table] = []
+    warning_parts: list[pa.Table] = []
     id_parts: list[pa.Array] = []
     raw_id_parts: list[pa.Array] = []
     first: IngestResult | None = None
+    decided = FileDecisions()
     offset = 0
     for raw in batches:
-        result = validate(raw, mapping, check_duplicates=False)
+        result = validate(raw, mapping, check_duplicates=False, values=values,
+                          formats=formats, decided=decided)
+        _blank_is_no(accepted_parts, decided, result.decisions)
+        decided = result.decisions
         if first is None:
             first = result
         case_header = next(h for h, f in result.mapping.items() if f == "case_id")
@@ -226,8 +251,11 @@ def _validate_all(batches: Iterator[RawTable], name: str,
                 pc.add(result.accepted["row"], offset))
             result.errors = result.errors.set_column(
                 0, "row", pc.add(result.errors["row"], offset))
+            result.warnings = result.warnings.set_column(
+                0, "row", pc.add(result.warnings["row"], offset))
         accepted_parts.append(result.accepted)
         error_parts.append(result.errors)
+        warning_parts.append(result.warnings)
         offset += raw.num_rows
     if first is None:  # pragma: no cover - the batch readers always yield one
         raise IngestError(f"{name}: no rows could be read")
@@ -241,6 +269,7 @@ def _validate_all(batches: Iterator[RawTable], name: str,
     errors = pa.concat_tables(error_parts).cast(ERROR_SCHEMA) if error_parts \
         else ERROR_SCHEMA.empty_table()
     accepted = pa.concat_tables(accepted_parts)
+    warnings = pa.concat_tables(warning_parts).cast(ERROR_SCHEMA)
     if len(dup_rows):
         raw_ids = pa.concat_arrays([a.cast(pa.string()) for a in raw_id_parts])
         dup_errors = duplicate_errors(ids, raw_ids, dup_of)
@@ -249,8 +278,23 @@ def _validate_all(batches: Iterator[RawTable], name: str,
         errors = errors.take(pa.array(order))
         keep = pc.invert(pc.is_in(accepted["row"], value_set=pa.array(dup_rows + 1)))
         accepted = accepted.filter(keep)
+        warnings = warnings.filter(
+            pc.invert(pc.is_in(warnings["row"], value_set=pa.array(dup_rows + 1))))
     rejected = len(np.unique(errors["row"].to_numpy())) if errors.num_rows else 0
     return IngestResult(
         accepted=accepted.combine_chunks(), errors=errors.combine_chunks(), rows_in=offset,
         rows_accepted=accepted.num_rows, rows_rejected=rejected, mapping=first.mapping,
-        unmapped_columns=first.unmapped_columns, filename=name)
+        unmapped_columns=first.unmapped_columns, filename=name,
+        warnings=warnings.combine_chunks(), notes=decided.note_lines(), decisions=decided)
+
+
+def _blank_is_no(accepted_parts: list[pa.Table], before: FileDecisions,
+                 after: FileDecisions) -> None:
+    """A column this batch found to be a checkbox column, whose cells were all blank in the
+    earlier batches: those blanks are no, as the whole file reads them."""
+    for name, checkbox in after.checkboxes.items():
+        if not checkbox or name in before.checkboxes:
+            continue
+        for i, part in enumerate(accepted_parts):
+            at = part.schema.get_field_index(name)
+            accepted_parts[i] = part.set_column(at, name, pc.fill_null(part[name], False))

@@ -9,14 +9,21 @@ checks that span fields (duplicates, CPT / region / contrast) work on the typed 
 rows are rejected with one error line per problem (row number, column, raw value, message);
 good rows come back as a typed table with exactly
 :func:`preauth.catalog.schema.arrow_schema` plus a 1-based ``row`` column. Empty cells are
-NULL ("undocumented"), never false or zero.
+NULL ("undocumented"), never false or zero (except in a checkbox column: blank = no).
+
+A value a *lenient* field (:attr:`preauth.catalog.fields.Field.lenient`: the payer outcomes
+and descriptive fields no criterion reads - sex, request_date, carrier) does not accept is
+read as not documented and listed as a **warning** - same columns as an error line - and the
+row is kept; in any other field it is an error that rejects the row. A mapping profile's
+``values`` and ``formats`` and what the file decides about its columns (slash-date order,
+checkbox columns, decimal commas) are applied by :mod:`preauth.ingest.reading`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
@@ -25,7 +32,7 @@ import pyarrow.compute as pc
 
 from preauth.catalog.fields import CPT_CODES, FIELDS, FIELDS_BY_NAME, Field, cpt_for
 from preauth.catalog.schema import arrow_schema
-from preauth.catalog.values import MAX_CELL_CHARS, TRIM, parse_texts
+from preauth.catalog.values import MAX_CELL_CHARS, TRIM
 from preauth.ingest._arrow import flat, np_bool, workers
 from preauth.ingest._cells import text_column
 from preauth.ingest._typed import coerce_typed, reads_typed
@@ -33,18 +40,24 @@ from preauth.ingest.duplicates import clean_ids, duplicate_errors, duplicate_of
 from preauth.ingest.errors import ERROR_SCHEMA, IngestError, error_rows, quoted
 from preauth.ingest.mapping import resolve_mapping
 from preauth.ingest.raw import RawTable, check_headers
+from preauth.ingest.reading import ColumnOutcome, ColumnPlan, FileDecisions, check_profile
 
 __all__ = ["IngestResult", "validate"]
 
 
 @dataclass
 class IngestResult:
-    """Typed accepted rows, one line per problem in the rejected ones, and the mapping used.
+    """Typed accepted rows, one line per problem in the rejected ones, warnings about the
+    accepted ones, and how the file was read.
 
     ``accepted`` has exactly :func:`preauth.catalog.schema.arrow_schema` plus ``row`` (int64,
     the 1-based data row of the file); ``errors`` has ``row, case_id, column, value, message``
     (:data:`preauth.ingest.errors.ERROR_SCHEMA`). ``rows_in == rows_accepted + rows_rejected``
-    always; a rejected row may have several errors.
+    always; a rejected row may have several errors. ``warnings`` (same schema) lists the
+    values of lenient fields read as not documented, only in accepted rows - a warning never
+    rejects. ``notes``: one line per column read in a way the file decided ("Physical therapy:
+    read as a checkbox column (X = yes, blank = no)", "Date Requested: dates read as
+    M/D/YYYY ..."); ``decisions``: the same, for reading more of the file alike.
     """
 
     accepted: pa.Table
@@ -55,17 +68,38 @@ class IngestResult:
     mapping: dict[str, str]
     unmapped_columns: list[str]
     filename: str = ""
+    warnings: pa.Table = field(default_factory=ERROR_SCHEMA.empty_table)
+    notes: list[str] = field(default_factory=list)
+    decisions: FileDecisions = field(default_factory=FileDecisions)
 
     @property
     def error_count(self) -> int:
         return self.errors.num_rows
 
+    @property
+    def warning_count(self) -> int:
+        return self.warnings.num_rows
+
+    def warning_counts(self) -> dict[str, int]:
+        """Warnings per column (catalog field name), most first."""
+        if not self.warnings.num_rows:
+            return {}
+        counts = self.warnings.group_by("column").aggregate([("row", "count")])
+        pairs = zip(counts["column"].to_pylist(), counts["row_count"].to_pylist(), strict=True)
+        return dict(sorted(pairs, key=lambda p: (-p[1], p[0])))
+
     def summary(self) -> str:
-        """``'read 1,000 rows: 990 accepted, 10 rejected (14 errors)'``."""
+        """``'read 1,000 rows: 990 accepted, 10 rejected (14 errors)'``, then
+        ``'; 67 values read as not documented (warnings)'`` when there are warnings."""
         rows = "row" if self.rows_in == 1 else "rows"
         errs = "error" if self.error_count == 1 else "errors"
-        return (f"read {self.rows_in:,} {rows}: {self.rows_accepted:,} accepted, "
+        text = (f"read {self.rows_in:,} {rows}: {self.rows_accepted:,} accepted, "
                 f"{self.rows_rejected:,} rejected ({self.error_count:,} {errs})")
+        if self.warning_count:
+            values = "value" if self.warning_count == 1 else "values"
+            text += (f"; {self.warning_count:,} {values} read as not documented "
+                     f"({'warning' if self.warning_count == 1 else 'warnings'})")
+        return text
 
 
 _CODES = pa.array(list(CPT_CODES), pa.string())
@@ -92,6 +126,7 @@ class _Coerced:
     typed: pa.Array | pa.ChunkedArray  # the field's type; NULL where empty or invalid
     invalid: np.ndarray | None  # per row: a non-empty value that is not acceptable (None: none)
     given: np.ndarray | None  # per row: the cell is not empty (only when asked for)
+    outcome: ColumnOutcome = field(default_factory=ColumnOutcome)  # what the column decided
     text: pa.Array | None = None  # a typed column's text where refused (NULL elsewhere)
 
 
@@ -106,10 +141,13 @@ def _few_distinct(col: pa.ChunkedArray) -> bool:
     return len(pc.unique(sample)) <= len(sample) * 3 // 4
 
 
-def _coerce(f: Field, col: pa.ChunkedArray, want_given: bool = False) -> _Coerced:
-    """Parse one raw text column for field ``f`` (a typed one: :mod:`preauth.ingest._typed`)."""
-    if not pa.types.is_string(col.type):
-        return _Coerced(*coerce_typed(f, col, want_given))
+def _coerce(f: Field, col: pa.ChunkedArray, want_given: bool = False,
+            plan: ColumnPlan | None = None) -> _Coerced:
+    """Parse one raw text column for field ``f`` (read as ``plan`` says: a profile's values
+    and format, what earlier batches decided)."""
+    if not pa.types.is_string(col.type):  # a typed column: preauth.ingest._typed
+        typed, invalid, given, text = coerce_typed(f, col, want_given)
+        return _Coerced(typed, invalid, given, text=text)
     if _few_distinct(col):
         encoded = pc.dictionary_encode(col)
         if len({len(c.dictionary) for c in encoded.chunks}) > 1:
@@ -125,12 +163,15 @@ def _coerce(f: Field, col: pa.ChunkedArray, want_given: bool = False) -> _Coerce
             return arr
 
     trimmed = pc.utf8_trim(values, characters=TRIM)
+    trimmed, typed_values, outcome = (plan or ColumnPlan(f, f.name, "")).read(trimmed)
     filled = pc.fill_null(pc.not_equal(trimmed, ""), False)
-    typed_values = parse_texts(f, trimmed, trimmed=True)
     invalid_values = pc.and_(filled, pc.is_null(typed_values))
     invalid = np_bool(expand(invalid_values)) if pc.any(invalid_values).as_py() else None
     given = np_bool(expand(filled)) if want_given else None
-    return _Coerced(expand(typed_values), invalid, given)
+    typed = expand(typed_values)
+    if outcome.checkbox:  # a NULL cell of a checkbox column is blank: no
+        typed = pc.fill_null(typed, False)
+    return _Coerced(typed, invalid, given, outcome)
 
 
 def _long_mask(col: pa.ChunkedArray) -> np.ndarray | None:
@@ -186,14 +227,26 @@ class _Errors:
 # --- validate ---------------------------------------------------------------------------------
 
 def validate(raw: RawTable, mapping: Mapping[str, str | None] | None = None,
-             check_duplicates: bool = True) -> IngestResult:
+             check_duplicates: bool = True, *,
+             values: Mapping[str, Mapping[str, str]] | None = None,
+             formats: Mapping[str, str] | None = None,
+             decided: FileDecisions | None = None) -> IngestResult:
     """Map, coerce and check every row of ``raw`` (vectorized, column-wise).
 
     ``mapping`` (source header -> field name, or ``None`` to drop a column) overrides the
-    proposed mapping. Raises :class:`~preauth.ingest.errors.IngestError` only for whole-file
-    problems (no case_id column, a bad mapping); row problems go to ``errors`` and reject just
-    that row. ``check_duplicates=False`` leaves repeated case_ids to the caller (a file
-    validated in batches checks them across all batches: :mod:`preauth.ingest.stream`).
+    proposed mapping. A mapping profile's ``values`` (field -> {source text: catalog text};
+    a target ``""`` reads as not documented) are applied to a column's trimmed text before
+    it is parsed - an exact match, else a case-insensitive one; its ``formats`` (field ->
+    strptime format) say how a date column is written, and then every value must match
+    (:mod:`preauth.ingest.reading`). Names of fields the file does not have are ignored.
+
+    Raises :class:`~preauth.ingest.errors.IngestError` only for whole-file problems (no
+    case_id column, a bad mapping or profile entry, a date column whose slash dates do not
+    show their order: :class:`~preauth.ingest.errors.AmbiguousDates`, or show both:
+    :class:`~preauth.ingest.errors.MixedDates`); row problems go to ``errors`` and reject just
+    that row, or to ``warnings`` for a lenient field. ``check_duplicates=False`` leaves
+    repeated case_ids to the caller, and ``decided`` carries what earlier batches of the file
+    decided (a file validated in batches: :mod:`preauth.ingest.stream`).
     """
     name = raw.filename
     headers = raw.table.column_names
@@ -203,24 +256,30 @@ def validate(raw: RawTable, mapping: Mapping[str, str | None] | None = None,
         looked = ", ".join(("case_id", *FIELDS_BY_NAME["case_id"].synonyms))
         raise IngestError(f"{name}: no case_id column (looked for {looked}); map one of the "
                           "columns to case_id")
+    checked_values, checked_formats = check_profile(values, formats, name)
+    plans = {f: ColumnPlan(FIELDS_BY_NAME[f], h, name, checked_values.get(f),
+                           checked_formats.get(f), raw.delimiter == ";",
+                           decided or FileDecisions())
+             for h, f in final.items()}
     n = raw.table.num_rows
-    source: dict[str, pa.ChunkedArray] = {  # text, or a column validated typed
+    # text, or a column validated typed - unless a profile says how to read its values
+    source: dict[str, pa.ChunkedArray] = {
         header: col if pa.types.is_string(col.type)
-        or reads_typed(FIELDS_BY_NAME[final[header]] if header in final else None, col)
+        or _typed_ok(plans[final[header]] if header in final else None, col)
         else text_column(col)
         for header, col in zip(headers, raw.table.columns, strict=True)}
     raw_of = {f: source[h] for h, f in final.items()}  # field -> raw text column
-    ids, dup_of, coerced, long_cells = _parse_columns(source, raw_of, check_duplicates)
+    ids, dup_of, coerced, long_cells = _parse_columns(source, raw_of, check_duplicates, plans)
     raw_of |= {f: c.text for f, c in coerced.items() if c.text is not None}  # typed: refused
 
-    errors = _Errors(ids)
+    errors, warnings = _Errors(ids), _Errors(ids)
     errors.add(_REQUIRED, np_bool(pc.is_null(ids)), "case_id", raw_of["case_id"],
                "case_id is required but the cell is empty")
     if dup_of.any():
         errors.add_table(_DUPLICATE, np.flatnonzero(dup_of),
                          duplicate_errors(ids, raw_of["case_id"], dup_of))
-    _value_errors(errors, coerced, raw_of, {final[h]: m for h, m in long_cells.items()
-                                            if h in final})
+    _value_errors(errors, warnings, coerced, raw_of, plans,
+                  {final[h]: m for h, m in long_cells.items() if h in final})
     procedure = _procedure(errors, coerced, raw_of, n)
     for header, m in long_cells.items():
         errors.add(_LONG_CELL, m, final.get(header, header), source[header],
@@ -235,20 +294,35 @@ def validate(raw: RawTable, mapping: Mapping[str, str | None] | None = None,
     accepted = pa.Table.from_arrays(arrays, schema=schema)
     if errors.bad.any():
         accepted = accepted.filter(pa.array(~errors.bad))
+    warned = warnings.table()
+    if warned.num_rows and errors.bad.any():  # warnings are about accepted rows only
+        keep = ~errors.bad[warned["row"].to_numpy() - 1]
+        warned = warned.filter(pa.array(keep))
+    decisions = (decided or FileDecisions()).updated({f: c.outcome for f, c in coerced.items()})
     return IngestResult(
         accepted=accepted, errors=errors.table(), rows_in=n, rows_accepted=accepted.num_rows,
         rows_rejected=int(errors.bad.sum()), mapping=final,
-        unmapped_columns=[h for h in headers if h not in final], filename=name)
+        unmapped_columns=[h for h in headers if h not in final], filename=name,
+        warnings=warned, notes=decisions.note_lines(), decisions=decisions)
+
+
+def _typed_ok(plan: ColumnPlan | None, col: pa.ChunkedArray) -> bool:
+    """Whether ``col`` is validated in its typed form (:mod:`preauth.ingest._typed`): its type
+    holds the field's values and no profile maps its values or gives its date format (those
+    apply to text)."""
+    if plan is not None and (plan.values or plan.date_format is not None):
+        return False
+    return reads_typed(None if plan is None else plan.field, col)
 
 
 def _parse_columns(source: dict[str, pa.ChunkedArray], raw_of: dict[str, pa.ChunkedArray],
-                   check_duplicates: bool
+                   check_duplicates: bool, plans: dict[str, ColumnPlan]
                    ) -> tuple[pa.Array, np.ndarray, dict[str, _Coerced], dict[str, np.ndarray]]:
     """(clean case_ids, :func:`duplicate_of` per row, the parsed mapped fields, the long-cell
-    masks by header), the columns parsed in parallel threads."""
+    masks by header), the columns parsed in parallel threads (each read as ``plans`` say)."""
     n = len(raw_of["case_id"])
     with ThreadPoolExecutor(max_workers=workers()) as pool:
-        futures = {f: pool.submit(_coerce, FIELDS_BY_NAME[f], col, f in _PROCEDURE)
+        futures = {f: pool.submit(_coerce, FIELDS_BY_NAME[f], col, f in _PROCEDURE, plans[f])
                    for f, col in raw_of.items() if f != "case_id"}
         long_futures = {h: pool.submit(_long_mask, col) for h, col in source.items()}
         ids = clean_ids(raw_of["case_id"])
@@ -259,11 +333,12 @@ def _parse_columns(source: dict[str, pa.ChunkedArray], raw_of: dict[str, pa.Chun
     return ids, dup_of, coerced, long_cells
 
 
-def _value_errors(errors: _Errors, coerced: dict[str, _Coerced],
-                  raw_of: dict[str, pa.ChunkedArray], long_by_field: dict[str, np.ndarray]
-                  ) -> None:
-    """``<field> must be <what the catalog accepts>, got '<value>'`` for each refused value
-    (an over-long one is reported once, as a long cell)."""
+def _value_errors(errors: _Errors, warnings: _Errors, coerced: dict[str, _Coerced],
+                  raw_of: dict[str, pa.ChunkedArray], plans: dict[str, ColumnPlan],
+                  long_by_field: dict[str, np.ndarray]) -> None:
+    """``<field> must be <what the column accepts>, got '<value>'`` for each refused value
+    (an over-long one is reported once, as a long cell); in a lenient field a warning
+    ``<field> '<value>' is not <what it accepts> - read as not documented`` instead."""
     for f in FIELDS:
         c = coerced.get(f.name)
         if c is None or c.invalid is None:
@@ -271,15 +346,28 @@ def _value_errors(errors: _Errors, coerced: dict[str, _Coerced],
         invalid = c.invalid
         if f.name in long_by_field:
             invalid = invalid & ~long_by_field[f.name]
-        errors.add(_FIELD_ORDER[f.name], invalid, f.name, raw_of[f.name],
-                   partial(_refused, f, raw_of[f.name]))
+        col, expected = raw_of[f.name], plans[f.name].expected()
+        if f.lenient:
+            warnings.add(_FIELD_ORDER[f.name], invalid, f.name, col,
+                         partial(_not_documented, f, expected, col))
+        else:
+            errors.add(_FIELD_ORDER[f.name], invalid, f.name, col,
+                       partial(_refused, f, expected, col))
 
 
-def _refused(f: Field, col: pa.ChunkedArray, take: pa.Array) -> pa.Array:
-    """``<field> must be <what the catalog accepts>, got '<value>'`` for rows ``take``."""
-    prefix = f"{f.name} must be {f.describe_type()}, got "
+def _refused(f: Field, expected: str, col: pa.ChunkedArray, take: pa.Array) -> pa.Array:
+    """``<field> must be <what the column accepts>, got '<value>'`` for rows ``take``."""
     return pc.binary_join_element_wise(
-        prefix, quoted(pc.utf8_trim(col.take(take), characters=TRIM)), "")
+        f"{f.name} must be {expected}, got ",
+        quoted(pc.utf8_trim(col.take(take), characters=TRIM)), "")
+
+
+def _not_documented(f: Field, expected: str, col: pa.ChunkedArray, take: pa.Array
+                    ) -> pa.Array:
+    """``<field> '<value>' is not <what it accepts> — read as not documented``."""
+    return pc.binary_join_element_wise(
+        f"{f.name} ", quoted(pc.utf8_trim(col.take(take), characters=TRIM)),
+        f" is not {expected} — read as not documented", "")
 
 
 def _typed(coerced: dict[str, _Coerced], field_name: str, n: int) -> pa.Array | pa.ChunkedArray:

@@ -171,3 +171,37 @@ def test_uploads_stay_in_their_sessions_even_under_one_key() -> None:
         assert _metrics(at)["Requests"] == f"{n:,}"
         _open_tab(at, "Concordance")
         assert not at.exception
+
+
+def test_drill_down_download_carries_fields_and_criteria() -> None:
+    """The drill-down's download is the wide result of the listed requests: clinical fields,
+    outcomes, and every policy's verdict and criteria — the page only offers the button."""
+    from preauth.criteria.library import load_library
+    from preauth.evaluate.engine import Engine
+    from preauth.evidence.cells import verdict_column
+    from preauth.evidence.concordance import discordant_cases
+    from preauth.evidence.drilldown import discordant_wide
+
+    at = _open_tab(_evidence(), "Concordance")
+    label = next(d.label for d in at.download_button if d.label.startswith("Download all"))
+    assert label.endswith("with their criteria (CSV)")
+    assert any(c.label == "For Excel (UTF-8 with BOM)" for c in at.checkbox)
+
+    table = pq.read_table(ROOT / "data" / "requests.parquet")
+    engine = Engine(load_library())
+    try:
+        verdict = verdict_column(engine, table, "acr")
+        listed, total = discordant_cases(table, verdict, "denied_although_meets", limit=None)
+        wide = discordant_wide(table, verdict, "denied_although_meets", engine, "acr")
+    finally:
+        engine.close()
+    assert total > 0 and wide.num_rows == total
+    assert wide.column("case_id").to_pylist() == listed.column("case_id").to_pylist()
+    names = wide.column_names
+    for name in ("age", "radiculopathy", "conservative_therapy_weeks", "decision",
+                 "acr: verdict", "acr: criteria met", "evicore_style: documentation needed"):
+        assert name in names
+    assert names.index("acr: verdict") < names.index("aetna_style: verdict")  # its policy first
+    assert set(wide.column("acr: verdict").to_pylist()) == {"Meets criteria"}
+    assert all(wide.column("acr: criteria met").to_pylist())
+    assert set(wide.column("decision").to_pylist()) <= {"denied", "cancelled"}

@@ -46,7 +46,8 @@ def test_upload_validate_evaluate_download(page, app_url) -> None:  # type: igno
 
     _open(page, app_url, "upload")
     with rerun(page):
-        page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(
+        page.locator("[data-testid='stFileUploader']").filter(has_text="Requests file") \
+            .locator("input[type='file']").set_input_files(
             {"name": "requests.csv", "mimeType": "text/csv", "buffer": UPLOAD.encode()})
     _wait_text(page, "Rows in = accepted + rejected: 5 = 4 + 1")
     assert_no_exception(page)

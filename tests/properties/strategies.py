@@ -16,6 +16,8 @@ def _value(f: Field) -> st.SearchStrategy[Any]:
         return st.booleans()
     if f.kind is Kind.ENUM:
         return st.sampled_from(f.values)
+    if f.kind is Kind.TEXT:  # diagnosis codes: read by no criterion, only by preauth.sources
+        return st.text(alphabet="GMZ834.16 ,;|x!", max_size=20)
     lo = f.minimum if f.minimum is not None else 0
     hi = f.maximum if f.maximum is not None else 40
     if f.kind is Kind.INTEGER:

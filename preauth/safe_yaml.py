@@ -1,10 +1,12 @@
-"""Package-internal: YAML for untrusted criteria files — ``yaml.safe_load`` with limits.
+"""YAML for untrusted files (criteria, mapping profiles, code lists) — ``yaml.safe_load`` with
+limits, and where each key was written.
 
 :func:`read_yaml` refuses, while composing and before any object is built, what could
 exhaust the loader or silently change the data: deep nesting, many aliases ("billion
 laughs"), explicit tags, long numbers and duplicate keys. It raises :class:`YAMLProblem`
 whose message says what and where (line, column). Its limits are re-exported by
-:mod:`preauth.criteria.library`.
+:mod:`preauth.criteria.library`. :func:`read_yaml_located` also returns the line of every
+mapping key and list item, so a file's checks can name the line of a bad entry.
 """
 
 from __future__ import annotations
@@ -20,7 +22,11 @@ __all__ = [
     "YAMLProblem",
     "one_line",
     "read_yaml",
+    "read_yaml_located",
 ]
+
+# A key path into the data: mapping keys and list indexes from the top, e.g. ("values", "sex").
+Path = tuple[Any, ...]
 
 # What the bundled files need is in brackets (see preauth.criteria.library's limits).
 MAX_YAML_DEPTH = 32  # nesting of mappings / lists [6]
@@ -29,7 +35,7 @@ MAX_YAML_NUMBER_CHARS = 100  # characters of a YAML number (int() / sexagesimal 
 
 
 class YAMLProblem(ValueError):
-    """The text is not YAML a criteria file may hold; the message says what and where."""
+    """The text is not YAML such a file may hold; the message says what and where."""
 
 
 def one_line(text: str, limit: int) -> str:
@@ -40,8 +46,30 @@ def one_line(text: str, limit: int) -> str:
 
 def read_yaml(text: str) -> Any:
     """The data of ``text`` (plain mappings, lists, text, numbers, booleans, null)."""
+    return _read(text)[0]
+
+
+def read_yaml_located(text: str) -> tuple[Any, dict[Path, int]]:
+    """The data of ``text`` as :func:`read_yaml` gives it, and the 1-based line where each
+    mapping key or list item was written, by its key path (``("values", "sex", "Male")``; the
+    top level is ``()``). Same limits and :class:`YAMLProblem` as :func:`read_yaml`."""
+    data, loader, node = _read(text)
+    lines: dict[Path, int] = {}
+    if node is not None:
+        _record_lines(loader, node, (), lines)
+    return data, lines
+
+
+def _read(text: str) -> tuple[Any, yaml.SafeLoader, yaml.Node | None]:
+    """(data, the loader, the document's node) - :class:`YAMLProblem` for what is not YAML
+    such a file may hold."""
     try:
-        return yaml.load(text, Loader=_GuardedLoader)  # a SafeLoader subclass
+        loader = _GuardedLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = None if node is None else loader.construct_document(node)
+        finally:
+            loader.dispose()
     except RecursionError:
         raise YAMLProblem("not valid YAML: nested too deeply") from None
     except yaml.YAMLError as err:
@@ -49,6 +77,22 @@ def read_yaml(text: str) -> Any:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise YAMLProblem(f"not valid YAML{where}: {problem}") from None
+    return data, loader, node
+
+
+def _record_lines(loader: yaml.SafeLoader, node: yaml.Node, path: Path,
+                  lines: dict[Path, int]) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue
+            key = loader.construct_object(key_node, deep=True)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            _record_lines(loader, value_node, (*path, key), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record_lines(loader, item, (*path, index), lines)
 
 
 class _Limit(yaml.YAMLError):
@@ -102,8 +146,8 @@ class _GuardedLoader(yaml.SafeLoader):
             tag = getattr(event, "tag", None)
             if tag is not None and tag not in _ALLOWED_TAGS:
                 shown = tag.replace("tag:yaml.org,2002:", "!!")
-                raise _Limit(f"the tag {one_line(shown, 60)!r} is not allowed in a "
-                                 f"criteria file (write plain values)", event.start_mark)
+                raise _Limit(f"the tag {one_line(shown, 60)!r} is not allowed "
+                                 f"(write plain values)", event.start_mark)
         self._depth += 1
         try:
             if self._depth > MAX_YAML_DEPTH:
