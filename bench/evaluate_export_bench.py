@@ -30,11 +30,15 @@ from pathlib import Path
 from typing import Any
 
 _PANDAS = "import sys, pandas as pd; pd.read_parquet(sys.argv[1]).to_parquet(sys.argv[2])"
+# This checkout's preauth, in this process and in the timed ones (not whichever one the
+# interpreter has installed: a worktree's bench measures the worktree)
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 
 def _measured(cmd: list[str]) -> dict[str, float]:
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
     _pid, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
@@ -44,7 +48,7 @@ def _measured(cmd: list[str]) -> dict[str, float]:
 
 
 def end_to_end(path: Path, work: Path, repeat: int) -> dict[str, Any]:
-    py = sys.executable
+    py, path = sys.executable, path.resolve()  # the processes run in ROOT
     ev, pd_ = [], []
     for _ in range(repeat):
         ev.append(_measured([py, "-m", "preauth", "evaluate", str(path), "--policy", "all",

@@ -12,7 +12,9 @@ for the person mapping a file, the sample values of its columns (:mod:`.samples`
 validation's problems by column, with the date-order question in plain words
 (:mod:`.problems`).
 How a cell's text becomes a value is not ingest's: it applies the catalog's parsers
-(:mod:`preauth.catalog.values`), as the ``Case`` model and share links do.
+(:mod:`preauth.catalog.values`), as the ``Case`` model and share links do - to a typed
+Parquet column (booleans, numbers, dates, dictionaries of text) in its typed form, by the same
+rules (:mod:`._typed`).
 
 Modules whose name starts with ``_`` are package-internal helpers shared by several ingest
 modules; no module imports another's underscore names.

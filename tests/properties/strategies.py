@@ -28,12 +28,17 @@ def _value(f: Field) -> st.SearchStrategy[Any]:
                      st.floats(lo, hi, allow_nan=False, allow_infinity=False))
 
 
+# Built once: hypothesis validates a strategy the first time it draws from it, and building
+# ~60 of them for every drawn case took most of a property test's time.
+_CPT = st.one_of(st.sampled_from(sorted(CPT_CODES)), st.none())
+_VALUES = {f.name: st.one_of(st.none(), _value(f)) for f in CLINICAL_FIELDS
+           if f.name not in _SKIP}
+
+
 @st.composite
 def cases(draw: st.DrawFn, case_id: str = "h") -> dict[str, Any]:
     case: dict[str, Any] = {"case_id": case_id}
-    case["cpt_code"] = draw(st.one_of(st.sampled_from(sorted(CPT_CODES)), st.none()))
-    for f in CLINICAL_FIELDS:
-        if f.name in _SKIP:
-            continue
-        case[f.name] = draw(st.one_of(st.none(), _value(f)))
+    case["cpt_code"] = draw(_CPT)
+    for name, values in _VALUES.items():
+        case[name] = draw(values)
     return case
