@@ -23,6 +23,7 @@ joined as ISO text and checked to be a real date by a round trip through Arrow's
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ __all__ = [
     "MONTH_FIRST",
     "SlashDates",
     "check_date_format",
+    "date_values",
     "parse_dates",
     "parse_dates_as",
     "slash_dates",
@@ -52,6 +54,8 @@ _DATE = (rf"^(?:(?P<iy>[0-9]{{4}})-(?P<im>{_D})-(?P<id>{_D})"
          rf"|(?P<sa>{_D})/(?P<sb>{_D})/(?P<sy>[0-9]{{4}})"
          rf"|(?P<dd>{_D})\.(?P<dm>{_D})\.(?P<dy>[0-9]{{4}})){_MIDNIGHT}$")
 _SLASH = rf"^(?P<a>{_D})/(?P<b>{_D})/(?P<y>[0-9]{{4}}){_MIDNIGHT}$"
+_FIRST_DAY = (dt.date(1, 1, 1) - dt.date(1970, 1, 1)).days  # the dates a date field accepts
+_LAST_DAY = (dt.date(9999, 12, 31) - dt.date(1970, 1, 1)).days
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december")
 
@@ -178,9 +182,24 @@ def _real_date(year: pa.Array, month: pa.Array, day: pa.Array) -> pa.Array:
                                       pc.utf8_lpad(day, 2, "0"), "-")
     stamp = pc.strptime(iso, "%Y-%m-%d", unit="s", error_is_null=True)
     real = pc.equal(pc.strftime(stamp, "%Y-%m-%d"), iso)  # rejects 2024-02-30
-    # year 0000 exists in Arrow but not in Python's dates (the app's date filters)
-    real = pc.and_(real, pc.not_equal(year, "0000"))
-    return pc.if_else(real, stamp.cast(pa.date32()), pa.scalar(None, pa.date32()))
+    return date_values(pc.if_else(real, stamp, pa.scalar(None, stamp.type)))
+
+
+def date_values(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """The dates (``date32``) of ``values`` - dates, or timestamps without a time zone - that
+    a date field accepts: NULL where a timestamp is not at midnight or the date is not from
+    0001-01-01 to 9999-12-31 (year 0000 exists in Arrow but not in Python's dates, which the
+    app's date filters use). The text rules end here after reading a cell's date; ingest
+    applies it to a typed (Parquet) column directly (:mod:`preauth.ingest._typed`)."""
+    if pa.types.is_timestamp(values.type):
+        days = values.cast(pa.date32(), safe=False)
+        days = pc.if_else(pc.equal(days.cast(values.type, safe=False), values), days,
+                          pa.scalar(None, pa.date32()))
+    else:
+        days = values.cast(pa.date32())
+    whole = days.cast(pa.int32())  # days since 1970-01-01
+    inside = pc.and_(pc.greater_equal(whole, _FIRST_DAY), pc.less_equal(whole, _LAST_DAY))
+    return pc.if_else(inside, days, pa.scalar(None, pa.date32()))
 
 
 def _month_number(names: pa.Array) -> pa.Array:

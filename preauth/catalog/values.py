@@ -51,7 +51,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from preauth.catalog.dates import DATE_ORDERS, check_date_format, parse_dates, parse_dates_as
+from preauth.catalog.dates import (
+    DATE_ORDERS,
+    check_date_format,
+    date_values,
+    parse_dates,
+    parse_dates_as,
+)
 from preauth.catalog.fields import FIELDS_BY_NAME, Field, Kind
 from preauth.catalog.schema import ARROW_TYPES
 
@@ -80,8 +86,6 @@ CHECK_MARKS = ("x", "X", "\u2713", "\u2714")  # x, X, ✓, ✔: ticked, in a che
 
 _NUMBER = r"^(?:[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?)$"
 _INT32_MAX = 2**31 - 1
-_FIRST_DAY = (dt.date(1, 1, 1) - dt.date(1970, 1, 1)).days  # the dates a date field accepts
-_LAST_DAY = (dt.date(9999, 12, 31) - dt.date(1970, 1, 1)).days
 
 
 @dataclass(frozen=True)
@@ -234,23 +238,6 @@ def _number(f: Field, v: pa.Array) -> pa.Array:
 
 
 # --- typed kernels: the rules on values already read (shared by text and typed columns) ----
-
-def date_values(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """The dates (``date32``) of ``values`` - dates, or timestamps without a time zone - that
-    a date field accepts: NULL where a timestamp is not at midnight or the date is not from
-    0001-01-01 to 9999-12-31 (year 0000 exists in Arrow but not in Python's dates, which the
-    app's date filters use). The text rule reads a cell's date first (:func:`parse_texts`);
-    ingest applies this to a typed (Parquet) column directly."""
-    if pa.types.is_timestamp(values.type):
-        days = values.cast(pa.date32(), safe=False)
-        days = pc.if_else(pc.equal(days.cast(values.type, safe=False), values), days,
-                          pa.scalar(None, pa.date32()))
-    else:
-        days = values.cast(pa.date32())
-    whole = days.cast(pa.int32())  # days since 1970-01-01
-    inside = pc.and_(pc.greater_equal(whole, _FIRST_DAY), pc.less_equal(whole, _LAST_DAY))
-    return pc.if_else(inside, days, pa.scalar(None, pa.date32()))
-
 
 def number_values(f: Field, number: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """The values of float64 ``number`` that the INTEGER / NUMBER field ``f`` accepts, typed as
