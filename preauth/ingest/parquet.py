@@ -71,6 +71,15 @@ def dictionary_columns(parquet: pq.ParquetFile) -> list[str]:
     return names
 
 
+def _valid(col: pa.ChunkedArray) -> bool:
+    """Whether ``col``'s text is valid UTF-8 (checked in C++)."""
+    try:
+        col.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 def _repair_utf8(table: pa.Table) -> tuple[pa.Table, list[tuple[int, str, str, str]]]:
     """Parquet declares text as UTF-8 but does not check it: a damaged or mislabelled file can
     hold byte sequences that are not text. Such a cell is decoded with U+FFFD in place of the
@@ -86,23 +95,15 @@ def _repair_utf8(table: pa.Table) -> tuple[pa.Table, list[tuple[int, str, str, s
                 or pa.types.is_large_binary(value_type)):
             columns.append(col)
             continue
+        if textual and _valid(col):  # valid text (a dictionary keeps its dictionary)
+            columns.append(col)
+            continue
         if pa.types.is_dictionary(t):
-            if textual:  # valid text keeps its dictionary
-                try:
-                    col.validate(full=True)
-                    columns.append(col)
-                    continue
-                except pa.ArrowInvalid:
-                    pass
             col = col.cast(value_type)
-        if textual:
-            try:
-                col.validate(full=True)
+            if textual and _valid(col):
                 columns.append(col)
                 continue
-            except pa.ArrowInvalid:
-                pass
-        else:
+        if not textual:
             try:
                 columns.append(col.cast(pa.string()))
                 continue
